@@ -1,0 +1,61 @@
+#include "auth/token_set.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+namespace kgate::auth {
+
+std::string_view causeOf(AuthResult r) {
+  switch (r) {
+    case AuthResult::Ok: return "ok";
+    case AuthResult::NoSource: return "no_source";
+    case AuthResult::UnknownSource: return "unknown_source";
+    case AuthResult::NoToken: return "no_token";
+    case AuthResult::TokenMismatch: return "token_mismatch";
+  }
+  return "unknown";
+}
+
+TokenSet::Digest digestOf(std::string_view token) {
+  TokenSet::Digest d;
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d.data());
+  return d;
+}
+
+std::shared_ptr<const TokenSet> TokenSet::fromConfig(const conf::Config& config) {
+  auto set = std::make_shared<TokenSet>();
+  for (const auto& [source, tokens] : config.tokens) set->set(source, tokens);
+  return set;
+}
+
+void TokenSet::set(const std::string& source, const std::vector<std::string>& tokens,
+                   std::vector<int> revisions) {
+  Entry e;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] == "noop") e.acceptAny = true;
+    e.digests.push_back(digestOf(tokens[i]));
+    e.revisions.push_back(i < revisions.size() ? revisions[i] : static_cast<int>(i + 1));
+  }
+  sources_[source] = std::move(e);
+}
+
+const TokenSet::Entry* TokenSet::find(std::string_view source) const {
+  auto it = sources_.find(source);
+  return it == sources_.end() ? nullptr : &it->second;
+}
+
+AuthResult TokenSet::check(std::string_view source, std::string_view token) const {
+  if (source.empty()) return AuthResult::NoSource;
+  const Entry* e = find(source);
+  if (!e) return AuthResult::UnknownSource;
+  if (e->acceptAny) return AuthResult::Ok;
+  if (token.empty()) return AuthResult::NoToken;
+  Digest presented = digestOf(token);
+  // Compare against every accepted token, without an early exit.
+  int match = 0;
+  for (const auto& d : e->digests)
+    match |= CRYPTO_memcmp(d.data(), presented.data(), d.size()) == 0;
+  return match ? AuthResult::Ok : AuthResult::TokenMismatch;
+}
+
+}  // namespace kgate::auth

@@ -1,0 +1,46 @@
+// Inbound route tokens: for each source domain, the tokens this node accepts (at most two while
+// a rotation is in progress). Checks take the same time whatever the presented token is: both
+// sides are compared as SHA-256 digests with CRYPTO_memcmp, so neither content nor length leaks.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/config.h"
+
+namespace kgate::auth {
+
+enum class AuthResult { Ok, NoSource, UnknownSource, NoToken, TokenMismatch };
+std::string_view causeOf(AuthResult r);  // the stable cause string (no_source, ...)
+
+class TokenSet {
+ public:
+  using Digest = std::array<unsigned char, 32>;
+
+  struct Entry {
+    std::vector<Digest> digests;  // accepted tokens, oldest first
+    std::vector<int> revisions;   // their revisions, same order
+    bool acceptAny = false;       // "noop": routes authenticated otherwise (MTLS, None)
+  };
+
+  static std::shared_ptr<const TokenSet> fromConfig(const conf::Config& config);
+
+  // tokens: oldest first; revisions default to 1..n.
+  void set(const std::string& source, const std::vector<std::string>& tokens,
+           std::vector<int> revisions = {});
+
+  AuthResult check(std::string_view source, std::string_view token) const;
+  const Entry* find(std::string_view source) const;
+  bool hasSource(std::string_view source) const { return find(source) != nullptr; }
+
+ private:
+  std::map<std::string, Entry, std::less<>> sources_;
+};
+
+TokenSet::Digest digestOf(std::string_view token);
+
+}  // namespace kgate::auth

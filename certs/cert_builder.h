@@ -1,0 +1,20 @@
+// Internal to certs/: the certificate assembly shared by issueCert (ca.cc) and signCsr (csr.cc).
+#pragma once
+
+#include <cstdint>
+
+#include "certs/ca.h"
+
+namespace kgate::certs::detail {
+
+// A random positive 63-bit serial (fits Go's and Java's signed 64-bit views of it).
+uint64_t randomSerial();
+
+// A CA:FALSE leaf for pubKey with the given subject, signed by the CA with SHA-256: keyUsage as
+// an OpenSSL config value (e.g. "critical,digitalSignature"), EKU and SANs from spec, subject and
+// authority key identifiers, notBefore an hour back for clock skew.
+Result<Certificate> signLeaf(const X509& caCert, const EVP_PKEY& caKey, const X509_NAME& subject,
+                             const EVP_PKEY& pubKey, const CertSpec& spec, const char* keyUsage,
+                             uint64_t serial);
+
+}  // namespace kgate::certs::detail

@@ -1,0 +1,42 @@
+// TLS contexts for listeners and upstreams: TLS 1.2 minimum, forward-secret AEAD suites, no
+// compression or renegotiation, ALPN, session resumption on the server side.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/result.h"
+
+namespace kgate::certs {
+
+using SslContextPtr = std::shared_ptr<boost::asio::ssl::context>;
+
+struct ServerTlsOptions {
+  std::string certChainPem{};          // leaf first
+  std::string keyPem{};
+  std::vector<std::string> alpn{};     // server preference order, e.g. {"h2", "http/1.1"}
+  bool requireClientCert = false;
+  std::string clientCaPem{};           // trust anchors for client certificates (when required)
+};
+
+struct ClientTlsOptions {
+  bool verifyPeer = false;
+  std::string caPem{};                 // trust anchors when verifyPeer (empty: system store)
+  std::string certChainPem{}, keyPem{};  // optional client certificate (mTLS)
+  std::vector<std::string> alpn{};     // offered, e.g. {"h2", "http/1.1"}
+};
+
+Result<SslContextPtr> makeServerContext(const ServerTlsOptions& options);
+Result<SslContextPtr> makeClientContext(const ClientTlsOptions& options);
+
+// Per connection, before the client handshake: SNI for a host name (never for an IP literal) and,
+// when checkName (i.e. the context verifies peers), the name or IP the peer certificate must carry.
+// The context alone checks only the chain, not whom it was issued to.
+Result<void> setClientPeerName(SSL* ssl, const std::string& host, bool checkName);
+
+// The ALPN protocol the handshake selected on this SSL ("" if none).
+std::string selectedAlpn(const SSL* ssl);
+
+}  // namespace kgate::certs

@@ -1,0 +1,45 @@
+// Every cause kgate reports, in one list. A cause is a stable snake_case string: it appears in
+// the $cause$ slot of kuscia-error-message (chained format), in the access log, and as the
+// `cause` label of kgate_requests_total. Changing a spelling breaks users' alerts: add, never
+// rename. Envoy's spellings are kept where Kuscia users already know them.
+#pragma once
+
+#include <string_view>
+
+namespace kgate::cause {
+
+// Success and pass-through.
+inline constexpr std::string_view kViaUpstream = "via_upstream";   // response came from upstream
+inline constexpr std::string_view kLocal = "local_response";       // served by kgate itself (probe, health)
+
+// Inbound authentication (external listener), all 401.
+inline constexpr std::string_view kNoSource = "no_source";            // no Kuscia-Source header
+inline constexpr std::string_view kUnknownSource = "unknown_source";  // no route from that source
+inline constexpr std::string_view kNoToken = "no_token";              // source known, no token
+inline constexpr std::string_view kTokenMismatch = "token_mismatch";  // token not one we accept
+
+// Routing, 404.
+inline constexpr std::string_view kServiceNotFound = "service_not_found";  // no such local service
+inline constexpr std::string_view kRouteNotFound = "route_not_found";      // no route to that domain
+
+// Request problems, 4xx.
+inline constexpr std::string_view kBadRequest = "bad_request";                      // 400
+inline constexpr std::string_view kHeaderTimeout = "request_header_timeout";        // 408
+inline constexpr std::string_view kHeadersTooLarge = "request_header_too_large";    // 431
+inline constexpr std::string_view kRequestTooLarge = "request_too_large";           // 413
+
+// Upstream problems, 5xx (before response headers; afterwards the stream is reset).
+inline constexpr std::string_view kConnectFailure = "upstream_connect_failure";  // 503
+inline constexpr std::string_view kConnectTimeout = "upstream_connect_timeout";  // 503
+inline constexpr std::string_view kTlsFailure = "upstream_tls_failure";          // 503
+inline constexpr std::string_view kResolveFailure = "upstream_resolve_failure";  // 503
+inline constexpr std::string_view kUpstreamReset = "upstream_reset";             // 502/503
+inline constexpr std::string_view kUpstreamProtocol = "upstream_protocol_error"; // 502
+inline constexpr std::string_view kStreamIdleTimeout = "stream_idle_timeout";    // 504 (408)
+inline constexpr std::string_view kDraining = "draining";                        // 503
+
+// Logged only: the response had started, so no status could carry them.
+inline constexpr std::string_view kUpstreamResetAfterResponse = "upstream_reset_after_response_started";
+inline constexpr std::string_view kDownstreamReset = "downstream_reset";  // client went away
+
+}  // namespace kgate::cause

@@ -1,0 +1,41 @@
+// The kgate binary: dispatches to a subcommand.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "gateway/cli/commands.h"
+#include "gateway/snapshot.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: kgate <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  init     print a new node's config: kgate init --mode master|lite|autonomy --domain ID\n"
+    "           [--protocol NOTLS|TLS|MTLS] [--log-level L] [--domain-key-file F]\n"
+    "           lite: --master-endpoint URL [--lite-deploy-token T]\n"
+    "           master: [--datastore-endpoint mysql://user:pass@host:3306/db]\n"
+    "  start    run a node: kgate start -c node.yaml [-p external] [-q internal] [-k api]\n"
+    "           [-x metrics] [--data-dir DIR] [--workers N]\n"
+    "  version  print the version\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "init") return kgate::cli::initCommand(args);
+  if (command == "start") return kgate::cli::startCommand(args);
+  if (command == "version" || command == "--version") {
+    std::cout << "kgate " << kgate::kVersion << "\n";
+    return 0;
+  }
+  std::cerr << "kgate: unknown command \"" << command << "\"\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,22 @@
+#include "gateway/error.h"
+
+namespace kgate {
+
+std::string_view toString(Error e) {
+  switch (e) {
+    case Error::Ok: return "ok";
+    case Error::PeerClosed: return "peer_closed";
+    case Error::Timeout: return "timeout";
+    case Error::Protocol: return "protocol_error";
+    case Error::HeadersTooLarge: return "headers_too_large";
+    case Error::BodyTooLarge: return "body_too_large";
+    case Error::Aborted: return "aborted";
+    case Error::ConnectFailed: return "connect_failed";
+    case Error::ConnectTimeout: return "connect_timeout";
+    case Error::TlsFailed: return "tls_failed";
+    case Error::Resolve: return "resolve_failed";
+  }
+  return "unknown";
+}
+
+}  // namespace kgate

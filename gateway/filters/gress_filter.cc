@@ -1,0 +1,56 @@
+#include "gateway/filters/gress_filter.h"
+
+#include <openssl/rand.h>
+
+namespace kgate::filters {
+namespace {
+
+std::string lowerHost(std::string_view authority) {
+  std::string h(http::stripPort(authority));
+  http::toLower(h);
+  return h;
+}
+
+std::string randomHex(size_t bytes) {
+  unsigned char buf[16];
+  RAND_bytes(buf, static_cast<int>(bytes));
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < bytes; ++i) {
+    out.push_back(hex[buf[i] >> 4]);
+    out.push_back(hex[buf[i] & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool isHandshakeHost(const Snapshot& snap, std::string_view host) {
+  if (!host.starts_with("kuscia-handshake.") || !host.ends_with(".svc")) return false;
+  std::string_view domain = host.substr(17, host.size() - 17 - 4);
+  return domain == snap.self() ||
+         (domain == "master" && snap.config->mode == conf::Mode::Master);
+}
+
+FilterStatus GressFilter::onRequest(StreamContext& ctx) {
+  auto& headers = ctx.req.headers;
+  ctx.originalHost = lowerHost(ctx.req.authority);
+  ctx.source = std::string(headers.get("kuscia-source"));
+  if (kind_ == ListenerKind::External) {
+    std::string_view kusciaHost = headers.get("kuscia-host");
+    ctx.host = kusciaHost.empty() ? ctx.originalHost : lowerHost(kusciaHost);
+    if (isHandshakeHost(ctx.snap, ctx.host)) ctx.target = StreamContext::Target::Handshake;
+  } else {
+    ctx.host = ctx.originalHost;
+    headers.setIfAbsent("kuscia-origin-source", ctx.snap.self());
+    if (!headers.has("x-b3-traceid")) {
+      headers.add("x-b3-traceid", randomHex(8));
+      headers.set("x-b3-spanid", randomHex(8));
+    }
+  }
+  ctx.traceId = std::string(headers.get("x-b3-traceid"));
+  ctx.spanId = std::string(headers.get("x-b3-spanid"));
+  return FilterStatus::Continue;
+}
+
+}  // namespace kgate::filters

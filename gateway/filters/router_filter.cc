@@ -1,0 +1,54 @@
+#include "gateway/filters/router_filter.h"
+
+#include "gateway/causes.h"
+
+namespace kgate::filters {
+namespace {
+
+std::string notFound(std::string_view host) {
+  return "Service \"" + std::string(host) + "\" not found.";
+}
+
+}  // namespace
+
+FilterStatus RouterFilter::onRequest(StreamContext& ctx) {
+  if (ctx.target == StreamContext::Target::Handshake) return FilterStatus::Continue;
+  const auto& table = *ctx.snap.routes;
+  auto parsed = routes::parseServiceHost(ctx.host);
+  if (!parsed) {
+    ctx.reply(404, cause::kRouteNotFound, notFound(ctx.host));
+    return FilterStatus::Stop;
+  }
+  if (parsed->domain.empty() || parsed->domain == table.self()) {
+    if (parsed->service == "kuscia-handshake") {
+      ctx.target = StreamContext::Target::Handshake;
+      return FilterStatus::Continue;
+    }
+    ctx.service = table.service(parsed->service);
+    if (!ctx.service) {
+      ctx.reply(404, cause::kServiceNotFound, notFound(ctx.host));
+      return FilterStatus::Stop;
+    }
+    ctx.target = StreamContext::Target::Service;
+    return FilterStatus::Continue;
+  }
+  ctx.route = table.route(parsed->domain);
+  if (!ctx.route) {
+    ctx.reply(404, cause::kRouteNotFound, notFound(ctx.host));
+    return FilterStatus::Stop;
+  }
+  ctx.target = StreamContext::Target::Peer;
+  if (ctx.listener == ListenerKind::Internal) ctx.peer = ctx.route->destination;
+  auto& h = ctx.req.headers;
+  h.set("kuscia-source", table.self());
+  h.set("kuscia-token", ctx.route->token);
+  h.set("kuscia-host", ctx.host);
+  h.set("x-interconn-protocol", "kuscia");
+  if (!ctx.route->pathPrefix.empty()) {
+    ctx.originalPath = ctx.req.path;
+    ctx.req.path = ctx.route->pathPrefix + ctx.req.path;
+  }
+  return FilterStatus::Continue;
+}
+
+}  // namespace kgate::filters

@@ -1,0 +1,203 @@
+#include "gateway/h1/parser.h"
+
+#include <boost/beast/http/error.hpp>
+
+namespace kgate::h1 {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  http::toLower(out);
+  return out;
+}
+
+// Splits a comma-separated header value into trimmed, lower-cased tokens.
+void splitTokens(std::string_view v, std::vector<std::string>& out) {
+  size_t i = 0;
+  while (i <= v.size()) {
+    size_t comma = v.find(',', i);
+    if (comma == std::string_view::npos) comma = v.size();
+    std::string_view t = v.substr(i, comma - i);
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    if (!t.empty()) out.push_back(lower(t));
+    i = comma + 1;
+  }
+}
+
+// Body reads ask for this much room: large enough for bulk transfers, small enough to bound
+// per-stream memory.
+constexpr size_t kBodyReadSize = 32 * 1024;
+constexpr size_t kHeadReadSize = 4 * 1024;
+
+}  // namespace
+
+template <bool R>
+Parser<R>::Parser(uint32_t maxHeaderBytes, uint32_t maxHeaderCount)
+    : maxHeaderCount_(maxHeaderCount) {
+  this->header_limit(maxHeaderBytes);
+  this->body_limit(boost::none);  // the proxy enforces limits.maxBodyBytes as bytes flow
+  this->eager(false);             // one step per put(): at most one body piece each
+}
+
+template <bool R>
+void Parser<R>::on_request_impl(bhttp::verb, boost::beast::string_view m, boost::beast::string_view t, int v,
+                                boost::beast::error_code&) {
+  method.assign(m.data(), m.size());
+  target.assign(t.data(), t.size());
+  version = v;
+}
+
+template <bool R>
+void Parser<R>::on_response_impl(int code, boost::beast::string_view, int v,
+                                 boost::beast::error_code&) {
+  status = code;
+  version = v;
+}
+
+template <bool R>
+void Parser<R>::on_field_impl(bhttp::field, boost::beast::string_view nameIn,
+                              boost::beast::string_view valueIn,
+                              boost::beast::error_code& ec) {
+  std::string_view name(nameIn.data(), nameIn.size());
+  std::string_view value(valueIn.data(), valueIn.size());
+  if (++fieldCount_ > maxHeaderCount_) {
+    tooManyHeaders = true;
+    ec = bhttp::error::header_limit;
+    return;
+  }
+  std::string n = lower(name);
+  if (headerDone_) {
+    if (!http::isHopByHop(n) && n != "content-length") trailers.add(std::move(n), std::string(value));
+    return;
+  }
+  if (n == "host") {
+    ++hostCount;
+    host.assign(value);
+    return;
+  }
+  if (n == "connection") {
+    splitTokens(value, connectionTokens_);
+    return;
+  }
+  if (n == "te") {
+    std::vector<std::string> te;
+    splitTokens(value, te);
+    for (auto& t : te)
+      if (t == "trailers") trailersAllowed = true;
+    return;
+  }
+  if (n == "expect" && iequals(value, "100-continue")) {
+    expectContinue = true;
+    return;
+  }
+  // Framing headers are Beast's business (and reach the model as contentLength/hasBody).
+  if (n == "content-length" || http::isHopByHop(n)) return;
+  headers.add(std::move(n), std::string(value));
+}
+
+template <bool R>
+void Parser<R>::on_header_impl(boost::beast::error_code&) {
+  headerDone_ = true;
+  for (const auto& t : connectionTokens_)
+    if (t != "close" && t != "keep-alive") headers.remove(t);
+}
+
+template <bool R>
+size_t Parser<R>::on_body_impl(boost::beast::string_view body, boost::beast::error_code&) {
+  piece = std::string_view(body.data(), body.size());
+  hasPiece = true;
+  return body.size();
+}
+
+template <bool R>
+size_t Parser<R>::on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
+                                     boost::beast::error_code&) {
+  piece = std::string_view(body.data(), body.size());
+  hasPiece = true;
+  return body.size();
+}
+
+Error readError(const error_code& ec) {
+  if (ec == net::error::operation_aborted) return Error::Aborted;
+  return Error::PeerClosed;  // eof, reset, broken TLS: the peer is gone either way
+}
+
+template <bool R>
+awaitable<Error> readHead(Transport& t, ReadBuffer& buf, Parser<R>& parser, size_t maxBuffer) {
+  for (;;) {
+    if (!buf.empty()) {
+      boost::beast::error_code ec;
+      size_t used = parser.put(net::buffer(buf.data().data(), buf.size()), ec);
+      buf.consume(used);
+      if (parser.is_header_done()) co_return Error::Ok;
+      if (ec == bhttp::error::header_limit) co_return Error::HeadersTooLarge;
+      if (ec && ec != bhttp::error::need_more) co_return Error::Protocol;
+      if (used > 0 && !ec) continue;
+    }
+    auto space = buf.prepare(kHeadReadSize, maxBuffer);
+    if (space.empty()) co_return Error::HeadersTooLarge;
+    auto [ec, n] = co_await t.readSome(space.data(), space.size());
+    if (ec) {
+      // A close in the middle of a head is a truncated message; before any byte, a plain close.
+      co_return (ec == net::error::eof && parser.got_some()) ? Error::Protocol : readError(ec);
+    }
+    buf.commit(n);
+  }
+}
+
+template <bool R>
+awaitable<Error> readBody(Transport& t, ReadBuffer& buf, Parser<R>& parser, http::BodyChunk& out) {
+  for (;;) {
+    if (parser.is_done()) {
+      out = http::BodyChunk{{}, true, parser.trailers.empty() ? nullptr : &parser.trailers};
+      co_return Error::Ok;
+    }
+    if (!buf.empty()) {
+      parser.hasPiece = false;
+      boost::beast::error_code ec;
+      size_t used = parser.put(net::buffer(buf.data().data(), buf.size()), ec);
+      buf.consume(used);  // the piece's bytes stay in memory until the next read fills the buffer
+      if (ec && ec != bhttp::error::need_more) co_return Error::Protocol;
+      if (parser.hasPiece && !parser.piece.empty()) {
+        bool done = parser.is_done();
+        out = http::BodyChunk{parser.piece, done,
+                              done && !parser.trailers.empty() ? &parser.trailers : nullptr};
+        co_return Error::Ok;
+      }
+      if (parser.is_done()) continue;
+      if (used > 0 && !ec) continue;  // a chunk header or similar: keep parsing
+    }
+    auto space = buf.prepare(kBodyReadSize, kBodyReadSize * 2);
+    if (space.empty()) co_return Error::Protocol;  // a chunk line longer than the buffer
+    auto [ec, n] = co_await t.readSome(space.data(), space.size());
+    if (ec == net::error::eof && parser.is_header_done()) {
+      boost::beast::error_code pec;
+      parser.put_eof(pec);  // ends bodies delimited by the connection's close
+      if (!pec && parser.is_done()) continue;
+      co_return Error::PeerClosed;
+    }
+    if (ec) co_return readError(ec);
+    buf.commit(n);
+  }
+}
+
+template class Parser<true>;
+template class Parser<false>;
+template awaitable<Error> readHead(Transport&, ReadBuffer&, Parser<true>&, size_t);
+template awaitable<Error> readHead(Transport&, ReadBuffer&, Parser<false>&, size_t);
+template awaitable<Error> readBody(Transport&, ReadBuffer&, Parser<true>&, http::BodyChunk&);
+template awaitable<Error> readBody(Transport&, ReadBuffer&, Parser<false>&, http::BodyChunk&);
+
+}  // namespace kgate::h1

@@ -1,0 +1,268 @@
+#include "gateway/h1/server_connection.h"
+
+#include "gateway/causes.h"
+#include "gateway/h1/serialize.h"
+
+namespace kgate::h1 {
+
+class ServerConnection::Stream final : public ServerStream {
+ public:
+  explicit Stream(ServerConnection& c) : c_(c) {}
+
+  // Builds the request model from the parsed head; false when it is not a valid request.
+  bool build();
+
+  http::RequestHead& request() override { return req_; }
+  const ConnectionInfo& connection() const override { return c_.env_.info; }
+  awaitable<Error> readBody(http::BodyChunk& out) override;
+  awaitable<Error> writeHead(http::ResponseHead& head, bool endStream) override;
+  awaitable<Error> writeBody(std::string_view data, bool endStream) override;
+  awaitable<Error> writeTrailers(const http::Headers& trailers) override;
+  void abort() override {
+    aborted_ = true;
+    c_.transport_->close();
+  }
+  bool headWritten() const override { return headSent_; }
+  uint64_t bodyBytesRead() const override { return bodyRead_; }
+  uint64_t bodyBytesWritten() const override { return written_; }
+
+  bool complete() const { return ended_ && !aborted_; }
+  bool keepAlive() const { return keepAlive_; }
+  void forceClose() { keepAlive_ = false; }
+
+ private:
+  awaitable<Error> flush(std::string_view data, std::string_view tail);
+
+  ServerConnection& c_;
+  http::RequestHead req_;
+  Framing framing_ = Framing::None;
+  std::optional<uint64_t> length_;
+  std::string out_;  // head (and chunk framing) waiting to go out with the next body piece
+  bool headSent_ = false;
+  bool ended_ = false;
+  bool aborted_ = false;
+  bool keepAlive_ = false;
+  bool continueSent_ = false;
+  uint64_t bodyRead_ = 0;
+  uint64_t written_ = 0;
+};
+
+bool ServerConnection::Stream::build() {
+  RequestParser& p = *c_.parser_;
+  req_.method = p.method;
+  req_.version = p.version;
+  req_.scheme = c_.env_.info.tls ? "https" : "http";
+  keepAlive_ = p.is_header_done() && p.keep_alive();
+  if (!p.is_header_done()) return false;
+  std::string_view target = p.target;
+  if (!target.empty() && target.front() == '/') {
+    req_.path = p.target;
+    req_.authority = p.host;
+  } else if (target == "*" && p.method == "OPTIONS") {
+    req_.path = "*";
+    req_.authority = p.host;
+  } else if (target.starts_with("http://") || target.starts_with("https://")) {
+    // Absolute form: the target's authority wins over Host (RFC 9112 section 3.2.2).
+    target.remove_prefix(target.find("//") + 2);
+    size_t slash = target.find('/');
+    req_.authority = std::string(target.substr(0, slash));
+    req_.path = slash == std::string_view::npos ? "/" : std::string(target.substr(slash));
+    if (req_.authority.empty()) return false;
+  } else {
+    return false;  // authority form (CONNECT) and anything else are not proxied
+  }
+  if (p.hostCount > 1) return false;
+  if (p.version >= 11 && p.hostCount == 0) return false;
+  req_.headers = std::move(p.headers);
+  if (auto len = p.content_length()) req_.contentLength = *len;
+  req_.hasBody = !p.is_done();
+  req_.expectContinue = p.expectContinue && p.version >= 11 && req_.hasBody;
+  req_.trailersAllowed = p.trailersAllowed;
+  return true;
+}
+
+awaitable<Error> ServerConnection::Stream::readBody(http::BodyChunk& out) {
+  if (aborted_) co_return Error::Aborted;
+  if (!req_.hasBody) {
+    out = http::BodyChunk{{}, true, nullptr};
+    co_return Error::Ok;
+  }
+  if (req_.expectContinue && !continueSent_ && !headSent_) {
+    continueSent_ = true;
+    if (auto ec = co_await c_.transport_->writeAll("HTTP/1.1 100 Continue\r\n\r\n"))
+      co_return Error::PeerClosed;
+  }
+  Error e = co_await h1::readBody(*c_.transport_, c_.buf_, *c_.parser_, out);
+  if (e != Error::Ok) co_return aborted_ ? Error::Aborted : e;
+  bodyRead_ += out.data.size();
+  co_return Error::Ok;
+}
+
+awaitable<Error> ServerConnection::Stream::writeHead(http::ResponseHead& head, bool endStream) {
+  if (aborted_ || headSent_) co_return Error::Aborted;
+  headSent_ = true;
+  bool isHead = req_.method == "HEAD";
+  bool bodyless = isHead || head.status == 204 || head.status == 304;
+  if (bodyless) {
+    framing_ = (head.contentLength && head.status != 204) ? Framing::Length : Framing::None;
+    length_ = head.contentLength;
+    endStream = true;
+  } else if (endStream) {
+    framing_ = Framing::Length;
+    head.contentLength = 0;
+    length_ = 0;
+  } else if (head.contentLength) {
+    framing_ = Framing::Length;
+    length_ = head.contentLength;
+  } else if (req_.version >= 11) {
+    framing_ = Framing::Chunked;
+  } else {
+    framing_ = Framing::UntilClose;
+    keepAlive_ = false;
+  }
+  if (c_.draining_ || c_.env_.registry.draining()) keepAlive_ = false;
+  appendResponseHead(out_, head, framing_, keepAlive_, keepAlive_ && req_.version == 10);
+  if (endStream) {
+    ended_ = true;
+    co_return co_await flush({}, {});
+  }
+  co_return Error::Ok;  // the head leaves with the first body piece
+}
+
+awaitable<Error> ServerConnection::Stream::flush(std::string_view data, std::string_view tail) {
+  auto ec = co_await c_.transport_->writeAll(out_, data, tail);
+  out_.clear();
+  if (ec) {
+    aborted_ = true;
+    co_return Error::PeerClosed;
+  }
+  written_ += data.size();
+  co_return Error::Ok;
+}
+
+awaitable<Error> ServerConnection::Stream::writeBody(std::string_view data, bool endStream) {
+  if (aborted_ || ended_ || !headSent_) co_return Error::Aborted;
+  if (endStream) ended_ = true;
+  switch (framing_) {
+    case Framing::Chunked: {
+      if (!data.empty()) appendChunkHeader(out_, data.size());
+      std::string_view tail = data.empty() ? (endStream ? "0\r\n\r\n" : "")
+                                           : (endStream ? "\r\n0\r\n\r\n" : "\r\n");
+      co_return co_await flush(data, tail);
+    }
+    case Framing::Length:
+      if (written_ + data.size() > length_.value_or(0) ||
+          (endStream && written_ + data.size() != length_.value_or(0))) {
+        abort();  // the upstream's body does not match its content-length: cut the client off
+        co_return Error::Protocol;
+      }
+      co_return co_await flush(data, {});
+    case Framing::UntilClose:
+      co_return co_await flush(data, {});
+    case Framing::None:
+      co_return out_.empty() ? Error::Ok : co_await flush({}, {});
+  }
+  co_return Error::Ok;
+}
+
+awaitable<Error> ServerConnection::Stream::writeTrailers(const http::Headers& trailers) {
+  if (aborted_ || ended_ || !headSent_) co_return Error::Aborted;
+  if (framing_ != Framing::Chunked) co_return co_await writeBody({}, true);
+  ended_ = true;
+  appendLastChunk(out_, req_.trailersAllowed ? &trailers : nullptr);
+  co_return co_await flush({}, {});
+}
+
+ServerConnection::ServerConnection(std::unique_ptr<Transport> transport, ReadBuffer buf,
+                                   ConnectionEnv env)
+    : transport_(std::move(transport)),
+      buf_(std::move(buf)),
+      env_(std::move(env)),
+      deadline_(env_.sweeper, [this] { onDeadline(); }) {}
+
+ServerConnection::~ServerConnection() = default;
+
+void ServerConnection::onDeadline() {
+  timedOut_ = true;
+  if (phase_ == Phase::ReadingHead) transport_->cancel();  // still answer 408
+  else transport_->close();
+}
+
+void ServerConnection::drain() {
+  draining_ = true;
+  if (phase_ == Phase::Idle) transport_->close();
+}
+
+void ServerConnection::terminate() { transport_->close(); }
+
+awaitable<void> ServerConnection::replyAndClose(int status, std::string_view cause) {
+  transport_->clearCancel();
+  deadline_.arm(env_.limits.headerTimeout);  // a client that will not read the error is dropped
+  phase_ = Phase::Active;
+  Stream stream(*this);
+  stream.build();
+  stream.forceClose();
+  co_await env_.handler.reject(stream, status, cause);
+}
+
+awaitable<bool> ServerConnection::discardBody(Stream& stream) {
+  // Small leftovers are read and dropped so the connection can be reused.
+  uint64_t budget = 64 * 1024;
+  deadline_.arm(env_.limits.headerTimeout);
+  while (!parser_->is_done()) {
+    http::BodyChunk chunk;
+    Error e = co_await h1::readBody(*transport_, buf_, *parser_, chunk);
+    if (e != Error::Ok || chunk.data.size() > budget) co_return false;
+    budget -= chunk.data.size();
+    if (chunk.last) break;
+  }
+  deadline_.disarm();
+  co_return true;
+}
+
+awaitable<void> ServerConnection::run() {
+  env_.registry.add(this);
+  const auto& limits = env_.limits;
+  for (;;) {
+    if (draining_) break;
+    if (buf_.empty() && !transport_->hasBufferedInput()) {
+      buf_.release();
+      phase_ = Phase::Idle;
+      deadline_.arm(limits.idleTimeout);
+      auto ec = co_await transport_->waitReadable();
+      if (ec || draining_ || timedOut_) break;
+    }
+    phase_ = Phase::ReadingHead;
+    deadline_.arm(limits.headerTimeout);
+    parser_.emplace(limits.maxHeaderBytes, limits.maxHeaderCount);
+    Error e = co_await readHead(*transport_, buf_, *parser_, limits.maxHeaderBytes + 4096);
+    deadline_.disarm();
+    if (e != Error::Ok) {
+      if (timedOut_) {
+        if (parser_->got_some() || !buf_.empty())
+          co_await replyAndClose(408, cause::kHeaderTimeout);
+      } else if (e == Error::HeadersTooLarge) {
+        co_await replyAndClose(431, cause::kHeadersTooLarge);
+      } else if (e == Error::Protocol) {
+        co_await replyAndClose(400, cause::kBadRequest);
+      }
+      break;
+    }
+    phase_ = Phase::Active;
+    Stream stream(*this);
+    if (!stream.build()) {
+      stream.forceClose();
+      co_await env_.handler.reject(stream, 400, cause::kBadRequest);
+      break;
+    }
+    co_await env_.handler.serve(stream);
+    if (!stream.complete() || !transport_->isOpen() || !stream.keepAlive()) break;
+    if (!parser_->is_done() && !co_await discardBody(stream)) break;
+  }
+  phase_ = Phase::Idle;
+  deadline_.disarm();
+  transport_->close(true);
+  env_.registry.remove(this);
+}
+
+}  // namespace kgate::h1

@@ -1,0 +1,428 @@
+#include "gateway/h2/session.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "gateway/log.h"
+#include "gateway/spawn.h"
+
+namespace kgate::h2 {
+
+void addNv(std::vector<nghttp2_nv>& nva, std::string_view name, std::string_view value) {
+  nghttp2_nv nv;
+  nv.name = reinterpret_cast<uint8_t*>(const_cast<char*>(name.data()));
+  nv.namelen = name.size();
+  nv.value = reinterpret_cast<uint8_t*>(const_cast<char*>(value.data()));
+  nv.valuelen = value.size();
+  nv.flags = NGHTTP2_NV_FLAG_NONE;  // nghttp2 copies them on submit
+  nva.push_back(nv);
+}
+
+namespace {
+
+bool parseLength(std::string_view v, uint64_t& out) {
+  if (v.empty()) return false;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  return ec == std::errc() && p == v.data() + v.size();
+}
+
+StreamState* stateOf(nghttp2_session* s, int32_t id) {
+  return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(s, id));
+}
+
+}  // namespace
+
+// The C callbacks, forwarding to the Session (user_data) and the StreamState (stream user data).
+struct Callbacks {
+  static int onBeginHeaders(nghttp2_session* raw, const nghttp2_frame* frame, void* user) {
+    auto* self = static_cast<Session*>(user);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+      return 0;
+    auto state = self->onBeginStream(frame->hd.stream_id);
+    if (!state) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    state->id = frame->hd.stream_id;
+    nghttp2_session_set_stream_user_data(raw, state->id, state.get());
+    self->addStream(std::move(state));
+    return 0;
+  }
+
+  static int onHeader(nghttp2_session* raw, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
+                      void* user) {
+    auto* self = static_cast<Session*>(user);
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    StreamState* s = stateOf(raw, frame->hd.stream_id);
+    if (!s) return 0;
+    std::string_view n(reinterpret_cast<const char*>(name), namelen);
+    std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+    s->headerBytes += static_cast<uint32_t>(namelen + valuelen + 32);  // RFC 9113 accounting
+    if (s->headersTooLarge) return 0;
+    if (s->headerBytes > self->options_.maxHeaderBytes) {
+      s->headersTooLarge = true;
+      return 0;
+    }
+    if (s->headReady) {  // a trailer section
+      if (!n.starts_with(':')) s->inTrailers.add(std::string(n), std::string(v));
+      return 0;
+    }
+    size_t count = self->isServer() ? s->request.headers.size() : s->response.headers.size();
+    if (count >= self->options_.maxHeaderCount) {
+      s->headersTooLarge = true;
+      return 0;
+    }
+    if (self->isServer()) {
+      http::RequestHead& r = s->request;
+      if (n == ":method") r.method.assign(v);
+      else if (n == ":scheme") r.scheme.assign(v);
+      else if (n == ":authority") r.authority.assign(v);
+      else if (n == ":path") r.path.assign(v);
+      else if (n.starts_with(':')) return 0;
+      else if (n == "host") { if (r.authority.empty()) r.authority.assign(v); }
+      else if (n == "content-length") {
+        uint64_t len;
+        if (parseLength(v, len)) r.contentLength = len;
+      } else if (n == "te") {
+        if (v.find("trailers") != std::string_view::npos) r.trailersAllowed = true;
+      } else if (n == "cookie") {
+        // HTTP/2 may split cookies; HTTP/1.1 upstreams expect one field (RFC 9113 8.2.3).
+        if (const std::string* c = r.headers.find("cookie")) {
+          std::string joined = *c + "; " + std::string(v);
+          r.headers.set("cookie", std::move(joined));
+        } else {
+          r.headers.add("cookie", std::string(v));
+        }
+      } else {
+        r.headers.add(std::string(n), std::string(v));
+      }
+    } else {
+      http::ResponseHead& r = s->response;
+      if (n == ":status") {
+        int st = 0;
+        std::from_chars(v.data(), v.data() + v.size(), st);
+        r.status = st;
+      } else if (n.starts_with(':')) {
+        return 0;
+      } else if (n == "content-length") {
+        uint64_t len;
+        if (parseLength(v, len)) r.contentLength = len;
+      } else {
+        r.headers.add(std::string(n), std::string(v));
+      }
+    }
+    return 0;
+  }
+
+  static int onFrameRecv(nghttp2_session* raw, const nghttp2_frame* frame, void* user) {
+    auto* self = static_cast<Session*>(user);
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+      self->goawayReceived_ = true;
+      return 0;
+    }
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+    StreamState* s = stateOf(raw, frame->hd.stream_id);
+    if (!s) return 0;
+    bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+    if (frame->hd.type == NGHTTP2_HEADERS && !s->headReady) {
+      if (!self->isServer() && s->response.status >= 100 && s->response.status < 200) {
+        s->response = http::ResponseHead{};  // informational: the final head follows
+        return 0;
+      }
+      s->headReady = true;
+      if (end) s->inEnd = true;
+      self->onStreamHead(*s, end);
+      s->inEvent.notify();
+      return 0;
+    }
+    if (end) {
+      s->inEnd = true;
+      s->inEvent.notify();
+    }
+    return 0;
+  }
+
+  static int onDataChunk(nghttp2_session* raw, uint8_t, int32_t id, const uint8_t* data,
+                         size_t len, void*) {
+    StreamState* s = stateOf(raw, id);
+    if (!s || s->abandoned || s->closed) {
+      nghttp2_session_consume(raw, id, len);  // nobody will read it: reopen the window now
+      return 0;
+    }
+    s->inBuf.append(reinterpret_cast<const char*>(data), len);
+    s->unreturned += len;
+    s->inEvent.notify();
+    return 0;
+  }
+
+  static int onStreamClose(nghttp2_session* raw, int32_t id, uint32_t code, void* user) {
+    auto* self = static_cast<Session*>(user);
+    auto it = self->streams_.find(id);
+    if (it == self->streams_.end()) return 0;
+    std::shared_ptr<StreamState> s = it->second;
+    self->streams_.erase(it);
+    s->closed = true;
+    s->closeCode = code;
+    if (s->unreturned) {
+      nghttp2_session_consume_connection(raw, s->unreturned);
+      s->unreturned = 0;
+    }
+    s->inEvent.notify();
+    s->outEvent.notify();
+    self->onStreamClosed(*s);
+    if (self->streams_.empty()) self->armIdle();
+    return 0;
+  }
+
+  static ssize_t readData(nghttp2_session* raw, int32_t id, uint8_t* buf, size_t length,
+                          uint32_t* flags, nghttp2_data_source* source, void*) {
+    auto* s = static_cast<StreamState*>(source->ptr);
+    size_t n = std::min(length, s->outData.size());
+    if (n) {
+      std::memcpy(buf, s->outData.data(), n);
+      s->outData.remove_prefix(n);
+    }
+    if (s->outData.empty()) {
+      if (s->outEnd) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        s->outFinished = true;
+        if (s->outTrailers) {
+          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+          std::vector<nghttp2_nv> nva;
+          for (const auto& f : s->outTrailerFields) addNv(nva, f.name, f.value);
+          nghttp2_submit_trailer(raw, id, nva.data(), nva.size());
+        }
+      } else if (n == 0) {
+        s->outDeferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+      }
+      s->outEvent.notify();
+    }
+    return static_cast<ssize_t>(n);
+  }
+};
+
+Session::Session(std::unique_ptr<Transport> transport, Sweeper& sweeper, SessionOptions options)
+    : transport_(std::move(transport)),
+      sweeper_(sweeper),
+      options_(options),
+      writeEvent_(transport_->executor()),
+      idleDeadline_(sweeper, [this] { onIdle(); }),
+      writerExit_(transport_->executor()) {}
+
+Session::~Session() {
+  if (session_) nghttp2_session_del(session_);
+}
+
+void Session::setup(nghttp2_session_callbacks* cbs, nghttp2_option* opt) {
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &Callbacks::onBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, &Callbacks::onHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &Callbacks::onFrameRecv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &Callbacks::onDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Callbacks::onStreamClose);
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+}
+
+void Session::submitSettings() {
+  nghttp2_settings_entry iv[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, options_.maxConcurrentStreams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, options_.streamWindow},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, options_.maxHeaderBytes},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  };
+  size_t n = isServer() ? 3 : 4;  // ENABLE_PUSH is a client-only setting
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, n);
+  // The connection window bounds what all streams together may have in flight to us.
+  int32_t connWindow = static_cast<int32_t>(std::max<uint32_t>(options_.streamWindow * 4u, 4u << 20));
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, connWindow);
+}
+
+void Session::addStream(std::shared_ptr<StreamState> s) {
+  s->session = this;
+  idleDeadline_.disarm();
+  streams_[s->id] = std::move(s);
+}
+
+StreamState* Session::find(int32_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+void Session::armIdle() { idleDeadline_.arm(options_.idleTimeout); }
+
+void Session::goAway() {
+  if (dead_ || goawaySent_) return;
+  goawaySent_ = true;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  signalWrite();
+  if (streams_.empty()) armIdle();  // nothing left to finish: let the loops wind down
+}
+
+void Session::kill() {
+  dead_ = true;
+  transport_->close();
+  signalWrite();
+}
+
+void Session::failAllStreams() {
+  auto all = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, s] : all) {
+    if (!s->closed) {
+      s->closed = true;
+      s->closeCode = NGHTTP2_CANCEL;
+    }
+    s->inEvent.notify();
+    s->outEvent.notify();
+    onStreamClosed(*s);
+  }
+}
+
+awaitable<void> Session::run(ReadBuffer buf) {
+  auto self = shared_from_this();
+  submitSettings();
+  spawn(transport_->executor(), writeLoop(self), "http2 writer");
+  armIdle();
+  for (;;) {
+    if (!buf.empty()) {
+      auto data = buf.data();
+      ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data.data()),
+                                            data.size());
+      if (rv < 0) {
+        KGATE_LOG(Debug, "http2: " << nghttp2_strerror(static_cast<int>(rv)));
+        break;  // nghttp2 has queued a GOAWAY where the error warrants one
+      }
+      buf.consume(static_cast<size_t>(rv));
+      signalWrite();
+    }
+    if (dead_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)))
+      break;
+    if (buf.empty() && streams_.empty()) {
+      buf.release();  // an idle session holds no read buffer while it waits
+      if (auto ec = co_await transport_->waitReadable()) break;
+    }
+    auto space = buf.prepare(16 * 1024, 64 * 1024);
+    auto [ec, n] = co_await transport_->readSome(space.data(), space.size());
+    if (ec) break;
+    buf.commit(n);
+  }
+  readerDone_ = true;
+  signalWrite();
+  while (!writerDone_) co_await writerExit_.wait();
+  dead_ = true;
+  idleDeadline_.disarm();
+  transport_->close(true);
+  failAllStreams();
+}
+
+awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
+  std::string out;
+  for (;;) {
+    if (!dead_) {
+      for (;;) {
+        const uint8_t* data = nullptr;
+        ssize_t n = nghttp2_session_mem_send(session_, &data);
+        if (n < 0) {
+          dead_ = true;
+          break;
+        }
+        if (n == 0) break;
+        out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+        if (out.size() >= 64 * 1024) break;
+      }
+    }
+    if (out.empty()) {
+      if (dead_ || readerDone_) break;
+      if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
+        transport_->cancel();  // the reader is waiting for bytes nobody needs any more
+        break;
+      }
+      out.shrink_to_fit();  // an idle session holds no write buffer
+      co_await writeEvent_.wait();
+      continue;
+    }
+    if (auto ec = co_await transport_->writeAll(out)) {
+      dead_ = true;
+      transport_->close();  // wakes the reader
+      break;
+    }
+    out.clear();
+  }
+  writerDone_ = true;
+  writerExit_.notify();
+}
+
+void Session::returnWindow(StreamState& s) {
+  size_t n = s.handed.size();
+  s.handed.clear();
+  if (n == 0 || s.closed || dead_ || s.unreturned < n) return;
+  s.unreturned -= n;
+  nghttp2_session_consume(session_, s.id, n);
+  signalWrite();
+}
+
+awaitable<Error> Session::readBody(StreamState& s, http::BodyChunk& out) {
+  returnWindow(s);
+  for (;;) {
+    if (!s.inBuf.empty()) {
+      std::swap(s.handed, s.inBuf);
+      bool last = s.inEnd;
+      out = http::BodyChunk{s.handed, last, last && !s.inTrailers.empty() ? &s.inTrailers : nullptr};
+      co_return Error::Ok;
+    }
+    if (s.inEnd) {
+      out = http::BodyChunk{{}, true, s.inTrailers.empty() ? nullptr : &s.inTrailers};
+      co_return Error::Ok;
+    }
+    if (s.closed || dead_) co_return s.abandoned ? Error::Aborted : Error::PeerClosed;
+    co_await s.inEvent.wait();
+  }
+}
+
+nghttp2_data_provider Session::dataProvider(StreamState& s) {
+  nghttp2_data_provider p;
+  p.source.ptr = &s;
+  p.read_callback = &Callbacks::readData;
+  s.outStarted = true;
+  return p;
+}
+
+awaitable<Error> Session::writeBody(StreamState& s, std::string_view data, bool endStream) {
+  if (s.closed || dead_ || !s.outStarted || s.outEnd) co_return Error::Aborted;
+  s.outData = data;
+  s.outEnd = endStream;
+  if (s.outDeferred) {
+    s.outDeferred = false;
+    nghttp2_session_resume_data(session_, s.id);
+  }
+  signalWrite();
+  while ((!s.outData.empty() || (endStream && !s.outFinished)) && !s.closed && !dead_)
+    co_await s.outEvent.wait();
+  if (!s.outData.empty() || (endStream && !s.outFinished)) {
+    s.outData = {};
+    co_return Error::PeerClosed;
+  }
+  co_return Error::Ok;
+}
+
+awaitable<Error> Session::writeTrailers(StreamState& s, const http::Headers& trailers) {
+  if (s.closed || dead_ || !s.outStarted || s.outEnd) co_return Error::Aborted;
+  s.outTrailers = true;
+  s.outTrailerFields = trailers;
+  co_return co_await writeBody(s, {}, true);
+}
+
+void Session::resetStream(StreamState& s, uint32_t code) {
+  s.abandoned = true;
+  if (s.unreturned) {
+    if (!s.closed && !dead_) nghttp2_session_consume(session_, s.id, s.unreturned);
+    s.unreturned = 0;
+  }
+  s.inBuf.clear();
+  if (s.closed || dead_) return;
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, code);
+  signalWrite();
+}
+
+}  // namespace kgate::h2

@@ -1,0 +1,137 @@
+// nghttp2 glue shared by the downstream (server) and upstream (client) HTTP/2 sessions.
+//
+// One coroutine reads from the transport into nghttp2 (callbacks fill StreamState), another
+// drains nghttp2's output to the transport. Stream bodies are bounded by HTTP/2 flow control:
+// automatic WINDOW_UPDATEs are off, and a stream's window reopens only when its reader takes the
+// data, so a slow consumer slows the peer instead of growing our buffers.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "conf/config.h"
+#include "gateway/deadline.h"
+#include "gateway/error.h"
+#include "gateway/event.h"
+#include "gateway/http/message.h"
+#include "gateway/read_buffer.h"
+#include "gateway/transport.h"
+
+namespace kgate::h2 {
+
+class Session;
+
+// Per-stream state touched by nghttp2 callbacks and by the coroutine using the stream.
+struct StreamState {
+  explicit StreamState(const net::any_io_executor& ex) : inEvent(ex), outEvent(ex) {}
+
+  int32_t id = -1;
+  Session* session = nullptr;  // cleared when the session is gone
+
+  // Inbound head: the request (server) or the response (client).
+  http::RequestHead request;
+  http::ResponseHead response;
+  bool headReady = false;       // a complete (final) head arrived
+  uint32_t headerBytes = 0;
+  bool headersTooLarge = false;
+
+  // Inbound body.
+  std::string inBuf;    // received, not yet handed to the reader
+  std::string handed;   // handed out by the last read; returned to flow control on the next
+  bool inEnd = false;
+  http::Headers inTrailers;
+  Event inEvent;
+
+  // Outbound body: the writer's current piece, copied out by the data provider.
+  std::string_view outData;
+  bool outEnd = false;
+  bool outStarted = false;       // a data provider is attached
+  bool outDeferred = false;      // the provider returned DEFERRED and waits for resume
+  bool outTrailers = false;      // submit outTrailerFields when the data ends
+  bool outFinished = false;      // the provider has signalled the end of the data
+  http::Headers outTrailerFields;
+  Event outEvent;
+
+  bool closed = false;           // nghttp2 closed the stream
+  uint32_t closeCode = 0;        // RST_STREAM / GOAWAY error code, 0 = NO_ERROR
+  bool abandoned = false;        // our side gave up on it: drop inbound data at once
+  size_t unreturned = 0;         // received bytes not yet given back to flow control
+};
+
+struct SessionOptions {
+  uint32_t maxConcurrentStreams = 256;
+  uint32_t streamWindow = 1 << 20;
+  uint32_t maxHeaderBytes = 64 * 1024;
+  uint32_t maxHeaderCount = 100;
+  Clock::duration idleTimeout = std::chrono::seconds(300);
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::unique_ptr<Transport> transport, Sweeper& sweeper, SessionOptions options);
+  virtual ~Session();
+
+  // Runs until the connection is finished; returns after every stream has been closed.
+  awaitable<void> run(ReadBuffer initial);
+
+  void signalWrite() { writeEvent_.notify(); }
+  nghttp2_session* raw() { return session_; }
+  bool alive() const { return !dead_; }
+  // GOAWAY: finish open streams, refuse new ones.
+  void goAway();
+  // Close the connection at once.
+  void kill();
+  Transport& transport() { return *transport_; }
+
+  // Stream operations shared by both roles.
+  awaitable<Error> readBody(StreamState& s, http::BodyChunk& out);
+  awaitable<Error> writeBody(StreamState& s, std::string_view data, bool endStream);
+  awaitable<Error> writeTrailers(StreamState& s, const http::Headers& trailers);
+  void resetStream(StreamState& s, uint32_t code);
+  void returnWindow(StreamState& s);  // gives handed-out bytes back to flow control
+
+  nghttp2_data_provider dataProvider(StreamState& s);
+  size_t openStreams() const { return streams_.size(); }
+
+ protected:
+  // Role hooks, called from nghttp2 callbacks.
+  virtual void onStreamHead(StreamState& s, bool endStream) = 0;
+  virtual void onStreamClosed(StreamState&) {}
+  virtual std::shared_ptr<StreamState> onBeginStream(int32_t id) = 0;
+  virtual bool isServer() const = 0;
+  virtual void onIdle() {}  // no open streams for idleTimeout
+
+  void addStream(std::shared_ptr<StreamState> s);
+  StreamState* find(int32_t id);
+  void setup(nghttp2_session_callbacks* cbs, nghttp2_option* opt);
+  void submitSettings();
+  void armIdle();
+
+  std::unique_ptr<Transport> transport_;
+  Sweeper& sweeper_;
+  SessionOptions options_;
+  nghttp2_session* session_ = nullptr;
+  std::map<int32_t, std::shared_ptr<StreamState>> streams_;
+  Event writeEvent_;
+  Deadline idleDeadline_;
+  bool dead_ = false;
+  bool readerDone_ = false;
+  bool writerDone_ = false;
+  bool goawaySent_ = false;
+  bool goawayReceived_ = false;
+  Event writerExit_;
+
+ private:
+  awaitable<void> writeLoop(std::shared_ptr<Session> self);
+  void failAllStreams();
+
+  friend struct Callbacks;
+};
+
+// Pseudo-header and regular-header conversion helpers.
+void addNv(std::vector<nghttp2_nv>& nva, std::string_view name, std::string_view value);
+
+}  // namespace kgate::h2

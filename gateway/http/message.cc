@@ -1,0 +1,106 @@
+#include "gateway/http/message.h"
+
+#include <algorithm>
+
+namespace kgate::http {
+
+const std::string* Headers::find(std::string_view name) const {
+  for (const auto& f : fields_)
+    if (f.name == name) return &f.value;
+  return nullptr;
+}
+
+std::string_view Headers::get(std::string_view name) const {
+  const std::string* v = find(name);
+  return v ? std::string_view(*v) : std::string_view();
+}
+
+void Headers::add(std::string name, std::string value) {
+  fields_.push_back(Field{std::move(name), std::move(value)});
+}
+
+void Headers::set(std::string_view name, std::string value) {
+  bool placed = false;
+  auto out = fields_.begin();
+  for (auto it = fields_.begin(); it != fields_.end(); ++it) {
+    if (it->name == name) {
+      if (placed) continue;  // drop later duplicates
+      it->value = std::move(value);
+      placed = true;
+    }
+    if (out != it) *out = std::move(*it);
+    ++out;
+  }
+  fields_.erase(out, fields_.end());
+  if (!placed) fields_.push_back(Field{std::string(name), std::move(value)});
+}
+
+void Headers::setIfAbsent(std::string_view name, std::string value) {
+  if (!has(name)) fields_.push_back(Field{std::string(name), std::move(value)});
+}
+
+size_t Headers::remove(std::string_view name) {
+  size_t before = fields_.size();
+  std::erase_if(fields_, [&](const Field& f) { return f.name == name; });
+  return before - fields_.size();
+}
+
+std::string_view reasonPhrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+bool isHopByHop(std::string_view n) {
+  return n == "connection" || n == "keep-alive" || n == "proxy-connection" ||
+         n == "transfer-encoding" || n == "upgrade" || n == "te" || n == "trailer" ||
+         n == "http2-settings";
+}
+
+void toLower(std::string& s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+}
+
+std::string_view stripPort(std::string_view a) {
+  if (!a.empty() && a.front() == '[') {
+    auto close = a.find(']');
+    return close == std::string_view::npos ? a : a.substr(0, close + 1);
+  }
+  auto colon = a.rfind(':');
+  if (colon == std::string_view::npos) return a;
+  if (a.find(':') != colon) return a;  // bare IPv6 without brackets: leave it
+  return a.substr(0, colon);
+}
+
+}  // namespace kgate::http

@@ -1,0 +1,110 @@
+#include "gateway/listener.h"
+
+#include "gateway/h1/server_connection.h"
+#include "gateway/h2/server_session.h"
+#include "gateway/log.h"
+#include "gateway/spawn.h"
+
+namespace kgate {
+namespace {
+
+constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+// Counts a connection for the node-wide limit and the open-connections gauge while it lives.
+class ConnectionSlot {
+ public:
+  ConnectionSlot(AcceptEnv& env, ListenerKind kind) : env_(env), kind_(kind) {
+    if (env_.nodeConnections) env_.nodeConnections->fetch_add(1, std::memory_order_relaxed);
+    if (env_.stats) env_.stats->connectionOpened(kind_);
+  }
+  ~ConnectionSlot() {
+    if (env_.nodeConnections) env_.nodeConnections->fetch_sub(1, std::memory_order_relaxed);
+    if (env_.stats) env_.stats->connectionClosed(kind_);
+  }
+
+ private:
+  AcceptEnv& env_;
+  ListenerKind kind_;
+};
+
+// Reads until the buffer either holds the HTTP/2 preface or cannot be it.
+awaitable<bool> sniffHttp2(Transport& t, ReadBuffer& buf) {
+  for (;;) {
+    std::string_view have = buf.data();
+    size_t n = std::min(have.size(), kPreface.size());
+    if (have.substr(0, n) != kPreface.substr(0, n)) co_return false;
+    if (n == kPreface.size()) co_return true;
+    auto space = buf.prepare(4096, 64 * 1024);
+    auto [ec, got] = co_await t.readSome(space.data(), space.size());
+    if (ec) co_return false;
+    buf.commit(got);
+  }
+}
+
+awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv& env) {
+  ConnectionSlot slot(env, spec.kind);
+  conf::Limits limits = env.limits();
+  ConnectionInfo info{spec.kind, {}, spec.tls != nullptr};
+  std::unique_ptr<Transport> transport =
+      spec.tls ? std::make_unique<Transport>(std::move(socket), spec.tls, Transport::Role::Server)
+               : std::make_unique<Transport>(std::move(socket));
+  info.peerIp = transport->remoteIp();
+  ReadBuffer buf;
+  bool h2 = false;
+  {
+    // A client that will not finish its TLS handshake or send a first byte is dropped.
+    Deadline deadline(env.sweeper, [&] { transport->close(); });
+    deadline.arm(limits.headerTimeout);
+    if (spec.tls) {
+      std::string why;
+      if (auto ec = co_await transport->handshake(&why)) {
+        KGATE_LOG(Debug, toString(spec.kind) << " listener: TLS handshake with " << info.peerIp
+                                             << " failed: " << why);
+        co_return;
+      }
+    }
+    std::string alpn = transport->alpn();
+    if (alpn == "h2") {
+      h2 = spec.http2;
+    } else if (spec.http2 && alpn.empty()) {
+      if (co_await transport->waitReadable()) co_return;
+      h2 = co_await sniffHttp2(*transport, buf);
+      if (!transport->isOpen()) co_return;
+    }
+  }
+  ConnectionEnv cenv{env.sweeper, env.registry, *spec.handler, limits, info};
+  if (h2) {
+    auto session = std::make_shared<h2::ServerSession>(std::move(transport), std::move(cenv));
+    co_await session->serve(std::move(buf));
+  } else {
+    h1::ServerConnection conn(std::move(transport), std::move(buf), std::move(cenv));
+    co_await conn.run();
+  }
+}
+
+}  // namespace
+
+awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env) {
+  auto ex = acceptor.get_executor();
+  net::steady_timer backoff(ex);
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) break;
+      // Out of descriptors or memory: pause instead of spinning; connections wait in the backlog.
+      KGATE_LOG(Warn, toString(spec.kind) << " listener: accept failed: " << ec.message());
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(kUseTuple);
+      continue;
+    }
+    if (env.nodeConnections &&
+        env.nodeConnections->load(std::memory_order_relaxed) >= env.limits().maxConnections) {
+      error_code ignored;
+      socket.close(ignored);  // over limits.maxConnections: refuse at once
+      continue;
+    }
+    spawn(ex, serveConnection(std::move(socket), spec, env), "connection");
+  }
+}
+
+}  // namespace kgate

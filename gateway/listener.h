@@ -1,0 +1,34 @@
+// Accepting and classifying downstream connections: TLS handshake where the listener has TLS,
+// then HTTP/2 when ALPN chose h2 or the client starts with the HTTP/2 preface (prior knowledge),
+// HTTP/1.1 otherwise. The handshake and the first bytes must arrive within headerTimeout.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <functional>
+
+#include "conf/config.h"
+#include "gateway/connection.h"
+#include "gateway/metrics.h"
+
+namespace kgate {
+
+struct ListenerSpec {
+  ListenerKind kind = ListenerKind::External;
+  SSL_CTX* tls = nullptr;  // null: plain TCP
+  bool http2 = true;       // accept HTTP/2 (ALPN h2 or prior knowledge)
+  StreamHandler* handler = nullptr;
+};
+
+struct AcceptEnv {
+  Sweeper& sweeper;
+  ConnectionRegistry& registry;
+  WorkerStats* stats = nullptr;                 // null on the control thread
+  std::function<conf::Limits()> limits;         // current limits, read per connection
+  std::atomic<uint32_t>* nodeConnections = nullptr;  // shared by every worker
+};
+
+awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env);
+
+}  // namespace kgate

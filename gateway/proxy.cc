@@ -1,0 +1,365 @@
+#include "gateway/proxy.h"
+
+#include <ctime>
+
+#include "gateway/causes.h"
+#include "gateway/event.h"
+#include "gateway/filters/error_message_filter.h"
+#include "gateway/filters/gress_filter.h"
+#include "gateway/filters/router_filter.h"
+#include "gateway/filters/token_auth_filter.h"
+#include "gateway/log.h"
+#include "gateway/spawn.h"
+
+namespace kgate {
+namespace {
+
+// Status recorded (never sent) when the client went away before it could get an answer,
+// as nginx does.
+constexpr int kClientClosed = 499;
+
+std::string jsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out.push_back(c);
+  }
+  return out;
+}
+
+const std::string& httpDate() {
+  thread_local time_t cachedAt = 0;
+  thread_local std::string cached;
+  time_t now = time(nullptr);
+  if (now != cachedAt) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char buf[64];
+    strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    cached = buf;
+    cachedAt = now;
+  }
+  return cached;
+}
+
+struct OpenFailure {
+  std::string_view cause;
+  std::string_view kind;  // metric label
+};
+
+OpenFailure openFailure(Error e) {
+  switch (e) {
+    case Error::Resolve: return {cause::kResolveFailure, "resolve"};
+    case Error::ConnectFailed: return {cause::kConnectFailure, "connect"};
+    case Error::ConnectTimeout: return {cause::kConnectTimeout, "connect_timeout"};
+    case Error::TlsFailed: return {cause::kTlsFailure, "tls"};
+    default: return {cause::kUpstreamReset, "reset"};
+  }
+}
+
+// Request-body pump state, shared by the two halves of a proxied exchange.
+struct Pump {
+  explicit Pump(const net::any_io_executor& ex) : finished(ex) {}
+  bool done = false;
+  bool sawLast = false;          // the whole request body was read from the client
+  bool downstreamFailed = false; // the client reset or closed mid-body
+  bool tooLarge = false;         // over limits.maxBodyBytes
+  Event finished;
+};
+
+awaitable<void> pumpRequest(ServerStream& ds, ClientStream& us, Pump& pump, Deadline& idle,
+                            Clock::duration idleTimeout, uint64_t maxBody) {
+  uint64_t total = 0;
+  for (;;) {
+    http::BodyChunk chunk;
+    if (co_await ds.readBody(chunk) != Error::Ok) {
+      pump.downstreamFailed = true;
+      us.abort();
+      break;
+    }
+    idle.arm(idleTimeout);
+    total += chunk.data.size();
+    if (maxBody && total > maxBody) {
+      pump.tooLarge = true;
+      us.abort();
+      break;
+    }
+    if (chunk.last) pump.sawLast = true;
+    if (co_await us.writeBody(chunk.data, chunk.last) != Error::Ok) break;  // response side reports
+    idle.arm(idleTimeout);
+    if (chunk.last) break;
+  }
+  pump.done = true;
+  pump.finished.notify();
+}
+
+}  // namespace
+
+Proxy::Proxy(WorkerContext& worker, ListenerKind kind) : worker_(worker), kind_(kind) {
+  filters_.push_back(std::make_unique<filters::GressFilter>(kind));
+  if (kind == ListenerKind::External) filters_.push_back(std::make_unique<filters::TokenAuthFilter>());
+  filters_.push_back(std::make_unique<filters::RouterFilter>());
+  filters_.push_back(std::make_unique<filters::ErrorMessageFilter>());
+}
+
+awaitable<void> Proxy::serve(ServerStream& stream) {
+  std::shared_ptr<const Snapshot> snap = worker_.snapshot;  // this stream keeps its snapshot
+  StreamContext ctx(*snap, stream);
+  for (auto& f : filters_)
+    if (f->onRequest(ctx) == FilterStatus::Stop) break;
+  if (ctx.local) {
+    if (ctx.status == 401) worker_.stats.onAuthFailure(ctx.cause);
+    co_await sendError(ctx);
+  } else if (ctx.target == StreamContext::Target::Handshake) {
+    co_await serveHandshake(ctx);
+  } else {
+    co_await forward(ctx);
+  }
+  finish(ctx);
+}
+
+awaitable<void> Proxy::reject(ServerStream& stream, int status, std::string_view cause) {
+  std::shared_ptr<const Snapshot> snap = worker_.snapshot;
+  StreamContext ctx(*snap, stream);
+  std::string host(http::stripPort(ctx.req.authority));
+  http::toLower(host);
+  ctx.originalHost = ctx.host = host;
+  ctx.reply(status, cause);
+  co_await sendError(ctx);
+  finish(ctx);
+}
+
+awaitable<void> Proxy::sendError(StreamContext& ctx) {
+  std::string body;
+  const conf::Config& c = *ctx.snap.config;
+  if (ctx.status == 401) {
+    body = "{\"domain\":\"" + jsonEscape(c.domainID) + "\",\"instance\":\"" +
+           jsonEscape(c.instance) + "\",\"kuscia\":\"v" + std::string(kVersion) +
+           "\",\"reason\":\"unauthorized.\"}\n";
+  } else if (ctx.status == 404) {
+    // Empty, as Kuscia's: the reason is in kuscia-error-message.
+  } else if (ctx.cause == cause::kStreamIdleTimeout) {
+    body = "stream timeout\n";
+  } else if (ctx.status == 502 || ctx.status == 503) {
+    body = "upstream connect error or disconnect/reset before headers. reset reason: " +
+           std::string(ctx.cause) + "\n";
+  } else {
+    body = (ctx.message.empty() ? std::string(http::reasonPhrase(ctx.status)) : ctx.message) + "\n";
+  }
+  co_await sendLocal(ctx, "text/plain", std::move(body));
+}
+
+awaitable<void> Proxy::sendLocal(StreamContext& ctx, std::string contentType, std::string body) {
+  ctx.local = true;
+  if (ctx.ds.headWritten()) {
+    ctx.ds.abort();  // too late for a status: cut the response short instead
+    co_return;
+  }
+  http::ResponseHead head;
+  head.status = ctx.status;
+  head.headers.add("content-type", std::move(contentType));
+  head.headers.add("date", httpDate());
+  head.contentLength = body.size();
+  for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->onResponse(ctx, head);
+  bool noBody = body.empty() || ctx.req.method == "HEAD";
+  if (co_await ctx.ds.writeHead(head, noBody) != Error::Ok) co_return;
+  if (!noBody) co_await ctx.ds.writeBody(body, true);
+}
+
+awaitable<void> Proxy::serveHandshake(StreamContext& ctx) {
+  std::string_view path = ctx.req.path;
+  path = path.substr(0, path.find('?'));
+  if (path != "/handshake") {
+    ctx.reply(404, cause::kRouteNotFound, "404 page not found");
+    co_await sendError(ctx);
+    co_return;
+  }
+  if (ctx.req.method != "GET") {
+    // The RSA-GEN token exchange (POST) arrives with the control plane; static tokens only here.
+    ctx.reply(405, cause::kBadRequest, "token handshake is not enabled on this node");
+    co_await sendError(ctx);
+    co_return;
+  }
+  // Heartbeat: Kuscia's state codes 0 ready, 1 no source, 2 no revision, 4 unknown revision,
+  // 5 no route from that source.
+  const auto& h = ctx.req.headers;
+  std::string_view source = h.get("kuscia-origin-source");
+  if (source.empty()) source = h.get("kuscia-source");
+  std::string_view revision = h.get("kuscia-token-revision");
+  int state;
+  const auth::TokenSet::Entry* entry = source.empty() ? nullptr : ctx.snap.tokens->find(source);
+  if (source.empty()) state = 1;
+  else if (!entry) state = 5;
+  else if (revision.empty()) state = 2;
+  else {
+    state = 4;
+    for (int r : entry->revisions)
+      if (std::to_string(r) == revision) state = 0;
+  }
+  ctx.status = 200;
+  ctx.cause = cause::kLocal;
+  co_await sendLocal(ctx, "application/json",
+                     "{\"namespace\":\"" + jsonEscape(ctx.snap.self()) + "\",\"state\":" +
+                         std::to_string(state) + "}\n");
+}
+
+awaitable<void> Proxy::forward(StreamContext& ctx) {
+  const routes::Upstream& up =
+      ctx.target == StreamContext::Target::Service ? ctx.service->upstream : ctx.route->upstream;
+  const conf::Limits& limits = ctx.snap.config->limits;
+  Clock::duration idleTimeout = limits.streamIdleTimeout;
+  if (ctx.route && ctx.route->streamIdleTimeout) idleTimeout = *ctx.route->streamIdleTimeout;
+  if (limits.maxBodyBytes && ctx.req.contentLength && *ctx.req.contentLength > limits.maxBodyBytes) {
+    ctx.reply(413, cause::kRequestTooLarge);
+    co_await sendError(ctx);
+    co_return;
+  }
+
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<ClientStream> us;
+    std::string detail;
+    ctx.upstreamStart = Clock::now();
+    Error e = co_await worker_.pool.open(up, ctx.snap.tlsFor(up), limits, attempt > 0, us, detail);
+    if (e != Error::Ok) {
+      auto f = openFailure(e);
+      worker_.stats.onUpstreamFailure(ctx.peer, f.kind);
+      KGATE_LOG(Warn, "upstream " << up.endpoint.url() << " for " << ctx.host << ": " << detail);
+      ctx.reply(503, f.cause);
+      co_await sendError(ctx);
+      co_return;
+    }
+    ctx.upstreamProtocol = us->protocol();
+
+    bool timedOut = false;
+    Deadline idle(worker_.sweeper, [&] {
+      timedOut = true;
+      us->abort();
+      if (ctx.ds.headWritten()) ctx.ds.abort();
+    });
+    idle.arm(idleTimeout);
+
+    bool hasBody = ctx.req.hasBody;
+    Pump pump(worker_.executor);
+    auto join = [&]() -> awaitable<void> {
+      while (!pump.done) co_await pump.finished.wait();
+    };
+    // Stops the request body when nothing more of it is needed and it is still on its way.
+    auto stopPump = [&] {
+      if (!pump.done && !pump.sawLast) {
+        us->abort();
+        ctx.ds.abort();
+      }
+    };
+
+    Error head = co_await us->writeHead(ctx.req, !hasBody);
+    if (head == Error::Ok && hasBody) {
+      spawn(worker_.executor, pumpRequest(ctx.ds, *us, pump, idle, idleTimeout, limits.maxBodyBytes),
+            "request body");
+    } else {
+      pump.done = true;
+    }
+
+    http::ResponseHead resp;
+    if (head == Error::Ok) head = co_await us->readHead(resp);
+    if (head != Error::Ok) {
+      us->abort();
+      bool retry = attempt == 0 && us->reused() && !hasBody && !timedOut &&
+                   (head == Error::PeerClosed);
+      if (retry) {
+        co_await join();
+        continue;  // a pooled connection the upstream had closed: once more on a fresh one
+      }
+      if (pump.downstreamFailed) {
+        ctx.status = kClientClosed;
+        ctx.cause = cause::kDownstreamReset;
+      } else if (pump.tooLarge) {
+        ctx.reply(413, cause::kRequestTooLarge);
+        co_await sendError(ctx);
+      } else if (timedOut) {
+        ctx.reply(pump.sawLast || !hasBody ? 504 : 408, cause::kStreamIdleTimeout);
+        co_await sendError(ctx);
+      } else {
+        worker_.stats.onUpstreamFailure(ctx.peer, "reset");
+        ctx.reply(head == Error::Protocol ? 502 : 503,
+                  head == Error::Protocol ? cause::kUpstreamProtocol : cause::kUpstreamReset);
+        co_await sendError(ctx);
+      }
+      stopPump();
+      co_await join();
+      co_return;
+    }
+
+    ctx.upstreamHeaders = Clock::now();
+    idle.arm(idleTimeout);
+    ctx.status = resp.status;
+    ctx.cause = cause::kViaUpstream;
+    for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->onResponse(ctx, resp);
+    bool end = !resp.hasBody;
+    if (co_await ctx.ds.writeHead(resp, end) != Error::Ok) {
+      ctx.cause = cause::kDownstreamReset;
+      us->abort();
+      ctx.ds.abort();
+      end = true;
+    }
+    while (!end) {
+      http::BodyChunk chunk;
+      if (co_await us->readBody(chunk) != Error::Ok) {
+        ctx.cause = timedOut ? cause::kStreamIdleTimeout : cause::kUpstreamResetAfterResponse;
+        if (!timedOut) worker_.stats.onUpstreamFailure(ctx.peer, "reset");
+        ctx.ds.abort();
+        break;
+      }
+      idle.arm(idleTimeout);
+      Error w;
+      if (chunk.trailers) {
+        w = chunk.data.empty() ? Error::Ok : co_await ctx.ds.writeBody(chunk.data, false);
+        if (w == Error::Ok) w = co_await ctx.ds.writeTrailers(*chunk.trailers);
+      } else {
+        w = co_await ctx.ds.writeBody(chunk.data, chunk.last);
+      }
+      if (w != Error::Ok) {
+        ctx.cause = timedOut ? cause::kStreamIdleTimeout : cause::kDownstreamReset;
+        us->abort();
+        ctx.ds.abort();
+        break;
+      }
+      idle.arm(idleTimeout);
+      end = chunk.last;
+    }
+    stopPump();
+    co_await join();
+    co_return;
+  }
+}
+
+void Proxy::finish(StreamContext& ctx) {
+  auto now = Clock::now();
+  double seconds = std::chrono::duration<double>(now - ctx.start).count();
+  int status = ctx.status ? ctx.status : kClientClosed;
+  if (ctx.cause.empty()) ctx.cause = cause::kDownstreamReset;
+  worker_.stats.onRequest(kind_, ctx.peer, status, ctx.cause, seconds);
+  worker_.stats.onBytes(kind_, ctx.ds.bodyBytesRead(), ctx.ds.bodyBytesWritten());
+  AccessLogBuffer& log = kind_ == ListenerKind::External ? worker_.externalLog : worker_.internalLog;
+  if (!log.enabled()) return;
+  AccessRecord r;
+  r.peerIp = ctx.ds.connection().peerIp;
+  r.source = ctx.source;
+  r.host = ctx.host;
+  r.method = ctx.req.method;
+  r.path = ctx.originalPath.empty() ? ctx.req.path : ctx.originalPath;
+  r.protocol = ctx.req.version == 20 ? "HTTP/2" : ctx.req.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  r.traceId = ctx.traceId;
+  r.spanId = ctx.spanId;
+  r.status = status;
+  r.cause = ctx.cause;
+  r.requestBytes = ctx.ds.bodyBytesRead();
+  r.responseBytes = ctx.ds.bodyBytesWritten();
+  r.durationMs = seconds * 1000;
+  if (ctx.upstreamHeaders != Clock::time_point{})
+    r.upstreamMs = std::chrono::duration<double, std::milli>(ctx.upstreamHeaders - ctx.upstreamStart).count();
+  r.upstreamProtocol = ctx.upstreamProtocol;
+  log.add(r);
+}
+
+}  // namespace kgate

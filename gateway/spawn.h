@@ -1,0 +1,28 @@
+// Starts a coroutine that nobody awaits. A coroutine on the data path reports errors as values;
+// if one throws anyway (a bug, or std::bad_alloc), the exception is logged here instead of
+// escaping io_context::run() and taking the worker down.
+#pragma once
+
+#include <exception>
+#include <string_view>
+
+#include "gateway/asio.h"
+#include "gateway/log.h"
+
+namespace kgate {
+
+template <class Executor, class T>
+void spawn(const Executor& ex, awaitable<T> task, std::string_view what) {
+  net::co_spawn(ex, std::move(task), [what](std::exception_ptr e, auto&&...) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      KGATE_LOG(Error, what << ": unexpected exception: " << ex.what());
+    } catch (...) {
+      KGATE_LOG(Error, what << ": unexpected exception");
+    }
+  });
+}
+
+}  // namespace kgate

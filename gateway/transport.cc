@@ -1,0 +1,251 @@
+#include "gateway/transport.h"
+
+#include <openssl/err.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cstring>
+
+namespace kgate {
+namespace {
+
+// What SSL_get_error says to do next: wait for the socket to become readable or writable.
+enum Want { kNone = 0, kRead = 1, kWrite = 2 };
+
+std::string takeSslErrors() {
+  std::string out;
+  char buf[256];
+  while (unsigned long e = ERR_get_error()) {
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+// Small writes over TLS are copied into one record: one SSL_write, one syscall, one MAC.
+constexpr size_t kCoalesceLimit = 16 * 1024;
+
+}  // namespace
+
+Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
+  error_code ignored;
+  socket_.non_blocking(true, ignored);
+  socket_.set_option(tcp::no_delay(true), ignored);
+}
+
+Transport::Transport(tcp::socket socket, SSL_CTX* ctx, Role role)
+    : Transport(std::move(socket)) {
+  ssl_ = SSL_new(ctx);
+  SSL_set_fd(ssl_, socket_.native_handle());
+  SSL_set_read_ahead(ssl_, 1);  // fewer read syscalls: whole records, not header then body
+  SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                         SSL_MODE_RELEASE_BUFFERS);
+  if (role == Role::Server) SSL_set_accept_state(ssl_);
+  else SSL_set_connect_state(ssl_);
+}
+
+Transport::~Transport() {
+  if (ssl_) SSL_free(ssl_);
+}
+
+void Transport::setServerName(const std::string& name) {
+  if (ssl_ && !name.empty()) SSL_set_tlsext_host_name(ssl_, name.c_str());
+}
+
+error_code Transport::sslError(int rc, int* want) {
+  *want = kNone;
+  int err = SSL_get_error(ssl_, rc);
+  switch (err) {
+    case SSL_ERROR_WANT_READ: *want = kRead; return {};
+    case SSL_ERROR_WANT_WRITE: *want = kWrite; return {};
+    case SSL_ERROR_ZERO_RETURN: return net::error::eof;
+    case SSL_ERROR_SYSCALL: {
+      int e = errno;
+      ERR_clear_error();
+      // An EOF without close_notify: peers do this all the time; treat it as a close.
+      if (e == 0) return net::error::eof;
+      return error_code(e, boost::system::system_category());
+    }
+    default:
+      ERR_clear_error();
+      return error_code(EPROTO, boost::system::system_category());
+  }
+}
+
+awaitable<error_code> Transport::waitFor(tcp::socket::wait_type type) {
+  if (cancelled_ || closed_) co_return net::error::operation_aborted;
+  auto [ec] = co_await socket_.async_wait(type, kUseTuple);
+  if (!ec && (closed_ || cancelled_)) ec = net::error::operation_aborted;
+  co_return ec;
+}
+
+awaitable<error_code> Transport::handshake(std::string* failure) {
+  if (!ssl_) co_return error_code{};
+  for (;;) {
+    if (closed_) co_return net::error::operation_aborted;
+    ERR_clear_error();
+    int rc = SSL_do_handshake(ssl_);
+    if (rc == 1) co_return error_code{};
+    int sslErr = SSL_get_error(ssl_, rc);
+    if (sslErr == SSL_ERROR_WANT_READ || sslErr == SSL_ERROR_WANT_WRITE) {
+      auto ec = co_await waitFor(sslErr == SSL_ERROR_WANT_READ ? tcp::socket::wait_read
+                                                                : tcp::socket::wait_write);
+      if (ec) co_return ec;
+      continue;
+    }
+    if (failure) {
+      *failure = takeSslErrors();
+      long verify = SSL_get_verify_result(ssl_);
+      if (verify != X509_V_OK) {
+        if (!failure->empty()) *failure += "; ";
+        *failure += "certificate verify: ";
+        *failure += X509_verify_cert_error_string(verify);
+      }
+      if (failure->empty()) *failure = sslErr == SSL_ERROR_SYSCALL ? "connection closed" : "handshake failed";
+    }
+    ERR_clear_error();
+    co_return error_code(EPROTO, boost::system::system_category());
+  }
+}
+
+std::string Transport::alpn() const {
+  if (!ssl_) return {};
+  const unsigned char* p = nullptr;
+  unsigned int n = 0;
+  SSL_get0_alpn_selected(ssl_, &p, &n);
+  return p ? std::string(reinterpret_cast<const char*>(p), n) : std::string();
+}
+
+awaitable<std::pair<error_code, size_t>> Transport::readSome(char* p, size_t n) {
+  for (;;) {
+    if (closed_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
+    if (!ssl_) {
+      error_code ec;
+      size_t got = socket_.read_some(net::buffer(p, n), ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) {
+        if (auto w = co_await waitFor(tcp::socket::wait_read)) co_return std::pair{w, size_t{0}};
+        continue;
+      }
+      bytesRead_ += got;
+      co_return std::pair{ec, got};
+    }
+    size_t got = 0;
+    ERR_clear_error();
+    int rc = SSL_read_ex(ssl_, p, n, &got);
+    if (rc == 1) {
+      bytesRead_ += got;
+      co_return std::pair{error_code{}, got};
+    }
+    int want;
+    error_code ec = sslError(rc, &want);
+    if (ec) co_return std::pair{ec, size_t{0}};
+    if (auto w = co_await waitFor(want == kRead ? tcp::socket::wait_read : tcp::socket::wait_write))
+      co_return std::pair{w, size_t{0}};
+  }
+}
+
+awaitable<error_code> Transport::writeTls(std::string_view data) {
+  while (!data.empty()) {
+    if (closed_) co_return net::error::operation_aborted;
+    size_t put = 0;
+    ERR_clear_error();
+    int rc = SSL_write_ex(ssl_, data.data(), data.size(), &put);
+    if (rc == 1) {
+      bytesWritten_ += put;
+      data.remove_prefix(put);
+      continue;
+    }
+    int want;
+    error_code ec = sslError(rc, &want);
+    if (ec) co_return ec;
+    if (auto w = co_await waitFor(want == kRead ? tcp::socket::wait_read : tcp::socket::wait_write))
+      co_return w;
+  }
+  co_return error_code{};
+}
+
+awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b,
+                                          std::string_view c) {
+  if (ssl_) {
+    size_t total = a.size() + b.size() + c.size();
+    if ((!b.empty() || !c.empty()) && total <= kCoalesceLimit) {
+      std::string joined;
+      joined.reserve(total);
+      joined.append(a).append(b).append(c);
+      auto ec = co_await writeTls(joined);
+      co_return ec;
+    }
+    for (std::string_view piece : {a, b, c}) {
+      if (piece.empty()) continue;
+      if (auto ec = co_await writeTls(piece)) co_return ec;
+    }
+    co_return error_code{};
+  }
+  std::array<std::string_view, 3> pieces{a, b, c};
+  size_t first = 0;
+  while (first < pieces.size()) {
+    if (pieces[first].empty()) { ++first; continue; }
+    if (closed_) co_return net::error::operation_aborted;
+    std::array<iovec, 3> iov{};
+    int cnt = 0;
+    for (size_t i = first; i < pieces.size(); ++i) {
+      if (pieces[i].empty()) continue;
+      iov[cnt].iov_base = const_cast<char*>(pieces[i].data());
+      iov[cnt].iov_len = pieces[i].size();
+      ++cnt;
+    }
+    ssize_t n = ::writev(socket_.native_handle(), iov.data(), cnt);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (auto w = co_await waitFor(tcp::socket::wait_write)) co_return w;
+        continue;
+      }
+      if (errno == EINTR) continue;
+      co_return error_code(errno, boost::system::system_category());
+    }
+    bytesWritten_ += static_cast<size_t>(n);
+    size_t left = static_cast<size_t>(n);
+    for (size_t i = first; i < pieces.size() && left > 0; ++i) {
+      size_t take = std::min(left, pieces[i].size());
+      pieces[i].remove_prefix(take);
+      left -= take;
+    }
+  }
+  co_return error_code{};
+}
+
+awaitable<error_code> Transport::waitReadable() {
+  if (hasBufferedInput()) co_return error_code{};
+  co_return co_await waitFor(tcp::socket::wait_read);
+}
+
+bool Transport::hasBufferedInput() const { return ssl_ && SSL_has_pending(ssl_) == 1; }
+
+void Transport::cancel() {
+  cancelled_ = true;
+  error_code ignored;
+  socket_.cancel(ignored);
+}
+
+void Transport::close(bool graceful) {
+  if (closed_) return;
+  closed_ = true;
+  if (graceful && ssl_ && SSL_is_init_finished(ssl_)) {
+    ERR_clear_error();
+    SSL_shutdown(ssl_);  // best effort: queue close_notify, never wait for the peer's
+    ERR_clear_error();
+  }
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+std::string Transport::remoteIp() const {
+  error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  return ec ? std::string("-") : ep.address().to_string();
+}
+
+}  // namespace kgate

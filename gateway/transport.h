@@ -1,0 +1,72 @@
+// A connection's byte stream: a non-blocking TCP socket, with OpenSSL driven directly on its
+// file descriptor when TLS is on. Readiness comes from Asio (socket.async_wait), bytes move with
+// read/writev or SSL_read/SSL_write. Compared with asio::ssl::stream this keeps no per-connection
+// copy buffers (it allocates 2 x 17 KiB each), avoids a memory-BIO copy of every byte, and lets an
+// idle connection hold no buffer at all (SSL_MODE_RELEASE_BUFFERS, waitReadable()).
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "gateway/asio.h"
+
+namespace kgate {
+
+class Transport {
+ public:
+  enum class Role { Server, Client };
+
+  explicit Transport(tcp::socket socket);                        // plain TCP
+  Transport(tcp::socket socket, SSL_CTX* ctx, Role role);         // TLS
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  bool isTls() const { return ssl_ != nullptr; }
+  tcp::socket& socket() { return socket_; }
+  net::any_io_executor executor() { return socket_.get_executor(); }
+
+  // Client side: SNI to send (a host name; IP literals are not sent, per RFC 6066).
+  void setServerName(const std::string& name);
+  // TLS handshake (no-op for plain TCP). On failure, the message says why (for logs).
+  awaitable<error_code> handshake(std::string* failure = nullptr);
+  std::string alpn() const;  // protocol chosen by ALPN, "" if none
+
+  // Reads what is available, up to n bytes (waits if nothing is). eof on orderly close.
+  awaitable<std::pair<error_code, size_t>> readSome(char* p, size_t n);
+  // Writes all pieces, in order (one writev; over TLS small pieces are coalesced into one record).
+  awaitable<error_code> writeAll(std::string_view a, std::string_view b = {},
+                                 std::string_view c = {});
+  // Waits until there is input, without holding any buffer (for idle keep-alive connections).
+  awaitable<error_code> waitReadable();
+  bool hasBufferedInput() const;  // TLS bytes already read from the socket but not consumed
+
+  // Completes pending waits with operation_aborted, and makes every wait fail the same way
+  // until clearCancel(): a wait whose readiness was already queued cannot slip through.
+  void cancel();
+  void clearCancel() { cancelled_ = false; }
+  // Closes the socket; pending and later operations fail. graceful sends TLS close_notify.
+  void close(bool graceful = false);
+  bool isOpen() const { return !closed_; }
+
+  std::string remoteIp() const;
+  uint64_t bytesRead() const { return bytesRead_; }
+  uint64_t bytesWritten() const { return bytesWritten_; }
+
+ private:
+  awaitable<error_code> waitFor(tcp::socket::wait_type type);
+  awaitable<error_code> writeTls(std::string_view data);
+  error_code sslError(int rc, int* want);
+
+  tcp::socket socket_;
+  SSL* ssl_ = nullptr;
+  bool closed_ = false;
+  bool cancelled_ = false;
+  uint64_t bytesRead_ = 0;
+  uint64_t bytesWritten_ = 0;
+};
+
+}  // namespace kgate

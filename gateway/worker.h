@@ -1,0 +1,71 @@
+// A worker: one thread running one io_context, with its own SO_REUSEPORT acceptors for the
+// external and internal listeners, its connections (each stays on this worker for life), its
+// upstream pools, statistics and access-log buffers. Other threads talk to it only by posting.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "gateway/listener.h"
+#include "gateway/proxy.h"
+#include "gateway/worker_context.h"
+
+namespace kgate {
+
+class Worker {
+ public:
+  Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
+         std::shared_ptr<AccessLogFile> externalLog, std::shared_ptr<AccessLogFile> internalLog,
+         std::atomic<uint32_t>& nodeConnections);
+  ~Worker();
+
+  // Before start(), from the starting thread: bind a listening socket (SO_REUSEPORT).
+  Result<void> listen(ListenerKind kind, const tcp::endpoint& endpoint, SSL_CTX* tls);
+
+  void start();
+  void updateSnapshot(std::shared_ptr<const Snapshot> snapshot);  // any thread
+  void drain();                                                   // any thread
+  void terminate();                                               // any thread
+  // Closes everything; the thread ends once every coroutine has wound down (finished()).
+  void stop();                                                    // any thread
+  bool finished() const { return finished_.load(); }
+  void forceStop() { io_.stop(); }  // last resort when a worker does not finish
+  void join();
+
+  size_t connections() const { return connections_.load(std::memory_order_relaxed); }
+  const WorkerStats& stats() const { return stats_; }
+
+ private:
+  struct Slot {
+    tcp::acceptor acceptor;
+    ListenerSpec spec;
+  };
+  void flushLogs();
+  void trackConnections();
+
+  unsigned index_;
+  net::io_context io_{1};
+  Sweeper sweeper_;
+  UpstreamPool pool_;
+  WorkerStats stats_;
+  AccessLogBuffer externalLog_;
+  AccessLogBuffer internalLog_;
+  WorkerContext ctx_;
+  Proxy externalProxy_;
+  Proxy internalProxy_;
+  ConnectionRegistry registry_;
+  AcceptEnv env_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  Deadline housekeeping_;
+  std::atomic<size_t> connections_{0};
+  std::atomic<bool> finished_{false};
+  std::thread thread_;
+};
+
+// Binds a listening socket. reusePort lets every worker bind the same address and port; the
+// kernel then spreads new connections across them.
+Result<void> bindAcceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool reusePort);
+
+}  // namespace kgate

@@ -1,0 +1,26 @@
+// What the request handlers of one worker share: its executor, deadlines, upstream pool,
+// statistics, access-log buffers and the current config snapshot. Only that worker's thread
+// touches it (the snapshot pointer is replaced by a task posted to the worker).
+#pragma once
+
+#include <memory>
+
+#include "gateway/access_log.h"
+#include "gateway/deadline.h"
+#include "gateway/metrics.h"
+#include "gateway/snapshot.h"
+#include "gateway/upstream_pool.h"
+
+namespace kgate {
+
+struct WorkerContext {
+  net::any_io_executor executor;
+  Sweeper& sweeper;
+  UpstreamPool& pool;
+  WorkerStats& stats;
+  AccessLogBuffer& externalLog;
+  AccessLogBuffer& internalLog;
+  std::shared_ptr<const Snapshot> snapshot;
+};
+
+}  // namespace kgate

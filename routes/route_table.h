@@ -1,0 +1,69 @@
+// Where requests go: local services (reached by peers as <svc>.<self>.svc) and outbound routes
+// to peer domains (reached by local apps as <svc>.<peer>.svc). Built once per config snapshot
+// and read-only afterwards, so workers share it without locks.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "conf/config.h"
+#include "conf/result.h"
+
+namespace kgate::routes {
+
+// An upstream as the connection pools see it.
+struct Upstream {
+  conf::Endpoint endpoint;
+  conf::UpstreamProtocol protocol = conf::UpstreamProtocol::Http1;
+  std::string hostHeader;  // Host sent upstream: the endpoint host, as Kuscia does
+  std::string sni;         // TLS server name ("" for IP literals)
+  bool verifyPeer = false;
+  std::string caFile;
+  std::string poolKey;     // equal keys may share connections
+};
+
+struct Service {
+  std::string name;
+  Upstream upstream;
+};
+
+// How to reach a destination domain. For a transit route, nextHop is the transit domain and
+// upstream/token are those of the route self -> nextHop.
+struct PeerRoute {
+  std::string destination;
+  std::string nextHop;
+  Upstream upstream;
+  std::string token;       // newest token of self -> nextHop, sent as Kuscia-Token
+  std::string pathPrefix;  // prepended to request paths ("" or "/prefix")
+  std::optional<conf::Seconds> streamIdleTimeout;
+};
+
+class RouteTable {
+ public:
+  static Result<std::shared_ptr<const RouteTable>> build(const conf::Config& config);
+
+  const Service* service(std::string_view name) const;
+  const PeerRoute* route(std::string_view destination) const;
+  const std::string& self() const { return self_; }
+  const std::map<std::string, PeerRoute, std::less<>>& routes() const { return routes_; }
+
+ private:
+  std::string self_;
+  std::map<std::string, Service, std::less<>> services_;
+  std::map<std::string, PeerRoute, std::less<>> routes_;
+};
+
+// "<svc>.<domain>.svc" -> {svc, domain}; "<svc>" (a single label) -> {svc, ""}; else nullopt.
+struct ServiceHost {
+  std::string_view service;
+  std::string_view domain;
+};
+std::optional<ServiceHost> parseServiceHost(std::string_view host);
+
+Upstream makeUpstream(const conf::Endpoint& endpoint, conf::UpstreamProtocol protocol,
+                      bool verifyPeer, const std::string& caFile, const std::string& sni);
+
+}  // namespace kgate::routes

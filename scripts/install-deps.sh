@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's own packages, everything kgate needs to build, run and test.
+# Idempotent: packages already present are skipped, so it costs nothing on a ready machine.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config libboost1.81-dev libssl-dev libnghttp2-dev
+            libyaml-cpp-dev prometheus-cpp-dev libsqlite3-dev libmariadb-dev
+            libgtest-dev googletest openssl ca-certificates procps)
+# Real clients the integration tests drive kgate with.
+test_pkgs=(curl nghttp2-client)
+
+want=("${build_pkgs[@]}")
+[ "${1:-}" = "--with-tests" ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root (or install them) first" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
