@@ -53,6 +53,7 @@ bool ServerConnection::Stream::build() {
   req_.version = p.version;
   req_.scheme = c_.env_.info.tls ? "https" : "http";
   keepAlive_ = p.is_header_done() && p.keep_alive();
+  req_.authority = p.host;  // even for a rejected head: error messages name the host
   if (!p.is_header_done()) return false;
   std::string_view target = p.target;
   if (!target.empty() && target.front() == '/') {

@@ -1,0 +1,71 @@
+// A real kgate node for integration tests: `kgate init` writes its config (plus whatever YAML the
+// test appends), `kgate start` runs it on free ports of its own loopback address, and start()
+// returns once /ready answers 200. Everything it starts dies with the test.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/harness.h"
+
+namespace kgate::test {
+
+std::string kgateBinary();
+
+struct NodeSpec {
+  std::string domain;
+  std::string mode = "autonomy";
+  std::string ip = "127.0.0.1";   // its "machine"
+  std::string protocol;           // --protocol at init: "", "NOTLS", "TLS", "MTLS"
+};
+
+class Node {
+ public:
+  Node(const TempDir& dir, NodeSpec spec);
+
+  // YAML appended to the config file (top-level keys); call before start(), or before reload().
+  void appendConfig(const std::string& yaml);
+  void start(const std::vector<std::string>& extraArgs = {});
+  // SIGHUP, then waits until the node counts the reload (result "ok" or "error").
+  void reload(bool expectOk = true);
+  // SIGTERM and the exit code.
+  int stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
+
+  Process& process() { return *process_; }
+  bool running() { return process_ && process_->running(); }
+
+  const std::string& domain() const { return spec_.domain; }
+  const std::string& ip() const { return spec_.ip; }
+  bool externalTls() const;
+  uint16_t externalPort() const { return ports_[0]; }
+  uint16_t internalPort() const { return ports_[1]; }
+  uint16_t apiPort() const { return ports_[2]; }
+  uint16_t metricsPort() const { return ports_[3]; }
+  std::string externalUrl(const std::string& path = "/") const;  // http[s]://ip:port/path
+  std::string internalUrl(const std::string& path = "/") const;
+  std::string metricsUrl(const std::string& path = "/metrics") const;
+  const std::string& configPath() const { return configPath_; }
+  std::string dataDir() const { return dir_ + "/data-" + spec_.domain; }
+  std::string logFile(const std::string& name) const { return dataDir() + "/logs/" + name; }
+  std::string metrics() const;  // the /metrics text
+  // Value of one sample line, e.g. metric("kgate_config_reloads_total{result=\"ok\"}").
+  double metric(const std::string& sample) const;
+
+ private:
+  std::string dir_;
+  NodeSpec spec_;
+  std::string configPath_;
+  std::vector<uint16_t> ports_;
+  std::optional<Process> process_;
+};
+
+// A base64 token that looks like Kuscia's (32 random bytes); fixed per name for readability.
+std::string tokenFor(const std::string& name);
+
+// Appends to the config of each node what makes them mutual peers: routes (with the given
+// protocol to the peer) and accepted tokens.
+void connectPeers(Node& a, Node& b, const std::string& protocol = "http1");
+
+}  // namespace kgate::test
