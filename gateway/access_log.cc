@@ -18,8 +18,12 @@ void appendField(std::string& out, std::string_view v) {
     out.push_back('-');
     return;
   }
-  // Keep one record per line whatever a client sends: control characters become '?'.
-  for (char c : v) out.push_back((static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c);
+  // Keep one record per line, and its fields where a parser expects them, whatever a client
+  // sends: control characters, spaces and quotes become '?'.
+  for (char c : v) {
+    bool unsafe = static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ' || c == '"';
+    out.push_back(unsafe ? '?' : c);
+  }
 }
 
 }  // namespace

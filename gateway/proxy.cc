@@ -231,6 +231,16 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
     }
     ctx.upstreamProtocol = us->protocol();
 
+    // Torn down from outside (drain deadline, client reset): stop the upstream leg as well.
+    ctx.ds.setCanceller([&] {
+      us->abort();
+      ctx.ds.abort();
+    });
+    struct ClearCanceller {
+      ServerStream& ds;
+      ~ClearCanceller() { ds.setCanceller(nullptr); }
+    } clearCanceller{ctx.ds};
+
     bool timedOut = false;
     Deadline idle(worker_.sweeper, [&] {
       timedOut = true;

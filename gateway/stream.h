@@ -7,6 +7,7 @@
 // what gives backpressure: a slow reader on one side slows the reads on the other.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -46,6 +47,21 @@ class ServerStream {
   virtual bool headWritten() const = 0;
   virtual uint64_t bodyBytesRead() const = 0;
   virtual uint64_t bodyBytesWritten() const = 0;
+
+  // How to stop what the handler waits for elsewhere (its upstream) when this stream is torn
+  // down under it: drain deadline, shutdown, an HTTP/2 client's RST_STREAM. The handler sets it
+  // while it has an upstream and clears it (nullptr) before the upstream goes away. The
+  // canceller may only abort or close I/O.
+  void setCanceller(std::function<void()> f) { canceller_ = std::move(f); }
+  void cancel() {
+    if (!canceller_) return;
+    auto f = std::move(canceller_);
+    canceller_ = nullptr;
+    f();
+  }
+
+ private:
+  std::function<void()> canceller_;
 };
 
 class ClientStream {

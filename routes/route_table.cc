@@ -74,7 +74,7 @@ std::optional<ServiceHost> parseServiceHost(std::string_view host) {
   if (host.empty()) return std::nullopt;
   size_t firstDot = host.find('.');
   if (firstDot == std::string_view::npos) return ServiceHost{host, {}};
-  if (!host.ends_with(".svc")) return std::nullopt;
+  if (!host.ends_with(".svc") || host.size() - 4 <= firstDot) return std::nullopt;
   std::string_view rest = host.substr(firstDot + 1, host.size() - firstDot - 1 - 4);
   if (rest.empty() || rest.find('.') != std::string_view::npos || firstDot == 0)
     return std::nullopt;

@@ -27,7 +27,8 @@ Result<Flags> Flags::parse(const std::vector<std::string>& args,
       if (inlineValue) {
         value = *inlineValue;
       } else {
-        if (i + 1 >= args.size()) return fail("flag --" + spec->name + " needs a value");
+        if (i + 1 >= args.size() || args[i + 1].starts_with("--"))
+          return fail("flag --" + spec->name + " needs a value");
         value = args[++i];
       }
     } else if (inlineValue) {

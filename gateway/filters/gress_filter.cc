@@ -26,8 +26,11 @@ std::string randomHex(size_t bytes) {
 }  // namespace
 
 bool isHandshakeHost(const Snapshot& snap, std::string_view host) {
-  if (!host.starts_with("kuscia-handshake.") || !host.ends_with(".svc")) return false;
-  std::string_view domain = host.substr(17, host.size() - 17 - 4);
+  constexpr size_t kPrefix = std::string_view("kuscia-handshake.").size();
+  if (host.size() <= kPrefix + 4 || !host.starts_with("kuscia-handshake.") ||
+      !host.ends_with(".svc"))
+    return false;
+  std::string_view domain = host.substr(kPrefix, host.size() - kPrefix - 4);
   return domain == snap.self() ||
          (domain == "master" && snap.config->mode == conf::Mode::Master);
 }

@@ -44,6 +44,8 @@ FilterStatus RouterFilter::onRequest(StreamContext& ctx) {
   h.set("kuscia-token", ctx.route->token);
   h.set("kuscia-host", ctx.host);
   h.set("x-interconn-protocol", "kuscia");
+  // A transit hop keeps the original requester; a peer that did not say who it was is it.
+  if (ctx.listener == ListenerKind::External) h.setIfAbsent("kuscia-origin-source", ctx.source);
   if (!ctx.route->pathPrefix.empty()) {
     ctx.originalPath = ctx.req.path;
     ctx.req.path = ctx.route->pathPrefix + ctx.req.path;

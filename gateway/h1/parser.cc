@@ -45,7 +45,7 @@ constexpr size_t kHeadReadSize = 4 * 1024;
 
 template <bool R>
 Parser<R>::Parser(uint32_t maxHeaderBytes, uint32_t maxHeaderCount)
-    : maxHeaderCount_(maxHeaderCount) {
+    : maxHeaderBytes_(maxHeaderBytes), maxHeaderCount_(maxHeaderCount) {
   this->header_limit(maxHeaderBytes);
   this->body_limit(boost::none);  // the proxy enforces limits.maxBodyBytes as bytes flow
   this->eager(false);             // one step per put(): at most one body piece each
@@ -57,6 +57,7 @@ void Parser<R>::on_request_impl(bhttp::verb, boost::beast::string_view m, boost:
   method.assign(m.data(), m.size());
   target.assign(t.data(), t.size());
   version = v;
+  headBytes_ = m.size() + t.size() + 12;
 }
 
 template <bool R>
@@ -64,6 +65,7 @@ void Parser<R>::on_response_impl(int code, boost::beast::string_view, int v,
                                  boost::beast::error_code&) {
   status = code;
   version = v;
+  headBytes_ = 16;
 }
 
 template <bool R>
@@ -74,6 +76,11 @@ void Parser<R>::on_field_impl(bhttp::field, boost::beast::string_view nameIn,
   std::string_view value(valueIn.data(), valueIn.size());
   if (++fieldCount_ > maxHeaderCount_) {
     tooManyHeaders = true;
+    ec = bhttp::error::header_limit;
+    return;
+  }
+  headBytes_ += name.size() + value.size() + 4;
+  if (headBytes_ > maxHeaderBytes_) {
     ec = bhttp::error::header_limit;
     return;
   }
@@ -89,6 +96,15 @@ void Parser<R>::on_field_impl(bhttp::field, boost::beast::string_view nameIn,
   }
   if (n == "connection") {
     splitTokens(value, connectionTokens_);
+    return;
+  }
+  if (n == "transfer-encoding") {
+    // Only "chunked" alone is framing kgate can pass on. Anything else (gzip, "chunked, gzip",
+    // identity) would make the body's end ambiguous between us and the next hop: request
+    // smuggling. RFC 9112 section 6.3 says to refuse it.
+    std::vector<std::string> codings;
+    splitTokens(value, codings);
+    if (codings.size() != 1 || codings[0] != "chunked") ec = bhttp::error::bad_transfer_encoding;
     return;
   }
   if (n == "te") {
@@ -137,6 +153,13 @@ Error readError(const error_code& ec) {
 template <bool R>
 awaitable<Error> readHead(Transport& t, ReadBuffer& buf, Parser<R>& parser, size_t maxBuffer) {
   for (;;) {
+    // Empty lines before a request line are ignored (RFC 9112 section 2.2): some clients send
+    // a CRLF after a POST body.
+    if constexpr (R) {
+      while (!parser.got_some() && !buf.empty() &&
+             (buf.data().front() == '\r' || buf.data().front() == '\n'))
+        buf.consume(1);
+    }
     if (!buf.empty()) {
       boost::beast::error_code ec;
       size_t used = parser.put(net::buffer(buf.data().data(), buf.size()), ec);

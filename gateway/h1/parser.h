@@ -57,8 +57,12 @@ class Parser final : public bhttp::basic_parser<isRequest> {
                             boost::beast::error_code&) override;
   void on_finish_impl(boost::beast::error_code&) override {}
 
+  uint32_t maxHeaderBytes_;
   uint32_t maxHeaderCount_;
   uint32_t fieldCount_ = 0;
+  // Beast checks header_limit per put() only, and readHead drops the fields it has parsed from
+  // the buffer; this running total makes the limit hold however the head is segmented.
+  uint64_t headBytes_ = 0;
   bool headerDone_ = false;
   std::vector<std::string> connectionTokens_;
 };

@@ -194,7 +194,10 @@ void ServerConnection::drain() {
   if (phase_ == Phase::Idle) transport_->close();
 }
 
-void ServerConnection::terminate() { transport_->close(); }
+void ServerConnection::terminate() {
+  if (active_) active_->cancel();
+  transport_->close();
+}
 
 awaitable<void> ServerConnection::replyAndClose(int status, std::string_view cause) {
   transport_->clearCancel();
@@ -256,7 +259,9 @@ awaitable<void> ServerConnection::run() {
       co_await env_.handler.reject(stream, 400, cause::kBadRequest);
       break;
     }
+    active_ = &stream;
     co_await env_.handler.serve(stream);
+    active_ = nullptr;
     if (!stream.complete() || !transport_->isOpen() || !stream.keepAlive()) break;
     if (!parser_->is_done() && !co_await discardBody(stream)) break;
   }

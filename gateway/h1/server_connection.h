@@ -40,6 +40,7 @@ class ServerConnection final : public Drainable {
   bool draining_ = false;
   bool timedOut_ = false;
   std::optional<RequestParser> parser_;
+  ServerStream* active_ = nullptr;  // the request being served, for terminate()
 };
 
 }  // namespace kgate::h1

@@ -8,7 +8,10 @@ namespace kgate::h2 {
 class ServerSession::Stream final : public ServerStream {
  public:
   Stream(ServerSession& session, std::shared_ptr<StreamState> state)
-      : session_(session), s_(std::move(state)) {}
+      : session_(session), s_(std::move(state)) {
+    s_->onReset = [this] { cancel(); };
+  }
+  ~Stream() override { s_->onReset = nullptr; }
 
   http::RequestHead& request() override { return s_->request; }
   const ConnectionInfo& connection() const override { return session_.env_.info; }
@@ -61,7 +64,11 @@ class ServerSession::Stream final : public ServerStream {
     co_return e;
   }
 
-  void abort() override { session_.resetStream(*s_, NGHTTP2_INTERNAL_ERROR); }
+  // After a complete response, NO_ERROR: the client got everything; only the rest of its
+  // request body is refused.
+  void abort() override {
+    session_.resetStream(*s_, ended_ ? NGHTTP2_NO_ERROR : NGHTTP2_INTERNAL_ERROR);
+  }
   bool headWritten() const override { return headSent_; }
   uint64_t bodyBytesRead() const override { return bodyRead_; }
   uint64_t bodyBytesWritten() const override { return written_; }

@@ -168,6 +168,9 @@ struct Callbacks {
     }
     s->inEvent.notify();
     s->outEvent.notify();
+    // Closed with an error (the client reset it, or the session failed): stop the handler's
+    // upstream too. A clean close means both directions finished.
+    if (code != NGHTTP2_NO_ERROR && s->onReset) s->onReset();
     self->onStreamClosed(*s);
     if (self->streams_.empty()) self->armIdle();
     return 0;
@@ -275,6 +278,7 @@ void Session::failAllStreams() {
     }
     s->inEvent.notify();
     s->outEvent.notify();
+    if (s->onReset) s->onReset();
     onStreamClosed(*s);
   }
 }

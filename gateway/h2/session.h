@@ -8,6 +8,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,6 +59,7 @@ struct StreamState {
   bool closed = false;           // nghttp2 closed the stream
   uint32_t closeCode = 0;        // RST_STREAM / GOAWAY error code, 0 = NO_ERROR
   bool abandoned = false;        // our side gave up on it: drop inbound data at once
+  std::function<void()> onReset;  // server side: the handler's way to stop its upstream
   size_t unreturned = 0;         // received bytes not yet given back to flow control
 };
 

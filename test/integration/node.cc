@@ -1,7 +1,6 @@
 #include "integration/node.h"
 
 #include <csignal>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -37,12 +36,18 @@ Node::Node(const TempDir& dir, NodeSpec spec) : dir_(dir.path()), spec_(std::mov
   std::ostringstream extra;
   extra << r.out << "\nlistenAddress: " << spec_.ip << "\ndataDir: " << dataDir()
         << "\ninstance: " << spec_.domain << "-gw\nworkers: 2\n";
-  writeFile(configPath_, extra.str());
+  base_ = extra.str();
+  writeFile(configPath_, base_);
 }
 
 void Node::appendConfig(const std::string& yaml) {
-  std::ofstream f(configPath_, std::ios::app);
-  f << "\n" << yaml << "\n";
+  extra_ += "\n" + yaml + "\n";
+  writeFile(configPath_, base_ + extra_);
+}
+
+void Node::replaceAppended(const std::string& yaml) {
+  extra_ = "\n" + yaml + "\n";
+  writeFile(configPath_, base_ + extra_);
 }
 
 bool Node::externalTls() const {

@@ -27,6 +27,9 @@ class Node {
 
   // YAML appended to the config file (top-level keys); call before start(), or before reload().
   void appendConfig(const std::string& yaml);
+  // Replaces everything appended so far (the generated part stays): for reload tests.
+  void replaceAppended(const std::string& yaml);
+  const std::string& appended() const { return extra_; }
   void start(const std::vector<std::string>& extraArgs = {});
   // SIGHUP, then waits until the node counts the reload (result "ok" or "error").
   void reload(bool expectOk = true);
@@ -57,6 +60,8 @@ class Node {
   std::string dir_;
   NodeSpec spec_;
   std::string configPath_;
+  std::string base_;   // what kgate init wrote, plus the test's fixed keys
+  std::string extra_;  // what the test appended
   std::vector<uint16_t> ports_;
   std::optional<Process> process_;
 };

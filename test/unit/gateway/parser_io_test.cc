@@ -266,9 +266,9 @@ TEST_F(ParserIo, BadChunkSizeIsProtocol) {
   EXPECT_EQ(be, Error::Protocol);
 }
 
-// BUG: see parser_test.cc DISABLED_HeaderBytesLimitHoldsWhenTheHeadArrivesInPieces: the same
+// BUG: see parser_test.cc HeaderBytesLimitHoldsWhenTheHeadArrivesInPieces: the same
 // bypass through readHead, each segment ending with the first byte of the next field.
-TEST_F(ParserIo, DISABLED_HeadOverTheLimitInSegmentsIsHeadersTooLarge) {
+TEST_F(ParserIo, HeadOverTheLimitInSegmentsIsHeadersTooLarge) {
   RequestParser p(256, 1000);
   Error e = Error::Ok;
   run(

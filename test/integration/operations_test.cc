@@ -1,0 +1,277 @@
+// Running a node: metrics, access logs, reload without loss, drain on SIGTERM, and limits that
+// cut off bad clients while everyone else is served.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+
+#include "integration/node.h"
+
+namespace kgate::test {
+namespace {
+
+// alice (internal port) -> bob (external, plain HTTP) -> bob's echo service.
+class Operations : public ::testing::Test {
+ protected:
+  void start(const std::string& bobExtra = "", const std::string& aliceExtra = "") {
+    upstream_.emplace(Upstream::Options{.ip = "127.0.0.3", .name = "bob-echo"});
+    alice_.emplace(dir_, NodeSpec{.domain = "alice", .ip = "127.0.0.2", .protocol = "NOTLS"});
+    bob_.emplace(dir_, NodeSpec{.domain = "bob", .ip = "127.0.0.3", .protocol = "NOTLS"});
+    connectPeers(*alice_, *bob_);
+    bob_->appendConfig("services:\n  echo: " + upstream_->url() + "\n" + bobExtra);
+    if (!aliceExtra.empty()) alice_->appendConfig(aliceExtra);
+    alice_->start();
+    bob_->start();
+  }
+  HttpReply viaAlice(const std::string& path, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{alice_->internalUrl(path), "-H", "Host: echo.bob.svc"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return curl(args);
+  }
+
+  TempDir dir_;
+  std::optional<Upstream> upstream_;
+  std::optional<Node> alice_, bob_;
+};
+
+TEST_F(Operations, MetricsAndHealth) {
+  start();
+  ASSERT_EQ(viaAlice("/x").status, 200);
+  ASSERT_EQ(viaAlice("/x", {"--http2-prior-knowledge"}).status, 200);
+  curl({bob_->externalUrl("/"), "-H", "Kuscia-Source: alice", "-H", "Kuscia-Token: nope"});
+  curl({alice_->internalUrl("/"), "-H", "Host: echo.carol.svc"});
+  auto m = curl({bob_->metricsUrl()});
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.header("content-type").find("text/plain"), std::string::npos);
+  for (std::string family : {"kgate_requests_total", "kgate_request_duration_seconds",
+                             "kgate_auth_failures_total", "kgate_open_connections",
+                             "kgate_upstream_failures_total", "kgate_ready", "kgate_build_info",
+                             "kgate_certificate_expiry_timestamp_seconds"})
+    EXPECT_NE(m.body.find("# TYPE " + family), std::string::npos) << family;
+  EXPECT_EQ(bob_->metric("kgate_requests_total{listener=\"external\",peer=\"alice\",code=\"200\","
+                         "cause=\"via_upstream\"}"),
+            2);
+  EXPECT_EQ(bob_->metric("kgate_auth_failures_total{reason=\"token_mismatch\"}"), 1);
+  // An unauthenticated source never becomes a label.
+  EXPECT_EQ(bob_->metric("kgate_requests_total{listener=\"external\",peer=\"\",code=\"401\","
+                         "cause=\"token_mismatch\"}"),
+            1);
+  EXPECT_EQ(alice_->metric("kgate_requests_total{listener=\"internal\",peer=\"\",code=\"404\","
+                           "cause=\"route_not_found\"}"),
+            1);
+  EXPECT_EQ(bob_->metric("kgate_request_duration_seconds_count{listener=\"external\","
+                         "peer=\"alice\"}"),
+            2);
+  EXPECT_EQ(curl({bob_->metricsUrl("/healthz")}).status, 200);
+  EXPECT_EQ(curl({bob_->metricsUrl("/ready")}).body, "ready\n");
+}
+
+TEST_F(Operations, UpstreamFailuresAreCounted) {
+  start("limits:\n  connectTimeout: 2s", "");
+  bob_->replaceAppended(bob_->appended() + "\n");  // no change; keeps the helper honest
+  uint16_t closed = freePort("127.0.0.3");
+  bob_->replaceAppended("routes:\n  - destination: alice\n    endpoint: " + alice_->externalUrl("") +
+                        "\n    token: \"" + tokenFor("bob-alice") + "\"\ntokens:\n  alice: [\"" +
+                        tokenFor("alice-bob") + "\"]\nservices:\n  echo: " + upstream_->url() +
+                        "\n  dead: http://127.0.0.3:" + std::to_string(closed));
+  bob_->reload();
+  auto r = curl({alice_->internalUrl("/"), "-H", "Host: dead.bob.svc"});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(bob_->metric("kgate_upstream_failures_total{peer=\"alice\",kind=\"connect\"}"), 1);
+}
+
+TEST_F(Operations, AccessLogsHaveOneLinePerRequestAndNoSecrets) {
+  start();
+  ASSERT_EQ(viaAlice("/logged?q=1", {"-H", "Cookie: session=s3cr3t-cookie"}).status, 200);
+  curl({bob_->externalUrl("/"), "-H", "Kuscia-Source: alice", "-H", "Kuscia-Token: wrong-token-xyz"});
+  std::string internal, external;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        internal = readFile(alice_->logFile("internal.log"));
+        external = readFile(bob_->logFile("external.log"));
+        return std::count(external.begin(), external.end(), '\n') >= 2 && !internal.empty();
+      },
+      std::chrono::seconds(5)));
+  EXPECT_NE(internal.find("\"GET /logged?q=1 HTTP/1.1\""), std::string::npos) << internal;
+  EXPECT_NE(internal.find(" 200 via_upstream "), std::string::npos) << internal;
+  EXPECT_EQ(internal.rfind("127.0.0.", 0), 0u) << internal;  // the client's address first
+  EXPECT_NE(internal.find(" - ["), std::string::npos) << internal;
+  EXPECT_NE(external.find(" alice echo.bob.svc \"GET /logged?q=1 HTTP/1.1\""), std::string::npos)
+      << external;
+  EXPECT_NE(external.find(" 401 token_mismatch "), std::string::npos) << external;
+  // No token, wrong or right, and no cookie in any log or output of either node.
+  std::vector<std::string> secrets{tokenFor("alice-bob"), tokenFor("bob-alice"),
+                                   "wrong-token-xyz", "s3cr3t-cookie"};
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.path())) {
+    if (!entry.is_regular_file() || entry.path().extension() == ".yaml") continue;
+    std::string name = entry.path().filename();
+    if (name.find(".key") != std::string::npos || name == "token") continue;
+    std::string text = readFile(entry.path());
+    for (const auto& s : secrets)
+      EXPECT_EQ(text.find(s), std::string::npos) << s << " leaked into " << entry.path();
+  }
+}
+
+TEST_F(Operations, ReloadRotatesTokensWithoutDroppingTraffic) {
+  start();
+  // A download that spans both reloads.
+  Process download({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                    "--limit-rate", "50M", alice_->internalUrl("/bytes/100000000"), "-H",
+                    "Host: echo.bob.svc"},
+                   dir_.path(), ProcessOptions{.name = "download"});
+  // Rotation: bob accepts old and new, then alice switches, then bob drops the old.
+  std::string oldToken = tokenFor("alice-bob"), newToken = tokenFor("alice-bob-2");
+  auto bobConfig = [&](const std::string& tokens) {
+    return "routes:\n  - destination: alice\n    endpoint: " + alice_->externalUrl("") +
+           "\n    token: \"" + tokenFor("bob-alice") + "\"\ntokens:\n  alice: [" + tokens +
+           "]\nservices:\n  echo: " + upstream_->url();
+  };
+  bob_->replaceAppended(bobConfig("\"" + oldToken + "\", \"" + newToken + "\""));
+  bob_->reload();
+  EXPECT_EQ(viaAlice("/during").status, 200);
+  alice_->replaceAppended("routes:\n  - destination: bob\n    endpoint: " + bob_->externalUrl("") +
+                          "\n    token: \"" + newToken + "\"\ntokens:\n  bob: [\"" +
+                          tokenFor("bob-alice") + "\"]");
+  alice_->reload();
+  auto after = viaAlice("/after");
+  EXPECT_EQ(after.status, 200);
+  EXPECT_EQ(jsonGet(after.body, {"headers", "kuscia-token"}), newToken);
+  bob_->replaceAppended(bobConfig("\"" + newToken + "\""));
+  bob_->reload();
+  auto stale = curl({bob_->externalUrl("/"), "-H", "Kuscia-Source: alice", "-H",
+                     "Kuscia-Token: " + oldToken, "-H", "Kuscia-Host: echo.bob.svc"});
+  EXPECT_EQ(stale.status, 401);
+  EXPECT_EQ(viaAlice("/final").status, 200);
+
+  ASSERT_TRUE(download.waitExit(std::chrono::seconds(60)).has_value());
+  EXPECT_EQ(download.exitCode(), 0) << download.stderrText();
+  EXPECT_EQ(download.stdoutText(), "200 100000000");
+}
+
+TEST_F(Operations, BadReloadKeepsTheRunningConfig) {
+  start();
+  std::string good = bob_->appended();
+  bob_->replaceAppended(good + "\nroutes: [this is not a route list\n");
+  bob_->reload(/*expectOk=*/false);
+  EXPECT_NE(bob_->process().stderrText().find("reload failed, keeping the running config"),
+            std::string::npos);
+  EXPECT_EQ(viaAlice("/still").status, 200);
+  EXPECT_TRUE(bob_->running());
+}
+
+TEST_F(Operations, DrainFinishesInFlightRequestsAndExitsZero) {
+  start("limits:\n  drainTimeout: 20s");
+  Process slow({"curl", "-sS", "-w", " %{http_code}", alice_->internalUrl("/delay/1500"), "-H",
+                "Host: echo.bob.svc"},
+               dir_.path(), ProcessOptions{.name = "slow"});
+  // The request is in flight once bob's service has seen it.
+  ASSERT_TRUE(waitUntil([&] { return upstream_->stats().requests >= 2; },
+                        std::chrono::seconds(10)));
+  bob_->process().signal(SIGTERM);
+  EXPECT_TRUE(waitUntil([&] { return curl({bob_->metricsUrl("/ready")}).status == 503; },
+                        std::chrono::seconds(5)));
+  EXPECT_TRUE(waitUntil([&] { return !canConnect("127.0.0.3", bob_->externalPort()); },
+                        std::chrono::seconds(5)))
+      << "the external listener must stop accepting";
+  ASSERT_TRUE(slow.waitExit(std::chrono::seconds(20)).has_value());
+  EXPECT_EQ(slow.stdoutText(), "delayed\n 200");
+  auto code = bob_->process().waitExit(std::chrono::seconds(20));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0) << bob_->process().describe();
+}
+
+TEST_F(Operations, DrainDeadlineCutsWhatIsStillRunning) {
+  start("limits:\n  drainTimeout: 1s");
+  Process hung({"curl", "-sS", alice_->internalUrl("/hang"), "-H", "Host: echo.bob.svc"},
+               dir_.path(), ProcessOptions{.name = "hung"});
+  ASSERT_TRUE(waitUntil([&] { return upstream_->stats().requests >= 2; },
+                        std::chrono::seconds(10)));
+  bob_->process().signal(SIGTERM);
+  auto code = bob_->process().waitExit(std::chrono::seconds(20));
+  ASSERT_TRUE(code.has_value()) << "drain must end at its deadline";
+  EXPECT_EQ(*code, 0);
+  EXPECT_NE(bob_->process().stderrText().find("drain deadline passed"), std::string::npos);
+  // Cutting a request must also release its upstream side, so every worker winds down.
+  EXPECT_EQ(bob_->process().stderrText().find("did not stop cleanly"), std::string::npos);
+}
+
+// Raw HTTP/1.1 over a socket, for requests curl will not send.
+std::string rawExchange(const std::string& ip, uint16_t port, const std::string& bytes,
+                        std::chrono::milliseconds pauseBeforeRead = {}) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return "<connect failed>";
+  }
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST_F(Operations, LimitsCutOffBadClientsAndEveryoneElseIsServed) {
+  start("limits:\n  headerTimeout: 1s\n  maxHeaderBytes: 8KiB\n  maxHeaderCount: 50\n"
+        "  maxBodyBytes: 1MiB");
+  const std::string ip = "127.0.0.3";
+  uint16_t port = bob_->externalPort();
+  auto normal = [&] {
+    EXPECT_EQ(viaAlice("/ok").status, 200);
+    EXPECT_EQ(viaAlice("/ok", {"--http2-prior-knowledge"}).status, 200);
+  };
+  auto statusOf = [](const std::string& response) { return response.substr(0, 12); };
+
+  std::string big(9000, 'a');
+  EXPECT_EQ(statusOf(rawExchange(ip, port, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n")),
+            "HTTP/1.1 431");
+  normal();
+  std::string many = "GET / HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 60; ++i) many += "X-" + std::to_string(i) + ": y\r\n";
+  EXPECT_EQ(statusOf(rawExchange(ip, port, many + "\r\n")), "HTTP/1.1 431");
+  EXPECT_EQ(statusOf(rawExchange(ip, port, "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")),
+            "HTTP/1.1 400");
+  EXPECT_EQ(statusOf(rawExchange(ip, port, "GET / HTTP/1.1\r\n\r\n")), "HTTP/1.1 400");
+  EXPECT_EQ(statusOf(rawExchange(ip, port, "GET / HTTP/9.9\r\nHost: x\r\n\r\n")), "HTTP/1.1 400");
+  EXPECT_EQ(statusOf(rawExchange(ip, port,
+                                 "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                                 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")),
+            "HTTP/1.1 400");
+  normal();
+  // A head that never finishes: 408 after headerTimeout, while others are served meanwhile.
+  std::string slowAnswer;
+  std::thread slowClient([&] {
+    slowAnswer = rawExchange(ip, port, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n");
+  });
+  normal();
+  slowClient.join();
+  EXPECT_EQ(statusOf(slowAnswer), "HTTP/1.1 408");
+  EXPECT_NE(slowAnswer.find("kuscia-error-message: Domain bob.bob-gw<--x return http code 408."),
+            std::string::npos)
+      << slowAnswer;
+  // Bodies over maxBodyBytes: refused up front when the length is known, cut when it is not.
+  writePatternFile(dir_.file("2m"), 2 << 20);
+  EXPECT_EQ(viaAlice("/sink", {"--data-binary", "@" + dir_.file("2m")}).status, 413);
+  EXPECT_EQ(viaAlice("/sink", {"-X", "POST", "-T", dir_.file("2m"), "-H",
+                               "Transfer-Encoding: chunked"})
+                .status,
+            413);
+  normal();
+}
+
+}  // namespace
+}  // namespace kgate::test

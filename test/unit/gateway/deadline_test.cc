@@ -1,0 +1,208 @@
+#include "gateway/deadline.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+
+namespace kgate {
+namespace {
+
+using namespace std::chrono_literals;
+
+class DeadlineTest : public ::testing::Test {
+ protected:
+  DeadlineTest() : sweeper_(io_.get_executor(), 5ms) { sweeper_.start(); }
+  ~DeadlineTest() override {
+    sweeper_.stop();
+    io_.restart();
+    io_.run_for(5s);  // lets the sweep loop see the stop and end
+  }
+
+  // Runs the worker until pred() holds or a generous bound passes; returns pred().
+  bool runUntil(const std::function<bool()>& pred) {
+    auto bound = Clock::now() + 10s;
+    while (!pred() && Clock::now() < bound) io_.run_for(5ms);
+    return pred();
+  }
+
+  net::io_context io_;
+  Sweeper sweeper_;
+};
+
+TEST_F(DeadlineTest, FiresAfterItsTime) {
+  int fired = 0;
+  Deadline d(sweeper_, [&] { ++fired; });
+  EXPECT_FALSE(d.armed());
+  d.arm(20ms);
+  EXPECT_TRUE(d.armed());
+  EXPECT_FALSE(d.expired());
+  ASSERT_TRUE(runUntil([&] { return fired > 0; }));
+  EXPECT_EQ(fired, 1);
+  EXPECT_TRUE(d.expired());
+  EXPECT_FALSE(d.armed());
+}
+
+TEST_F(DeadlineTest, FiresOnlyOnce) {
+  int fired = 0, witness = 0;
+  Deadline d(sweeper_, [&] { ++fired; });
+  Deadline w(sweeper_, [&] { ++witness; });
+  d.arm(1ms);
+  ASSERT_TRUE(runUntil([&] { return fired > 0; }));
+  w.arm(30ms);  // several ticks later
+  ASSERT_TRUE(runUntil([&] { return witness > 0; }));
+  EXPECT_EQ(fired, 1);
+}
+
+TEST_F(DeadlineTest, NotBeforeItsTime) {
+  int fired = 0, witness = 0;
+  Deadline d(sweeper_, [&] { ++fired; });
+  Deadline w(sweeper_, [&] { ++witness; });
+  d.arm(1h);
+  w.arm(20ms);
+  ASSERT_TRUE(runUntil([&] { return witness > 0; }));
+  EXPECT_EQ(fired, 0);
+  EXPECT_TRUE(d.armed());
+}
+
+TEST_F(DeadlineTest, ArmAtInThePastFiresOnTheNextTick) {
+  int fired = 0;
+  Deadline d(sweeper_, [&] { ++fired; });
+  d.armAt(Clock::now() - 1s);
+  ASSERT_TRUE(runUntil([&] { return fired > 0; }));
+  EXPECT_TRUE(d.expired());
+}
+
+TEST_F(DeadlineTest, ReArmingWorks) {
+  int fired = 0;
+  Deadline d(sweeper_, [&] { ++fired; });
+  d.arm(5ms);
+  ASSERT_TRUE(runUntil([&] { return fired == 1; }));
+  EXPECT_TRUE(d.expired());
+  d.arm(5ms);
+  EXPECT_FALSE(d.expired());  // arm clears the flag
+  EXPECT_TRUE(d.armed());
+  ASSERT_TRUE(runUntil([&] { return fired == 2; }));
+  EXPECT_TRUE(d.expired());
+}
+
+TEST_F(DeadlineTest, ReArmingLaterPostponesIt) {
+  int fired = 0, witness = 0;
+  Deadline d(sweeper_, [&] { ++fired; });
+  Deadline w(sweeper_, [&] { ++witness; });
+  d.arm(10ms);
+  d.arm(1h);  // a stream that saw bytes pushes its idle deadline away
+  w.arm(40ms);
+  ASSERT_TRUE(runUntil([&] { return witness > 0; }));
+  EXPECT_EQ(fired, 0);
+}
+
+TEST_F(DeadlineTest, DisarmPreventsFiring) {
+  int fired = 0, witness = 0;
+  Deadline d(sweeper_, [&] { ++fired; });
+  Deadline w(sweeper_, [&] { ++witness; });
+  d.arm(5ms);
+  d.disarm();
+  EXPECT_FALSE(d.armed());
+  w.arm(30ms);  // due after d would have been: once w fired, d had its chance
+  ASSERT_TRUE(runUntil([&] { return witness > 0; }));
+  EXPECT_EQ(fired, 0);
+  EXPECT_FALSE(d.expired());
+}
+
+TEST_F(DeadlineTest, DestroyedDeadlineNeverFires) {
+  int fired = 0, witness = 0;
+  Deadline w(sweeper_, [&] { ++witness; });
+  {
+    Deadline d(sweeper_, [&] { ++fired; });
+    d.arm(1ms);
+  }
+  w.arm(30ms);
+  ASSERT_TRUE(runUntil([&] { return witness > 0; }));
+  EXPECT_EQ(fired, 0);
+}
+
+TEST_F(DeadlineTest, DestroyingTheNextDeadlineDuringACallbackIsSafe) {
+  // New deadlines go to the head of the list: creation order c, b, a gives sweep order a, b, c,
+  // so while a's callback runs, the sweep's cursor points at b.
+  int firedA = 0, firedB = 0, firedC = 0;
+  Deadline c(sweeper_, [&] { ++firedC; });
+  auto b = std::make_unique<Deadline>(sweeper_, [&] { ++firedB; });
+  Deadline a(sweeper_, [&] {
+    ++firedA;
+    b.reset();
+  });
+  auto due = Clock::now() + 5ms;
+  a.armAt(due);
+  b->armAt(due);
+  c.armAt(due);
+  ASSERT_TRUE(runUntil([&] { return firedA > 0 && firedC > 0; }));
+  EXPECT_EQ(firedA, 1);
+  EXPECT_EQ(firedB, 0);
+  EXPECT_EQ(firedC, 1);
+  EXPECT_EQ(b, nullptr);
+}
+
+TEST_F(DeadlineTest, DestroyingAnEarlierDeadlineDuringACallbackIsSafe) {
+  // Sweep order a, b: b's callback destroys a, which the sweep has already passed.
+  int firedA = 0, firedB = 0, firedC = 0;
+  Deadline c(sweeper_, [&] { ++firedC; });
+  std::unique_ptr<Deadline> a;
+  Deadline b(sweeper_, [&] {
+    ++firedB;
+    a.reset();
+  });
+  a = std::make_unique<Deadline>(sweeper_, [&] { ++firedA; });
+  auto due = Clock::now() + 5ms;
+  a->armAt(due);
+  b.armAt(due);
+  c.armAt(due);
+  ASSERT_TRUE(runUntil([&] { return firedB > 0 && firedC > 0; }));
+  EXPECT_EQ(firedA, 1);
+  EXPECT_EQ(firedC, 1);
+  // The list is still sound: a new deadline fires.
+  int firedD = 0;
+  Deadline d(sweeper_, [&] { ++firedD; });
+  d.arm(1ms);
+  ASSERT_TRUE(runUntil([&] { return firedD > 0; }));
+}
+
+TEST_F(DeadlineTest, ManyDeadlinesAllFire) {
+  int fired = 0;
+  std::vector<std::unique_ptr<Deadline>> all;
+  for (int i = 0; i < 100; ++i) {
+    all.push_back(std::make_unique<Deadline>(sweeper_, [&] { ++fired; }));
+    all.back()->arm(std::chrono::milliseconds(i % 10));
+  }
+  ASSERT_TRUE(runUntil([&] { return fired == 100; }));
+  // Destroy every other one and re-arm the rest.
+  for (size_t i = 0; i < all.size(); i += 2) all[i].reset();
+  for (auto& d : all)
+    if (d) d->arm(1ms);
+  ASSERT_TRUE(runUntil([&] { return fired == 150; }));
+}
+
+TEST_F(DeadlineTest, StopEndsTheSweepLoop) {
+  int fired = 0;
+  Deadline d(sweeper_, [&] { ++fired; });
+  sweeper_.stop();
+  io_.restart();
+  io_.run_for(10s);       // returns early once the loop has ended: no work left
+  EXPECT_TRUE(io_.stopped());
+  d.arm(0ms);
+  io_.restart();
+  io_.poll();
+  EXPECT_EQ(fired, 0);    // nobody sweeps any more
+}
+
+TEST_F(DeadlineTest, NowAdvancesWithTicks) {
+  auto before = sweeper_.now();
+  int fired = 0;
+  Deadline d(sweeper_, [&] { ++fired; });
+  d.arm(1ms);
+  ASSERT_TRUE(runUntil([&] { return fired > 0; }));
+  EXPECT_GT(sweeper_.now(), before);
+}
+
+}  // namespace
+}  // namespace kgate
