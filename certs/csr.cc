@@ -84,18 +84,7 @@ bool verifyCsrSignature(X509_REQ& csr) {
 }
 
 std::string csrCommonName(const X509_REQ& csr) {
-  const X509_NAME* name = X509_REQ_get_subject_name(&csr);
-  int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-  if (idx < 0) return {};
-  unsigned char* utf8 = nullptr;
-  int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
-  if (len < 0) {
-    ERR_clear_error();
-    return {};
-  }
-  std::string cn(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
-  OPENSSL_free(utf8);
-  return cn;
+  return detail::commonNameOf(X509_REQ_get_subject_name(&csr));
 }
 
 std::optional<std::string> csrExtensionValue(const X509_REQ& csr, const char* oid) {

@@ -52,4 +52,7 @@ std::string bioContents(BIO* bio);
 // Canonical text of an IP literal ("::1", "10.0.0.1"), or "" when s is not an IP literal.
 std::string canonicalIp(const std::string& s);
 
+// The first commonName of a name, as UTF-8; "" when there is none or it does not convert.
+std::string commonNameOf(const X509_NAME* name);
+
 }  // namespace kgate::certs::detail

@@ -28,6 +28,18 @@ std::string jsonEscape(std::string_view s) {
   return out;
 }
 
+// gRPC clients read the outcome from grpc-status, not the HTTP status.
+int grpcStatusFor(int httpStatus) {
+  switch (httpStatus) {
+    case 401: return 16;             // UNAUTHENTICATED
+    case 404: return 14;             // UNAVAILABLE, as Kuscia answers for an unknown service
+    case 408: case 504: return 4;    // DEADLINE_EXCEEDED
+    case 413: case 431: return 8;    // RESOURCE_EXHAUSTED
+    case 502: case 503: return 14;   // UNAVAILABLE
+    default: return 13;              // INTERNAL
+  }
+}
+
 const std::string& httpDate() {
   thread_local time_t cachedAt = 0;
   thread_local std::string cached;
@@ -160,6 +172,11 @@ awaitable<void> Proxy::sendLocal(StreamContext& ctx, std::string contentType, st
   head.status = ctx.status;
   head.headers.add("content-type", std::move(contentType));
   head.headers.add("date", httpDate());
+  if (ctx.status >= 400 && ctx.req.headers.get("content-type").starts_with("application/grpc")) {
+    head.headers.add("grpc-status", std::to_string(grpcStatusFor(ctx.status)));
+    head.headers.add("grpc-message", ctx.message.empty() ? std::string(http::reasonPhrase(ctx.status))
+                                                         : ctx.message);
+  }
   head.contentLength = body.size();
   for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->onResponse(ctx, head);
   bool noBody = body.empty() || ctx.req.method == "HEAD";

@@ -7,7 +7,7 @@ build_pkgs=(build-essential cmake pkg-config libboost1.81-dev libssl-dev libnght
             libyaml-cpp-dev prometheus-cpp-dev libsqlite3-dev libmariadb-dev
             libgtest-dev googletest openssl ca-certificates procps)
 # Real clients the integration tests drive kgate with.
-test_pkgs=(curl nghttp2-client)
+test_pkgs=(curl nghttp2-client nghttp2-server)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--with-tests" ] && want+=("${test_pkgs[@]}")

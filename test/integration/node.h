@@ -15,10 +15,10 @@ namespace kgate::test {
 std::string kgateBinary();
 
 struct NodeSpec {
-  std::string domain;
+  std::string domain{};
   std::string mode = "autonomy";
   std::string ip = "127.0.0.1";   // its "machine"
-  std::string protocol;           // --protocol at init: "", "NOTLS", "TLS", "MTLS"
+  std::string protocol{};         // --protocol at init: "", "NOTLS", "TLS", "MTLS"
 };
 
 class Node {

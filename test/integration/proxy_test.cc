@@ -105,6 +105,13 @@ TEST_P(Proxy, UnknownPeer) {
             "<alice/alice-gw/internal $route_not_found$ Service \"echo.carol.svc\" not found.>");
 }
 
+TEST_P(Proxy, GrpcClientsGetAGrpcStatus) {
+  auto r = call("echo.carol.svc", "/pkg.Service/Method", {"-H", "content-type: application/grpc"});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.header("grpc-status"), "14");
+  EXPECT_EQ(r.header("grpc-message"), "Service \"echo.carol.svc\" not found.");
+}
+
 TEST_P(Proxy, ServiceDownAtBob) {
   auto r = call("dead.bob.svc", "/");
   EXPECT_EQ(r.status, 503);
@@ -234,6 +241,35 @@ TEST(ProxyPeers, PeerDownAndWrongTokenSeenFromAlice) {
             "\"reason\":\"unauthorized.\"}\n");
   EXPECT_EQ(refused.header("kuscia-error-message"),
             "Domain alice.alice-gw<--Domain bob.bob-gw<--127.0.0.3 return http code 401.");
+}
+
+TEST(ProxyServiceLeg, Http2ToTheLocalService) {
+  // nghttpd (Debian's nghttp2-server) is a real HTTP/2-only server: h2c with prior knowledge.
+  TempDir dir;
+  writePatternFile(dir.file("file.bin"), 5 * 1024 * 1024);
+  uint16_t port = freePort("127.0.0.3");
+  Process h2only({"nghttpd", "--no-tls", "-a", "127.0.0.3", "-d", dir.path(),
+                  std::to_string(port)},
+                 dir.path(), ProcessOptions{.name = "nghttpd"});
+  ASSERT_TRUE(h2only.waitForPort("127.0.0.3", port, std::chrono::seconds(10)));
+  Node alice(dir, {.domain = "alice", .ip = "127.0.0.2", .protocol = "NOTLS"});
+  Node bob(dir, {.domain = "bob", .ip = "127.0.0.3", .protocol = "TLS"});
+  connectPeers(alice, bob, "http2");
+  bob.appendConfig("services:\n  files:\n    url: http://127.0.0.3:" + std::to_string(port) +
+                   "\n    protocol: http2");
+  alice.start();
+  bob.start();
+  for (bool h2 : {false, true}) {
+    std::vector<std::string> args{alice.internalUrl("/file.bin"), "-H", "Host: files.bob.svc"};
+    if (h2) args.push_back("--http2-prior-knowledge");
+    auto r = curl(args, CurlOptions{.keepBody = false});
+    EXPECT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.bodySha256, patternSha256(5 * 1024 * 1024));
+  }
+  auto missing = curl({alice.internalUrl("/nope"), "-H", "Host: files.bob.svc"});
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.header("kuscia-error-message"),
+            "Domain alice.alice-gw<--Domain bob.bob-gw<--127.0.0.3 return http code 404.");
 }
 
 TEST(ProxyTransit, AliceReachesBobThroughCarol) {
