@@ -150,7 +150,8 @@ Result<SslContextPtr> makeServerContext(const ServerTlsOptions& options) {
   if (options.certChainPem.empty() || options.keyPem.empty()) {
     return fail("server TLS: certificate and key are required");
   }
-  if (options.requireClientCert && options.clientCaPem.empty()) {
+  bool wantClientCert = options.requireClientCert || options.requestClientCert;
+  if (wantClientCert && options.clientCaPem.empty()) {
     return fail("server TLS: client certificates required but no client CA given");
   }
   auto context = newContext(boost::asio::ssl::context::tls_server);
@@ -160,7 +161,7 @@ Result<SslContextPtr> makeServerContext(const ServerTlsOptions& options) {
   Result<void> r = applyCommon(ctx);
   if (r) r = useChainAndKey(ctx, options.certChainPem, options.keyPem, "server");
   if (r) r = setServerAlpn(ctx, options.alpn);
-  if (r && options.requireClientCert) {
+  if (r && wantClientCert) {
     r = addTrustAnchors(ctx, options.clientCaPem, true, "client CA");
   }
   if (!r) return fail(r.error());
@@ -172,11 +173,14 @@ Result<SslContextPtr> makeServerContext(const ServerTlsOptions& options) {
   if (SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1) != 1) {
     return fail(opensslError("cannot set session id context"));
   }
-  SSL_CTX_set_verify(ctx,
-                     options.requireClientCert
-                         ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-                         : SSL_VERIFY_NONE,
-                     nullptr);
+  if (options.requireClientCert) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  } else if (options.requestClientCert) {
+    // Accept any chain here; the result stays in SSL_get_verify_result for the application.
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  }
   return context;
 }
 

@@ -17,8 +17,12 @@ struct ServerTlsOptions {
   std::string certChainPem{};          // leaf first
   std::string keyPem{};
   std::vector<std::string> alpn{};     // server preference order, e.g. {"h2", "http/1.1"}
-  bool requireClientCert = false;
-  std::string clientCaPem{};           // trust anchors for client certificates (when required)
+  bool requireClientCert = false;      // the handshake fails without a valid client certificate
+  // Ask for a client certificate but let the handshake finish whatever the client sends; the
+  // verification result is kept (SSL_get_verify_result) for the application to judge, so it
+  // can answer "no certificate" in its own protocol instead of a bare TLS alert.
+  bool requestClientCert = false;
+  std::string clientCaPem{};           // trust anchors for client certificates
 };
 
 struct ClientTlsOptions {

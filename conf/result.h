@@ -31,6 +31,7 @@ class [[nodiscard]] Result {
   const T& operator*() const& { return value(); }
 
   const std::string& error() const { return std::get<1>(v_).message; }
+  T value_or(T fallback) const& { return ok() ? value() : std::move(fallback); }
 
  private:
   std::variant<T, Failure> v_;

@@ -38,8 +38,25 @@ inline constexpr std::string_view kUpstreamProtocol = "upstream_protocol_error";
 inline constexpr std::string_view kStreamIdleTimeout = "stream_idle_timeout";    // 504 (408)
 inline constexpr std::string_view kDraining = "draining";                        // 503
 
+// Lite registration on a master (POST /register).
+inline constexpr std::string_view kRegisterRateLimited = "register_rate_limited";      // 429
+inline constexpr std::string_view kRegisterBadRequest = "register_bad_request";        // 400
+inline constexpr std::string_view kRegisterBadJwt = "register_bad_jwt";                // 400
+inline constexpr std::string_view kRegisterUnknownDomain = "register_unknown_domain";  // 404
+inline constexpr std::string_view kRegisterUnknownToken = "register_unknown_token";    // 401
+inline constexpr std::string_view kRegisterTokenUsed = "register_token_used";          // 409
+inline constexpr std::string_view kRegisterTokenExpired = "register_token_expired";    // 401
+inline constexpr std::string_view kRegisterNoToken = "register_no_token";              // 400
+inline constexpr std::string_view kRegisterNotLite = "register_not_lite";              // 403
+inline constexpr std::string_view kStoreUnavailable = "store_unavailable";             // 503
+inline constexpr std::string_view kStoreError = "store_error";                         // 500
+
 // Logged only: the response had started, so no status could carry them.
 inline constexpr std::string_view kUpstreamResetAfterResponse = "upstream_reset_after_response_started";
 inline constexpr std::string_view kDownstreamReset = "downstream_reset";  // client went away
+
+// The listed cause equal to text (causes outlive requests, so they are views of these
+// constants); `fallback` when text is not one of them.
+std::string_view intern(std::string_view text, std::string_view fallback);
 
 }  // namespace kgate::cause

@@ -1,5 +1,7 @@
 #include "gateway/error.h"
 
+#include "gateway/causes.h"
+
 namespace kgate {
 
 std::string_view toString(Error e) {
@@ -20,3 +22,20 @@ std::string_view toString(Error e) {
 }
 
 }  // namespace kgate
+
+namespace kgate::cause {
+
+std::string_view intern(std::string_view text, std::string_view fallback) {
+  for (std::string_view c :
+       {kNoSource, kUnknownSource, kNoToken, kTokenMismatch, kServiceNotFound, kRouteNotFound,
+        kBadRequest, kHeaderTimeout, kHeadersTooLarge, kRequestTooLarge, kConnectFailure,
+        kConnectTimeout, kTlsFailure, kResolveFailure, kUpstreamReset, kUpstreamProtocol,
+        kStreamIdleTimeout, kDraining, kRegisterRateLimited, kRegisterBadRequest,
+        kRegisterBadJwt, kRegisterUnknownDomain, kRegisterUnknownToken, kRegisterTokenUsed,
+        kRegisterTokenExpired, kRegisterNoToken, kRegisterNotLite, kStoreUnavailable,
+        kStoreError})
+    if (c == text) return c;
+  return fallback;
+}
+
+}  // namespace kgate::cause

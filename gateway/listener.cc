@@ -63,6 +63,7 @@ awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv
         co_return;
       }
     }
+    info.clientCertVerified = transport->peerCertificateVerified();
     std::string alpn = transport->alpn();
     if (alpn == "h2") {
       h2 = spec.http2;

@@ -13,6 +13,9 @@
 #include "conf/loader.h"
 #include "gateway/admin/api_handler.h"
 #include "gateway/admin/health_handler.h"
+#include "auth/authority.h"
+#include "auth/sqlite_store.h"
+#include "gateway/lite_bootstrap.h"
 #include "gateway/listener.h"
 #include "gateway/log.h"
 #include "gateway/spawn.h"
@@ -83,6 +86,7 @@ class Node {
 
  private:
   void prepare();
+  void openAuthority(const std::string& domainKeyPem);
   void bindAll();
   void printListeners();
   void writeNodeInfo();
@@ -102,6 +106,7 @@ class Node {
   std::atomic<bool> ready_{false};
   Metrics metrics_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<auth::Authority> authority_;  // master only
 
   net::io_context io_{1};  // control thread: signals, metrics and API listeners
   Sweeper sweeper_{io_.get_executor()};
@@ -153,15 +158,32 @@ void Node::prepare() {
   api.certChainPem = pki_.apiCertPem;
   api.keyPem = pki_.apiKeyPem;
   api.alpn = {"http/1.1"};
-  api.requireClientCert = true;
+  api.requestClientCert = true;  // judged by the API handler, which answers 401 in JSON
   api.clientCaPem = pki_.caCertPem;
   apiTls_ = must(certs::makeServerContext(api), "API listener TLS");
+
+  if (c.mode == conf::Mode::Master) openAuthority(pem);
+  if (c.mode == conf::Mode::Lite) {
+    auto key = must(certs::privateKeyFromPem(pem), "domainKeyData");
+    must(bootstrapLite(c, *key, certDir), "cannot join the master");
+  }
 
   snapshot_ = must(buildSnapshot(config_), "config");
   if (c.accessLog.enabled) {
     externalLog_ = must(AccessLogFile::open(c.accessLog.directory + "/external.log"), "access log");
     internalLog_ = must(AccessLogFile::open(c.accessLog.directory + "/internal.log"), "access log");
   }
+}
+
+void Node::openAuthority(const std::string& domainKeyPem) {
+  const conf::Config& c = *config_;
+  if (!c.datastoreEndpoint.empty())
+    throw StartError{"datastoreEndpoint: MySQL/MariaDB is not supported by this kgate yet; "
+                     "leave it empty for the embedded SQLite store"};
+  std::string path = c.dataDir + "/authority.db";
+  auto store = must(auth::SqliteStore::open(path), "authority store " + path);
+  auth::AuthorityKeys keys{pki_.caCertPem, pki_.caKeyPem, domainKeyPem, c.domainID};
+  authority_ = std::make_unique<auth::Authority>(std::move(store), std::move(keys));
 }
 
 void Node::bindAll() {
@@ -197,6 +219,7 @@ void Node::bindAll() {
         !r)
       throw bindError("internal", c.ports.internal, r.error());
     metrics_.addWorker(&w->stats());
+    w->setAuthority(authority_.get(), io_.get_executor());
     workers_.push_back(std::move(w));
   }
 }
@@ -357,7 +380,7 @@ int Node::run() {
 
   healthHandler_ = std::make_unique<admin::HealthHandler>(metrics_, ready_);
   apiHandler_ = std::make_unique<admin::ApiHandler>(
-      adminToken_, [this] { return snapshot(); }, ready_);
+      adminToken_, [this] { return snapshot(); }, ready_, authority_.get());
   controlEnv_ = std::make_unique<AcceptEnv>(
       AcceptEnv{sweeper_, registry_, nullptr, [this] { return config_->limits; }, nullptr});
   sweeper_.start();

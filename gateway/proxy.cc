@@ -14,6 +14,9 @@
 namespace kgate {
 namespace {
 
+// A CSR, a JWT and a little JSON: far less than this.
+constexpr size_t kMaxRegisterBody = 64 * 1024;
+
 // Status recorded (never sent) when the client went away before it could get an answer,
 // as nginx does.
 constexpr int kClientClosed = 499;
@@ -184,9 +187,56 @@ awaitable<void> Proxy::sendLocal(StreamContext& ctx, std::string contentType, st
   if (!noBody) co_await ctx.ds.writeBody(body, true);
 }
 
+awaitable<void> Proxy::serveRegister(StreamContext& ctx) {
+  if (!worker_.authority) {
+    ctx.reply(404, cause::kRouteNotFound, "registration is served by the master, not by " +
+                                              ctx.snap.self());
+    co_await sendError(ctx);
+    co_return;
+  }
+  if (ctx.req.method != "POST") {
+    ctx.reply(405, cause::kBadRequest, "use POST /register");
+    co_await sendError(ctx);
+    co_return;
+  }
+  std::string body;
+  for (;;) {
+    http::BodyChunk chunk;
+    if (co_await ctx.ds.readBody(chunk) != Error::Ok) co_return;  // the client went away
+    if (body.size() + chunk.data.size() > kMaxRegisterBody) {
+      ctx.reply(413, cause::kRequestTooLarge, "registration request over 64 KiB");
+      co_await sendError(ctx);
+      co_return;
+    }
+    body.append(chunk.data);
+    if (chunk.last) break;
+  }
+  std::string jwt(ctx.req.headers.get("jwt-token"));
+  std::string peerIp = ctx.ds.connection().peerIp;
+  auth::Authority* authority = worker_.authority;
+  // The authority and its store belong to the control thread: run there, resume here.
+  auth::Reply reply = co_await net::co_spawn(
+      worker_.control,
+      [&]() -> awaitable<auth::Reply> { co_return authority->registerLite(body, jwt, peerIp); },
+      net::use_awaitable);
+  if (reply.status == 200) {
+    ctx.status = 200;
+    ctx.cause = cause::kLocal;
+    co_await sendLocal(ctx, "application/json", std::move(reply.body));
+    co_return;
+  }
+  ctx.reply(reply.status, cause::intern(reply.cause, cause::kBadRequest), reply.message);
+  // The reason in a one-line body too, as Kuscia's register errors are text.
+  co_await sendLocal(ctx, "text/plain", reply.message + "\n");
+}
+
 awaitable<void> Proxy::serveHandshake(StreamContext& ctx) {
   std::string_view path = ctx.req.path;
   path = path.substr(0, path.find('?'));
+  if (path == "/register") {
+    co_await serveRegister(ctx);
+    co_return;
+  }
   if (path != "/handshake") {
     ctx.reply(404, cause::kRouteNotFound, "404 page not found");
     co_await sendError(ctx);

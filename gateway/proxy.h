@@ -24,6 +24,7 @@ class Proxy final : public StreamHandler {
   awaitable<void> sendLocal(StreamContext& ctx, std::string contentType, std::string body);
   awaitable<void> sendError(StreamContext& ctx);
   awaitable<void> serveHandshake(StreamContext& ctx);
+  awaitable<void> serveRegister(StreamContext& ctx);
   void finish(StreamContext& ctx);
 
   WorkerContext& worker_;

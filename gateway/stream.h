@@ -24,6 +24,7 @@ struct ConnectionInfo {
   ListenerKind listener = ListenerKind::External;
   std::string peerIp;
   bool tls = false;
+  bool clientCertVerified = false;  // TLS client certificate presented and verified
 };
 
 class ServerStream {

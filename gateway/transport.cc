@@ -1,5 +1,7 @@
 #include "gateway/transport.h"
 
+#include "certs/tls_context.h"
+
 #include <openssl/err.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -50,8 +52,9 @@ Transport::~Transport() {
   if (ssl_) SSL_free(ssl_);
 }
 
-void Transport::setServerName(const std::string& name) {
-  if (ssl_ && !name.empty()) SSL_set_tlsext_host_name(ssl_, name.c_str());
+bool Transport::setPeerName(const std::string& host, bool verifyName) {
+  if (!ssl_ || host.empty()) return true;
+  return certs::setClientPeerName(ssl_, host, verifyName).ok();
 }
 
 error_code Transport::sslError(int rc, int* want) {
@@ -116,6 +119,11 @@ std::string Transport::alpn() const {
   unsigned int n = 0;
   SSL_get0_alpn_selected(ssl_, &p, &n);
   return p ? std::string(reinterpret_cast<const char*>(p), n) : std::string();
+}
+
+bool Transport::peerCertificateVerified() const {
+  return ssl_ && SSL_get0_peer_certificate(ssl_) != nullptr &&
+         SSL_get_verify_result(ssl_) == X509_V_OK;
 }
 
 awaitable<std::pair<error_code, size_t>> Transport::readSome(char* p, size_t n) {

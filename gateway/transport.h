@@ -29,11 +29,14 @@ class Transport {
   tcp::socket& socket() { return socket_; }
   net::any_io_executor executor() { return socket_.get_executor(); }
 
-  // Client side: SNI to send (a host name; IP literals are not sent, per RFC 6066).
-  void setServerName(const std::string& name);
+  // Client side, before handshake(): SNI for a host name (never an IP literal, RFC 6066) and,
+  // when verifyName, the name or IP the peer's certificate must carry.
+  bool setPeerName(const std::string& host, bool verifyName);
   // TLS handshake (no-op for plain TCP). On failure, the message says why (for logs).
   awaitable<error_code> handshake(std::string* failure = nullptr);
   std::string alpn() const;  // protocol chosen by ALPN, "" if none
+  // The peer presented a certificate and it verified against the context's trust anchors.
+  bool peerCertificateVerified() const;
 
   // Reads what is available, up to n bytes (waits if nothing is). eof on orderly close.
   awaitable<std::pair<error_code, size_t>> readSome(char* p, size_t n);

@@ -176,7 +176,10 @@ awaitable<Error> UpstreamPool::connect(const routes::Upstream& u, SSL_CTX* tls,
       co_return Error::TlsFailed;
     }
     t = std::make_unique<Transport>(std::move(socket), tls, Transport::Role::Client);
-    t->setServerName(u.sni);
+    if (!t->setPeerName(u.sni.empty() ? u.endpoint.host : u.sni, u.verifyPeer)) {
+      detail = "cannot set the TLS peer name for " + u.endpoint.url();
+      co_return Error::TlsFailed;
+    }
     pending = t.get();
     std::string why;
     if (auto hec = co_await t->handshake(&why)) {

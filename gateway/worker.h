@@ -24,6 +24,12 @@ class Worker {
   // Before start(), from the starting thread: bind a listening socket (SO_REUSEPORT).
   Result<void> listen(ListenerKind kind, const tcp::endpoint& endpoint, SSL_CTX* tls);
 
+  // Master only, before start(): requests for the authority run on the control executor.
+  void setAuthority(auth::Authority* authority, net::any_io_executor control) {
+    ctx_.authority = authority;
+    ctx_.control = std::move(control);
+  }
+
   void start();
   void updateSnapshot(std::shared_ptr<const Snapshot> snapshot);  // any thread
   void drain();                                                   // any thread

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "auth/authority.h"
 #include "gateway/access_log.h"
 #include "gateway/deadline.h"
 #include "gateway/metrics.h"
@@ -21,6 +22,9 @@ struct WorkerContext {
   AccessLogBuffer& externalLog;
   AccessLogBuffer& internalLog;
   std::shared_ptr<const Snapshot> snapshot;
+  // Master only: the authority lives on the control thread; requests for it hop there.
+  auth::Authority* authority = nullptr;
+  net::any_io_executor control{};
 };
 
 }  // namespace kgate

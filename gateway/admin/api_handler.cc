@@ -16,11 +16,86 @@ std::string jsonError(int code, std::string_view message) {
 
 ApiHandler::ApiHandler(std::string adminToken,
                        std::function<std::shared_ptr<const Snapshot>()> snapshot,
-                       const std::atomic<bool>& ready)
-    : tokenDigest_(auth::digestOf(adminToken)), snapshot_(std::move(snapshot)), ready_(ready) {}
+                       const std::atomic<bool>& ready, auth::Authority* authority)
+    : tokenDigest_(auth::digestOf(adminToken)),
+      snapshot_(std::move(snapshot)),
+      ready_(ready),
+      authority_(authority) {}
+
+namespace {
+
+awaitable<void> sendReply(ServerStream& stream, const auth::Reply& r) {
+  if (r.status == 200) co_await respond(stream, 200, "application/json", r.body);
+  else co_await respond(stream, r.status, "application/json", jsonError(r.status, r.message));
+}
+
+std::string queryValue(std::string_view target, std::string_view key) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == key) return eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+}  // namespace
+
+awaitable<bool> ApiHandler::serveDomains(ServerStream& stream, std::string_view path) {
+  const auto& req = stream.request();
+  if (!path.starts_with("/api/v1/domains")) co_return false;
+  if (!authority_) {
+    co_await respond(stream, 404, "application/json",
+                     jsonError(404, "this node is not a master: domains live on the master"));
+    co_return true;
+  }
+  if (path == "/api/v1/domains" && req.method == "GET") {
+    std::string show = queryValue(req.path, "showTokens");
+    co_await sendReply(stream, authority_->listDomains(show == "true" || show == "1"));
+    co_return true;
+  }
+  if (path == "/api/v1/domains" && req.method == "POST") {
+    std::string body;
+    if (!co_await readAll(stream, 64 * 1024, body)) {
+      co_await respond(stream, 413, "application/json", jsonError(413, "request body too large"));
+      co_return true;
+    }
+    boost::system::error_code ec;
+    auto doc = boost::json::parse(body, ec);
+    const boost::json::object* o = ec ? nullptr : doc.if_object();
+    const boost::json::value* id = o ? o->if_contains("domain") : nullptr;
+    const boost::json::value* ttl = o ? o->if_contains("tokenTtlSeconds") : nullptr;
+    if (!id || !id->is_string() || (ttl && !ttl->is_int64())) {
+      co_await respond(stream, 400, "application/json",
+                       jsonError(400, "expected {\"domain\": \"<id>\", \"tokenTtlSeconds\": <int>}"));
+      co_return true;
+    }
+    co_await sendReply(stream, authority_->addDomain(std::string(id->as_string()),
+                                                     ttl ? ttl->as_int64() : 0));
+    co_return true;
+  }
+  constexpr std::string_view kPrefix = "/api/v1/domains/";
+  if (path.starts_with(kPrefix) && path.ends_with("/token") && req.method == "GET") {
+    std::string id(path.substr(kPrefix.size(), path.size() - kPrefix.size() - 6));
+    co_await sendReply(stream, authority_->currentToken(id));
+    co_return true;
+  }
+  co_return false;
+}
 
 awaitable<void> ApiHandler::serve(ServerStream& stream) {
   const auto& req = stream.request();
+  if (!stream.connection().clientCertVerified) {
+    co_await respond(stream, 401, "application/json",
+                     jsonError(401, "a client certificate signed by the node's CA is required "
+                                    "(the node writes one to <dataDir>/certs/admin-client.crt)"));
+    co_return;
+  }
   auto presented = auth::digestOf(req.headers.get("token"));
   if (!req.headers.has("token") ||
       CRYPTO_memcmp(presented.data(), tokenDigest_.data(), presented.size()) != 0) {
@@ -44,6 +119,7 @@ awaitable<void> ApiHandler::serve(ServerStream& stream) {
     co_await respond(stream, 200, "application/json", boost::json::serialize(status) + "\n");
     co_return;
   }
+  if (co_await serveDomains(stream, path)) co_return;
   co_await respond(stream, 404, "application/json",
                    jsonError(404, "no such endpoint: " + std::string(req.method) + " " +
                                       std::string(path)));

@@ -1,14 +1,21 @@
 // The admin API (-k), HTTPS only: the TLS layer already required a client certificate signed by
 // the node's CA; here every request must also carry the admin token (header "Token", compared
 // in constant time). Anything else is 401 with a JSON error and changes nothing.
-// Endpoints (JSON): GET /api/v1/status. Domains, deploy tokens and routes arrive with the
-// token authority.
+// Endpoints (JSON in and out; errors are {"error":{"code":N,"message":"..."}} with that HTTP
+// status):
+//   GET  /api/v1/status                        node identity and readiness
+//   POST /api/v1/domains  {"domain":"alice","tokenTtlSeconds":0}
+//                                              master: admit a domain -> {"domain","token"}
+//   GET  /api/v1/domains[?showTokens=true]     master: domains, registration, deploy tokens
+//   GET  /api/v1/domains/<id>/token            master: the unused deploy token (a new one when
+//                                              none is valid) -> {"domain","token","expiresAt"}
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <string>
 
+#include "auth/authority.h"
 #include "gateway/connection.h"
 #include "gateway/snapshot.h"
 
@@ -17,15 +24,20 @@ namespace kgate::admin {
 class ApiHandler final : public StreamHandler {
  public:
   // snapshot: returns the node's current snapshot (control thread).
+  // authority: null on nodes that are not a master.
   ApiHandler(std::string adminToken, std::function<std::shared_ptr<const Snapshot>()> snapshot,
-             const std::atomic<bool>& ready);
+             const std::atomic<bool>& ready, auth::Authority* authority);
   awaitable<void> serve(ServerStream& stream) override;
   awaitable<void> reject(ServerStream& stream, int status, std::string_view cause) override;
 
  private:
+  // Handles /api/v1/domains*; false when the path is not one of them.
+  awaitable<bool> serveDomains(ServerStream& stream, std::string_view path);
+
   std::array<unsigned char, 32> tokenDigest_;
   std::function<std::shared_ptr<const Snapshot>()> snapshot_;
   const std::atomic<bool>& ready_;
+  auth::Authority* authority_;
 };
 
 // {"error":{"code":N,"message":"..."}}

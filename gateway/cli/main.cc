@@ -18,6 +18,8 @@ constexpr const char* kUsage =
     "           master: [--datastore-endpoint mysql://user:pass@host:3306/db]\n"
     "  start    run a node: kgate start -c node.yaml [-p external] [-q internal] [-k api]\n"
     "           [-x metrics] [--data-dir DIR] [--workers N]\n"
+    "  domain   on a master: add ID [--ttl 24h] | token ID | list [--show-tokens]\n"
+    "           (finds the node in ./<user>-kgate-*/, or --data DIR, -c CONFIG)\n"
     "  version  print the version\n";
 
 }  // namespace
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "init") return kgate::cli::initCommand(args);
   if (command == "start") return kgate::cli::startCommand(args);
+  if (command == "domain") return kgate::cli::domainCommand(args);
   if (command == "version" || command == "--version") {
     std::cout << "kgate " << kgate::kVersion << "\n";
     return 0;

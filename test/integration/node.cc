@@ -1,5 +1,8 @@
 #include "integration/node.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <sstream>
 #include <stdexcept>
@@ -27,21 +30,54 @@ Node::Node(const TempDir& dir, NodeSpec spec) : dir_(dir.path()), spec_(std::mov
   }
   if (spec_.mode == "lite") {
     argv.push_back("--master-endpoint");
-    argv.push_back("https://127.0.0.1:1");
+    argv.push_back(spec_.masterEndpoint.empty() ? "https://127.0.0.1:1" : spec_.masterEndpoint);
+    if (!spec_.deployToken.empty()) {
+      argv.push_back("--lite-deploy-token");
+      argv.push_back(spec_.deployToken);
+    }
   }
   auto r = run(argv);
   if (r.exitCode != 0 || !r.err.empty())
     throw std::runtime_error("kgate init failed: " + r.err);
   ports_ = freePorts(4, spec_.ip);
   std::ostringstream extra;
-  extra << r.out << "\nlistenAddress: " << spec_.ip << "\ndataDir: " << dataDir()
-        << "\ninstance: " << spec_.domain << "-gw\nworkers: 2\n";
+  extra << r.out << "\nlistenAddress: " << spec_.ip << "\ninstance: " << spec_.domain
+        << "-gw\nworkers: 2\n";
+  if (!spec_.seedDataDir) extra << "dataDir: " << dataDir() << "\n";
   base_ = extra.str();
   writeFile(configPath_, base_);
 }
 
+std::string Node::dataDir() const {
+  if (!spec_.seedDataDir) return dir_ + "/data-" + spec_.domain;
+  // The same rule as kgate's: $USER, else the account name, else root.
+  const char* user = getenv("USER");
+  std::string u = user && *user ? user : "";
+  if (u.empty()) {
+    if (passwd* pw = getpwuid(getuid())) u = pw->pw_name;
+  }
+  if (u.empty()) u = "root";
+  return dir_ + "/" + u + "-kgate-" + spec_.mode + (spec_.mode == "master" ? "" : "-" + spec_.domain);
+}
+
+CommandResult Node::startExpectingFailure() {
+  return run({kgateBinary(), "start", "-c", configPath_, "-p", std::to_string(externalPort()),
+              "-q", std::to_string(internalPort()), "-k", std::to_string(apiPort()), "-x",
+              std::to_string(metricsPort())},
+             std::chrono::seconds(120));
+}
+
 void Node::appendConfig(const std::string& yaml) {
   extra_ += "\n" + yaml + "\n";
+  writeFile(configPath_, base_ + extra_);
+}
+
+void Node::dropGeneratedKey(const std::string& key) {
+  std::istringstream in(base_);
+  std::string line, kept;
+  while (std::getline(in, line))
+    if (line.rfind(key + ":", 0) != 0) kept += line + "\n";
+  base_ = kept;
   writeFile(configPath_, base_ + extra_);
 }
 

@@ -19,6 +19,9 @@ struct NodeSpec {
   std::string mode = "autonomy";
   std::string ip = "127.0.0.1";   // its "machine"
   std::string protocol{};         // --protocol at init: "", "NOTLS", "TLS", "MTLS"
+  std::string masterEndpoint{};   // lite: --master-endpoint
+  std::string deployToken{};      // lite: --lite-deploy-token
+  bool seedDataDir = false;       // leave dataDir to kgate's default (<user>-kgate-<role>...)
 };
 
 class Node {
@@ -30,9 +33,13 @@ class Node {
   // Replaces everything appended so far (the generated part stays): for reload tests.
   void replaceAppended(const std::string& yaml);
   const std::string& appended() const { return extra_; }
+  // Removes a top-level key that `kgate init` wrote (e.g. liteDeployToken).
+  void dropGeneratedKey(const std::string& key);
   void start(const std::vector<std::string>& extraArgs = {});
   // SIGHUP, then waits until the node counts the reload (result "ok" or "error").
   void reload(bool expectOk = true);
+  // Runs `kgate start` expecting it to fail: returns its exit code and stderr.
+  CommandResult startExpectingFailure();
   // SIGTERM and the exit code.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
 
@@ -50,7 +57,7 @@ class Node {
   std::string internalUrl(const std::string& path = "/") const;
   std::string metricsUrl(const std::string& path = "/metrics") const;
   const std::string& configPath() const { return configPath_; }
-  std::string dataDir() const { return dir_ + "/data-" + spec_.domain; }
+  std::string dataDir() const;
   std::string logFile(const std::string& name) const { return dataDir() + "/logs/" + name; }
   std::string metrics() const;  // the /metrics text
   // Value of one sample line, e.g. metric("kgate_config_reloads_total{result=\"ok\"}").

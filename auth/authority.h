@@ -1,0 +1,69 @@
+// The token authority of a master node: domains, their one-time deploy tokens, and lite
+// registration (POST /register), over a Store. Transport-free: the gateway hands it bodies and
+// headers and sends back what it returns. Not thread-safe: the node calls it from its control
+// thread only.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "auth/store.h"
+#include "certs/keys.h"
+
+namespace kgate::auth {
+
+// 32 characters from Kuscia's alphabet (no 0, 1, o, O), drawn from a CSPRNG.
+std::string newDeployToken();
+inline constexpr std::string_view kDeployTokenAlphabet =
+    "23456789abcdefghijklmnpqrstuvwxyzABCDEFGHIJKLMNPQRSTUVWXYZ";
+
+struct AuthorityKeys {
+  std::string caCertPem;       // signs lites' certificates
+  std::string caKeyPem;
+  std::string masterKeyPem;    // the master's domain key; its public half goes to lites
+  std::string masterDomainID;
+};
+
+// An answer for the HTTP layer. status 200 carries JSON; otherwise `message` is one line for
+// the body and kuscia-error-message, and `cause` a stable snake_case reason.
+struct Reply {
+  int status = 200;
+  std::string body;          // JSON for 200
+  std::string message;
+  std::string cause;
+};
+
+class Authority {
+ public:
+  using Clock = std::function<int64_t()>;  // Unix seconds; injectable for tests
+
+  Authority(std::shared_ptr<Store> store, AuthorityKeys keys, Clock clock = {});
+
+  // Admin operations (the API handler maps Reply statuses to HTTP).
+  Reply addDomain(const std::string& id, int64_t tokenTtlSeconds);
+  Reply currentToken(const std::string& id);   // the unused token; a new one if none is valid
+  Reply listDomains(bool showTokens);
+
+  // POST /register from a lite: body is the JSON request, jwt the `jwt-token` header.
+  Reply registerLite(const std::string& body, const std::string& jwt, const std::string& peerIp);
+
+ private:
+  bool allowRegistration(const std::string& peerIp);
+
+  std::shared_ptr<Store> store_;
+  AuthorityKeys keys_;
+  Clock clock_;
+  certs::Certificate caCert_;
+  certs::PrivateKey caKey_;
+  certs::PrivateKey masterKey_;
+  struct Bucket {
+    double tokens = 0;
+    int64_t updatedMs = 0;
+  };
+  std::map<std::string, Bucket> buckets_;  // per source address
+};
+
+}  // namespace kgate::auth

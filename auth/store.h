@@ -1,0 +1,93 @@
+// The authority's durable state, behind an interface: SQLite (sqlite_store.h) today, MySQL /
+// MariaDB next. Every method is one transaction: it either commits whole or changes nothing,
+// and returns only after the commit is durable. Failures are values (Result) with a one-line
+// message; a Conflict/NotFound kind lets callers map them to HTTP statuses.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <string>
+#include <vector>
+
+#include "conf/result.h"
+
+namespace kgate::auth {
+
+enum class TokenState { Unused, Used, Expired };  // Expired is derived at read time
+std::string_view toString(TokenState s);
+
+struct DeployToken {
+  std::string token;
+  std::string domain;
+  TokenState state = TokenState::Unused;
+  int64_t createdAt = 0;  // Unix seconds
+  int64_t usedAt = 0;     // 0 while unused
+  int64_t expiresAt = 0;  // 0 = never
+};
+
+struct DomainRecord {
+  std::string id;
+  std::string role;             // "lite" (registered by deploy token) or "master" (this node)
+  std::string certPem;          // the certificate issued at registration; "" until registered
+  int64_t createdAt = 0;
+  int64_t registeredAt = 0;     // 0 until registered
+  int64_t tokenTtlSeconds = 0;  // lifetime given to this domain's new deploy tokens; 0 = never
+};
+
+// Why a store call failed, so the API can answer 404/409/503 instead of a generic 500.
+enum class StoreErrorKind { None, NotFound, Conflict, Unavailable, Corrupt };
+
+struct StoreError {
+  StoreErrorKind kind = StoreErrorKind::None;
+  std::string message;
+};
+
+template <class T>
+struct StoreResult {
+  std::optional<T> value;  // set when ok()
+  StoreError error;
+  bool ok() const { return error.kind == StoreErrorKind::None; }
+  static StoreResult failure(StoreErrorKind kind, std::string message) {
+    return StoreResult{std::nullopt, StoreError{kind, std::move(message)}};
+  }
+};
+
+// What consumeDeployToken decided (in the same transaction that applied it).
+enum class ConsumeOutcome {
+  Consumed,       // token was unused and valid: now used, cert stored, newToken inserted unused
+  UnknownToken,   // no such token for that domain
+  AlreadyUsed,    // the token was used before
+  Expired,        // the token's expiry passed
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Creates the domain and its first unused deploy token together. Conflict if it exists.
+  virtual StoreResult<DomainRecord> addDomain(const DomainRecord& domain,
+                                              const DeployToken& firstToken) = 0;
+  // NotFound when there is no such domain.
+  virtual StoreResult<DomainRecord> getDomain(const std::string& id) = 0;
+  virtual StoreResult<std::vector<DomainRecord>> listDomains() = 0;
+  // All deploy tokens of a domain, oldest first, with Expired derived from `now`.
+  virtual StoreResult<std::vector<DeployToken>> listTokens(const std::string& domain,
+                                                           int64_t now) = 0;
+  // Adds an unused token to an existing domain (NotFound if the domain does not exist).
+  virtual StoreResult<DeployToken> addToken(const DeployToken& token) = 0;
+  // Atomically: if `token` is an unused, unexpired token of `domain`, mark it used (usedAt =
+  // now), store certPem as the domain's certificate (registeredAt = now) and insert newToken as
+  // unused. Otherwise change nothing and say why. Two concurrent calls with the same token: at
+  // most one gets Consumed.
+  virtual StoreResult<ConsumeOutcome> consumeDeployToken(const std::string& domain,
+                                                         const std::string& token,
+                                                         const std::string& certPem,
+                                                         const DeployToken& newToken,
+                                                         int64_t now) = 0;
+  // Replaces the domain's certificate (re-registration with the same key).
+  virtual StoreResult<bool> setCertificate(const std::string& domain, const std::string& certPem,
+                                           int64_t now) = 0;
+};
+
+}  // namespace kgate::auth

@@ -1,0 +1,118 @@
+#include "gateway/sync_client.h"
+
+#include "certs/tls_context.h"
+#include "conf/endpoint.h"
+#include "gateway/upstream_pool.h"
+#include "routes/route_table.h"
+
+namespace kgate {
+namespace {
+
+awaitable<Result<SyncResponse>> exchange(UpstreamPool& pool, const SyncRequest& req,
+                                         const routes::Upstream& up, SSL_CTX* tls,
+                                         const std::string& path, Sweeper& sweeper,
+                                         bool& retryable) {
+  conf::Limits limits;
+  limits.connectTimeout = std::chrono::duration_cast<conf::Seconds>(req.timeout);
+  if (limits.connectTimeout.count() == 0) limits.connectTimeout = conf::Seconds(1);
+  std::unique_ptr<ClientStream> stream;
+  std::string detail;
+  Error e = co_await pool.open(up, tls, limits, true, stream, detail);
+  if (e != Error::Ok) {
+    retryable = e != Error::TlsFailed;
+    co_return fail(detail.empty() ? std::string(toString(e)) : detail);
+  }
+  retryable = true;  // from here on, failures are the peer going away or timing out
+
+  bool timedOut = false;
+  Deadline deadline(sweeper, [&] {
+    timedOut = true;
+    stream->abort();
+  });
+  deadline.arm(req.timeout);
+  auto failed = [&](std::string_view what, Error err) {
+    return fail(std::string(what) + " " + req.url + ": " +
+                (timedOut ? std::string("timed out") : std::string(toString(err))));
+  };
+
+  http::RequestHead head;
+  head.method = req.method;
+  head.path = path;
+  head.scheme = up.endpoint.scheme;
+  for (const auto& [name, value] : req.headers) {
+    std::string n = name;
+    http::toLower(n);
+    head.headers.add(std::move(n), value);
+  }
+  bool hasBody = !req.body.empty() || req.method == "POST" || req.method == "PUT";
+  if (hasBody) head.contentLength = req.body.size();
+  head.hasBody = hasBody;
+  if ((e = co_await stream->writeHead(head, !hasBody)) != Error::Ok) co_return failed("send", e);
+  if (hasBody && (e = co_await stream->writeBody(req.body, true)) != Error::Ok)
+    co_return failed("send", e);
+  http::ResponseHead resp;
+  if ((e = co_await stream->readHead(resp)) != Error::Ok) co_return failed("read", e);
+  SyncResponse out;
+  out.status = resp.status;
+  for (const auto& f : resp.headers) out.headers[f.name] = f.value;
+  while (resp.hasBody) {
+    http::BodyChunk chunk;
+    if ((e = co_await stream->readBody(chunk)) != Error::Ok) co_return failed("read", e);
+    if (out.body.size() + chunk.data.size() > req.maxBody)
+      co_return fail("response from " + req.url + " is larger than " +
+                     std::to_string(req.maxBody) + " bytes");
+    out.body.append(chunk.data);
+    if (chunk.last) break;
+  }
+  co_return out;
+}
+
+}  // namespace
+
+Result<SyncResponse> httpRequest(const SyncRequest& req, bool* retryable) {
+  bool retry = false;
+  if (retryable) *retryable = false;
+  auto endpoint = conf::parseEndpoint(req.url.substr(0, req.url.find('?')));
+  if (!endpoint) return fail(endpoint.error());
+  std::string path = endpoint->pathPrefix.empty() ? "/" : endpoint->pathPrefix;
+  if (auto q = req.url.find('?'); q != std::string::npos) path += req.url.substr(q);
+  endpoint->pathPrefix.clear();
+
+  std::string sni = req.serverName;
+  routes::Upstream up = routes::makeUpstream(*endpoint, conf::UpstreamProtocol::Http1,
+                                             req.verifyPeer, "", sni);
+  certs::SslContextPtr ctx;
+  if (endpoint->tls()) {
+    certs::ClientTlsOptions o;
+    o.verifyPeer = req.verifyPeer;
+    o.caPem = req.caPem;
+    o.certChainPem = req.clientCertPem;
+    o.keyPem = req.clientKeyPem;
+    o.alpn = {"http/1.1"};
+    auto made = certs::makeClientContext(o);
+    if (!made) return fail("TLS setup for " + req.url + ": " + made.error());
+    ctx = *made;
+  }
+
+  net::io_context io{1};
+  Sweeper sweeper(io.get_executor(), std::chrono::milliseconds(20));
+  sweeper.start();
+  Result<SyncResponse> result = fail("request to " + req.url + " did not complete");
+  {
+    UpstreamPool pool(io.get_executor(), sweeper);
+    net::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+          result = co_await exchange(pool, req, up, ctx ? ctx->native_handle() : nullptr, path,
+                                     sweeper, retry);
+          pool.closeAll(true);
+          sweeper.stop();
+        },
+        net::detached);
+    io.run();
+  }
+  if (retryable && !result) *retryable = retry;
+  return result;
+}
+
+}  // namespace kgate
