@@ -111,6 +111,17 @@ Reply Authority::addDomain(const std::string& id, int64_t tokenTtlSeconds) {
     }
     return storeFailure(added.error, id);
   }
+  // As Kuscia does: every domain gets a route to the master, its way to the control plane.
+  // Best effort: the domain is committed and its token must reach the admin; an existing route
+  // is fine, and after any other failure `route create <id> <master>` adds it by hand.
+  RouteRecord toMaster;
+  toMaster.name = id + "-" + keys_.masterDomainID;
+  toMaster.source = id;
+  toMaster.destination = keys_.masterDomainID;
+  toMaster.authentication = "Token";
+  toMaster.rollingPeriodSeconds = 86400;
+  toMaster.createdAt = now;
+  if (store_->addRoute(toMaster).ok()) ++routesVersion_;
   return okJson({{"domain", id}, {"token", first.token}});
 }
 

@@ -50,6 +50,25 @@ class Authority {
   // POST /register from a lite: body is the JSON request, jwt the `jwt-token` header.
   Reply registerLite(const std::string& body, const std::string& jwt, const std::string& peerIp);
 
+  // Routes (see auth/README.md for the JSON). addDomain also creates the route
+  // <domain>-<master> (Token, 86400 s), as Kuscia does.
+  Reply addRoute(const std::string& source, const std::string& destination,
+                 const std::string& url, const std::string& authentication,
+                 int64_t rollingPeriodSeconds, const std::string& transit);
+  Reply listRoutes();  // with READY, REASON and a hint per route, from the ends' reports
+  Reply deleteRoute(const std::string& name);
+  Reply rehandshake(const std::string& name);
+
+  // The control service a registered domain talks to (through its route to the master).
+  // routesFor: the routes the domain is an end of, with the other end's public key.
+  Reply routesFor(const std::string& domain);
+  // A domain's report on its routes (JSON, see README); kept in memory, newest wins.
+  Reply acceptReport(const std::string& domain, const std::string& body);
+  // The master's own view as the destination of <lite>-<master> routes (no HTTP involved).
+  void reportSelf(const std::string& body);
+  // Bumped whenever what routesFor() returns may have changed: lites long-poll on it.
+  uint64_t routesVersion() const { return routesVersion_; }
+
  private:
   bool allowRegistration(const std::string& peerIp);
 
@@ -64,6 +83,13 @@ class Authority {
     int64_t updatedMs = 0;
   };
   std::map<std::string, Bucket> buckets_;  // per source address
+  uint64_t routesVersion_ = 1;
+  struct RouteReport {
+    int64_t receivedAt = 0;
+    std::string json;  // the side's entry for the route, as reported
+  };
+  // (route name, "source"|"destination") -> the latest report of that end.
+  std::map<std::pair<std::string, std::string>, RouteReport> reports_;
 };
 
 }  // namespace kgate::auth

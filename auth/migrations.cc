@@ -33,6 +33,22 @@ constexpr std::array kMigrations{
       );
       CREATE INDEX deploy_tokens_by_domain ON deploy_tokens (domain, created_at);
     )sql"},
+    // Routes. No foreign keys on source/destination: the master's own domain is not a row of
+    // `domains`, yet routes lead to it; the Authority checks that both ends are known.
+    Migration{2, R"sql(
+      CREATE TABLE routes (
+        name                   TEXT    PRIMARY KEY NOT NULL CHECK (name <> ''),
+        source                 TEXT    NOT NULL CHECK (source <> ''),
+        destination            TEXT    NOT NULL CHECK (destination <> ''),
+        endpoint               TEXT    NOT NULL DEFAULT '',
+        authentication         TEXT    NOT NULL
+                                       CHECK (authentication IN ('Token', 'MTLS', 'None')),
+        rolling_period_seconds INTEGER NOT NULL CHECK (rolling_period_seconds >= 0),
+        transit                TEXT    NOT NULL DEFAULT '',
+        created_at             INTEGER NOT NULL,
+        generation             INTEGER NOT NULL DEFAULT 1 CHECK (generation >= 1)
+      );
+    )sql"},
 };
 
 constexpr std::string_view kVersionTable = R"sql(

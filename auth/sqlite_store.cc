@@ -96,6 +96,19 @@ bool sameToken(const std::string& stored, const TokenSet::Digest& presented) {
   return CRYPTO_memcmp(d.data(), presented.data(), d.size()) == 0;
 }
 
+constexpr const char* kSelectRoute =
+    "SELECT name, source, destination, endpoint, authentication, rolling_period_seconds, "
+    "transit, created_at, generation FROM routes";
+
+RouteRecord routeFrom(const Statement& s) {
+  return RouteRecord{s.text(0), s.text(1),  s.text(2),  s.text(3), s.text(4),
+                     s.int64(5), s.text(6), s.int64(7), s.int64(8)};
+}
+
+StoreError routeNotFound(const std::string& name) {
+  return {StoreErrorKind::NotFound, "route " + name + " does not exist"};
+}
+
 }  // namespace
 
 void SqliteStore::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -334,6 +347,86 @@ StoreResult<bool> SqliteStore::setCertificate(const std::string& domain,
     return failed<bool>({StoreErrorKind::NotFound, "domain " + domain + " does not exist"});
   if ((rc = tx.commit()) != SQLITE_OK) return failed<bool>(error(rc, what + ": commit"));
   return success(true);
+}
+
+StoreResult<RouteRecord> SqliteStore::addRoute(const RouteRecord& route) {
+  using R = RouteRecord;
+  const std::string what = "adding route " + route.name;
+  Transaction tx(db_.get(), Transaction::Immediate);
+  if (tx.begun() != SQLITE_OK) return failed<R>(error(tx.begun(), what));
+  int rc;
+  {
+    Statement s(db_.get(), "INSERT INTO routes (name, source, destination, endpoint, "
+                           "authentication, rolling_period_seconds, transit, created_at, "
+                           "generation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    s.bind(1, route.name).bind(2, route.source).bind(3, route.destination);
+    s.bind(4, route.endpoint).bind(5, route.authentication).bind(6, route.rollingPeriodSeconds);
+    s.bind(7, route.transit).bind(8, route.createdAt).bind(9, route.generation);
+    rc = s.step();
+  }
+  if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+    return failed<R>({StoreErrorKind::Conflict, "route " + route.name + " already exists"});
+  if (rc != SQLITE_DONE) return failed<R>(error(rc, what));
+  if ((rc = tx.commit()) != SQLITE_OK) return failed<R>(error(rc, what + ": commit"));
+  return success(route);
+}
+
+StoreResult<RouteRecord> SqliteStore::getRoute(const std::string& name) {
+  Statement s(db_.get(), std::string(kSelectRoute) + " WHERE name = ?1");
+  s.bind(1, name);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return success(routeFrom(s));
+  if (rc == SQLITE_DONE) return failed<RouteRecord>(routeNotFound(name));
+  return failed<RouteRecord>(error(rc, "reading route " + name));
+}
+
+StoreResult<std::vector<RouteRecord>> SqliteStore::listRoutes() {
+  Statement s(db_.get(), std::string(kSelectRoute) + " ORDER BY name");
+  std::vector<RouteRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(routeFrom(s));
+  if (rc != SQLITE_DONE) return failed<std::vector<RouteRecord>>(error(rc, "listing routes"));
+  return success(std::move(out));
+}
+
+StoreResult<bool> SqliteStore::deleteRoute(const std::string& name) {
+  const std::string what = "deleting route " + name;
+  Transaction tx(db_.get(), Transaction::Immediate);
+  if (tx.begun() != SQLITE_OK) return failed<bool>(error(tx.begun(), what));
+  int rc;
+  {
+    Statement s(db_.get(), "DELETE FROM routes WHERE name = ?1");
+    rc = s.bind(1, name).step();
+  }
+  if (rc != SQLITE_DONE) return failed<bool>(error(rc, what));
+  if (sqlite3_changes(db_.get()) == 0) return failed<bool>(routeNotFound(name));
+  if ((rc = tx.commit()) != SQLITE_OK) return failed<bool>(error(rc, what + ": commit"));
+  return success(true);
+}
+
+StoreResult<RouteRecord> SqliteStore::bumpRouteGeneration(const std::string& name) {
+  using R = RouteRecord;
+  const std::string what = "bumping the generation of route " + name;
+  Transaction tx(db_.get(), Transaction::Immediate);
+  if (tx.begun() != SQLITE_OK) return failed<R>(error(tx.begun(), what));
+  int rc;
+  {
+    Statement s(db_.get(), "UPDATE routes SET generation = generation + 1 WHERE name = ?1");
+    rc = s.bind(1, name).step();
+  }
+  if (rc != SQLITE_DONE) return failed<R>(error(rc, what));
+  if (sqlite3_changes(db_.get()) == 0) return failed<R>(routeNotFound(name));
+  // Read back inside the transaction: the caller gets exactly the row it committed.
+  std::optional<RouteRecord> bumped;
+  {
+    Statement s(db_.get(), std::string(kSelectRoute) + " WHERE name = ?1");
+    s.bind(1, name);
+    rc = s.step();
+    if (rc == SQLITE_ROW) bumped = routeFrom(s);
+  }
+  if (rc != SQLITE_ROW) return failed<R>(error(rc, what + ": reading it back"));
+  if ((rc = tx.commit()) != SQLITE_OK) return failed<R>(error(rc, what + ": commit"));
+  return success(std::move(*bumped));
 }
 
 }  // namespace kgate::auth

@@ -45,6 +45,15 @@ class SqliteStore final : public Store {
   StoreResult<bool> setCertificate(const std::string& domain, const std::string& certPem,
                                    int64_t now) override;
 
+  // Routes. The ends are not checked against `domains` (the master's own domain is not a row
+  // there): the Authority checks them. Conflict on an existing name (or a value the schema
+  // refuses, such as an unknown authentication).
+  StoreResult<RouteRecord> addRoute(const RouteRecord& route) override;
+  StoreResult<RouteRecord> getRoute(const std::string& name) override;
+  StoreResult<std::vector<RouteRecord>> listRoutes() override;
+  StoreResult<bool> deleteRoute(const std::string& name) override;
+  StoreResult<RouteRecord> bumpRouteGeneration(const std::string& name) override;
+
   const std::string& path() const { return path_; }
 
  private:

@@ -35,6 +35,19 @@ struct DomainRecord {
   int64_t tokenTtlSeconds = 0;  // lifetime given to this domain's new deploy tokens; 0 = never
 };
 
+// A route (Kuscia's ClusterDomainRoute) as the master keeps it.
+struct RouteRecord {
+  std::string name;              // "<source>-<destination>"
+  std::string source, destination;
+  std::string endpoint;          // the destination's URL; "" for transit routes and routes to the
+                                 // master (a lite reaches the master at its masterEndpoint)
+  std::string authentication = "Token";  // Token | MTLS | None
+  int64_t rollingPeriodSeconds = 86400;  // 0 = never rotate
+  std::string transit;           // "" or the domain requests go through
+  int64_t createdAt = 0;
+  int64_t generation = 1;        // bumped by `route rehandshake`: both ends negotiate anew
+};
+
 // Why a store call failed, so the API can answer 404/409/503 instead of a generic 500.
 enum class StoreErrorKind { None, NotFound, Conflict, Unavailable, Corrupt };
 
@@ -88,6 +101,13 @@ class Store {
   // Replaces the domain's certificate (re-registration with the same key).
   virtual StoreResult<bool> setCertificate(const std::string& domain, const std::string& certPem,
                                            int64_t now) = 0;
+
+  // Routes. addRoute: Conflict if the name exists (the Authority checks that the ends exist).
+  virtual StoreResult<RouteRecord> addRoute(const RouteRecord& route) = 0;
+  virtual StoreResult<RouteRecord> getRoute(const std::string& name) = 0;  // NotFound
+  virtual StoreResult<std::vector<RouteRecord>> listRoutes() = 0;           // by name
+  virtual StoreResult<bool> deleteRoute(const std::string& name) = 0;       // NotFound
+  virtual StoreResult<RouteRecord> bumpRouteGeneration(const std::string& name) = 0;
 };
 
 }  // namespace kgate::auth

@@ -52,6 +52,7 @@ struct Route {
   std::string destination;
   Endpoint endpoint;           // empty host when transit is set
   std::string token;           // newest token, sent as Kuscia-Token
+  bool tokenRequired = true;   // false for routes authenticated otherwise (MTLS, None)
   std::string transit;         // non-empty: go through the route self -> transit instead
   UpstreamProtocol protocol = UpstreamProtocol::Http1;
   bool verifyPeer = false;     // https: verify the peer certificate against caFile (if set)

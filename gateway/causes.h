@@ -21,6 +21,7 @@ inline constexpr std::string_view kTokenMismatch = "token_mismatch";  // token n
 // Routing, 404.
 inline constexpr std::string_view kServiceNotFound = "service_not_found";  // no such local service
 inline constexpr std::string_view kRouteNotFound = "route_not_found";      // no route to that domain
+inline constexpr std::string_view kRouteNotReady = "route_not_ready";      // 503: no token negotiated yet
 
 // Request problems, 4xx.
 inline constexpr std::string_view kBadRequest = "bad_request";                      // 400

@@ -15,6 +15,8 @@
 #include "gateway/admin/health_handler.h"
 #include "auth/authority.h"
 #include "auth/sqlite_store.h"
+#include "gateway/control/control_plane.h"
+#include "gateway/event.h"
 #include "gateway/lite_bootstrap.h"
 #include "gateway/listener.h"
 #include "gateway/log.h"
@@ -91,8 +93,10 @@ class Node {
   void printListeners();
   void writeNodeInfo();
   awaitable<void> handleSignals();
-  void reload();
+  awaitable<void> reload();
   awaitable<void> drainAndStop();
+  // Makes snap current on every worker; completes once all of them apply it.
+  awaitable<void> publish(std::shared_ptr<const Snapshot> snap);
   std::shared_ptr<const Snapshot> snapshot() const { return snapshot_; }
 
   StartOptions options_;
@@ -107,6 +111,9 @@ class Node {
   Metrics metrics_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<auth::Authority> authority_;  // master only
+  std::optional<LiteIdentity> lite_;             // lite only
+  std::string domainKeyPem_;
+  std::unique_ptr<ControlPlane> controlPlane_;
 
   net::io_context io_{1};  // control thread: signals, metrics and API listeners
   Sweeper sweeper_{io_.get_executor()};
@@ -162,13 +169,17 @@ void Node::prepare() {
   api.clientCaPem = pki_.caCertPem;
   apiTls_ = must(certs::makeServerContext(api), "API listener TLS");
 
+  domainKeyPem_ = pem;
   if (c.mode == conf::Mode::Master) openAuthority(pem);
   if (c.mode == conf::Mode::Lite) {
     auto key = must(certs::privateKeyFromPem(pem), "domainKeyData");
-    must(bootstrapLite(c, *key, certDir), "cannot join the master");
+    lite_ = must(bootstrapLite(c, *key, certDir), "cannot join the master");
   }
-
-  snapshot_ = must(buildSnapshot(config_), "config");
+  ControlPlane::Env env{io_.get_executor(), sweeper_,
+                        [this](std::shared_ptr<const Snapshot> s) { return publish(std::move(s)); },
+                        c.dataDir + "/routes.json", domainKeyPem_, authority_.get(), lite_};
+  controlPlane_ = std::make_unique<ControlPlane>(std::move(env), config_);
+  snapshot_ = must(controlPlane_->load(), "route state");
   if (c.accessLog.enabled) {
     externalLog_ = must(AccessLogFile::open(c.accessLog.directory + "/external.log"), "access log");
     internalLog_ = must(AccessLogFile::open(c.accessLog.directory + "/internal.log"), "access log");
@@ -219,7 +230,7 @@ void Node::bindAll() {
         !r)
       throw bindError("internal", c.ports.internal, r.error());
     metrics_.addWorker(&w->stats());
-    w->setAuthority(authority_.get(), io_.get_executor());
+    w->setControl(controlPlane_.get(), authority_.get(), io_.get_executor());
     workers_.push_back(std::move(w));
   }
 }
@@ -267,7 +278,22 @@ void Node::writeNodeInfo() {
          "node.json");
 }
 
-void Node::reload() {
+awaitable<void> Node::publish(std::shared_ptr<const Snapshot> snap) {
+  snapshot_ = snap;
+  if (workers_.empty()) co_return;
+  auto remaining = std::make_shared<size_t>(workers_.size());
+  auto done = std::make_shared<Event>(io_.get_executor());
+  for (auto& w : workers_) {
+    w->updateSnapshot(snap, [this, remaining, done] {
+      net::post(io_, [remaining, done] {
+        if (--*remaining == 0) done->notify();
+      });
+    });
+  }
+  co_await done->wait();
+}
+
+awaitable<void> Node::reload() {
   KGATE_LOG(Info, "SIGHUP: reloading " << options_.configPath);
   std::shared_ptr<conf::Config> next;
   try {
@@ -275,7 +301,7 @@ void Node::reload() {
   } catch (const StartError& e) {
     metrics_.reloads().Add({{"result", "error"}}).Increment();
     KGATE_LOG(Error, "reload failed, keeping the running config: " << e.message);
-    return;
+    co_return;
   }
   const conf::Config& cur = *config_;
   auto warnKept = [](std::string_view what) {
@@ -285,7 +311,7 @@ void Node::reload() {
     metrics_.reloads().Add({{"result", "error"}}).Increment();
     KGATE_LOG(Error, "reload refused: domainID changed from " << cur.domainID << " to "
                                                              << next->domainID);
-    return;
+    co_return;
   }
   if (next->listenAddress != cur.listenAddress) warnKept("listenAddress");
   if (next->protocol != cur.protocol) warnKept("protocol");
@@ -295,15 +321,13 @@ void Node::reload() {
   if (next->ports.external != cur.ports.external || next->ports.internal != cur.ports.internal ||
       next->ports.api != cur.ports.api || next->ports.metrics != cur.ports.metrics)
     warnKept("ports");
-  auto snap = buildSnapshot(next);
-  if (!snap) {
+  auto applied = co_await controlPlane_->setConfig(next);
+  if (!applied) {
     metrics_.reloads().Add({{"result", "error"}}).Increment();
-    KGATE_LOG(Error, "reload failed, keeping the running config: " << snap.error());
-    return;
+    KGATE_LOG(Error, "reload failed, keeping the running config: " << applied.error());
+    co_return;
   }
   config_ = next;
-  snapshot_ = *snap;
-  for (auto& w : workers_) w->updateSnapshot(snapshot_);
   log::setLevel(toLogLevel(next->logLevel));
   if (externalLog_) (void)externalLog_->reopen();
   if (internalLog_) (void)internalLog_->reopen();
@@ -318,7 +342,7 @@ awaitable<void> Node::handleSignals() {
     auto [ec, sig] = co_await signals.async_wait(kUseTuple);
     if (ec) co_return;
     if (sig == SIGHUP) {
-      reload();
+      co_await reload();
       continue;
     }
     co_await drainAndStop();
@@ -334,6 +358,7 @@ awaitable<void> Node::drainAndStop() {
                       << config_->limits.drainTimeout.count() << "s");
   error_code ignored;
   apiAcceptor_.close(ignored);
+  controlPlane_->stop();
   for (auto& w : workers_) w->drain();
   net::steady_timer timer(io_);
   auto open = [&] {
@@ -397,6 +422,7 @@ int Node::run() {
         "api listener");
   spawn(io_.get_executor(), handleSignals(), "signals");
   for (auto& w : workers_) w->start();
+  controlPlane_->start();
   ready_ = true;
   metrics_.ready().Set(1);
   KGATE_LOG(Info, "node " << config_->domainID << " ready with " << workers_.size() << " workers");
@@ -425,8 +451,12 @@ int Node::run() {
 int runNode(const StartOptions& options) {
   // Writes to a peer that went away must fail with EPIPE, not kill the process.
   signal(SIGPIPE, SIG_IGN);
-  Node node(options);
-  return node.run();
+  // The node is not destroyed at exit: coroutines still suspended on the control thread would
+  // be torn down after the objects they point to. The process ends right after; the pointer
+  // keeps it reachable so leak checkers do not count it.
+  static Node* node = nullptr;
+  node = new Node(options);
+  return node->run();
 }
 
 }  // namespace kgate

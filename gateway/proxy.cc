@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "gateway/causes.h"
+#include "gateway/control/control_plane.h"
 #include "gateway/event.h"
 #include "gateway/filters/error_message_filter.h"
 #include "gateway/filters/gress_filter.h"
@@ -14,8 +15,8 @@
 namespace kgate {
 namespace {
 
-// A CSR, a JWT and a little JSON: far less than this.
-constexpr size_t kMaxRegisterBody = 64 * 1024;
+// Registration, handshake and control requests: a CSR, a JWT, a little JSON. Far less than this.
+constexpr size_t kMaxControlBody = 64 * 1024;
 
 // Status recorded (never sent) when the client went away before it could get an answer,
 // as nginx does.
@@ -128,6 +129,8 @@ awaitable<void> Proxy::serve(ServerStream& stream) {
     co_await sendError(ctx);
   } else if (ctx.target == StreamContext::Target::Handshake) {
     co_await serveHandshake(ctx);
+  } else if (ctx.target == StreamContext::Target::Control) {
+    co_await serveControl(ctx);
   } else {
     co_await forward(ctx);
   }
@@ -200,17 +203,7 @@ awaitable<void> Proxy::serveRegister(StreamContext& ctx) {
     co_return;
   }
   std::string body;
-  for (;;) {
-    http::BodyChunk chunk;
-    if (co_await ctx.ds.readBody(chunk) != Error::Ok) co_return;  // the client went away
-    if (body.size() + chunk.data.size() > kMaxRegisterBody) {
-      ctx.reply(413, cause::kRequestTooLarge, "registration request over 64 KiB");
-      co_await sendError(ctx);
-      co_return;
-    }
-    body.append(chunk.data);
-    if (chunk.last) break;
-  }
+  if (!co_await readSmallBody(ctx, body)) co_return;
   std::string jwt(ctx.req.headers.get("jwt-token"));
   std::string peerIp = ctx.ds.connection().peerIp;
   auth::Authority* authority = worker_.authority;
@@ -242,33 +235,84 @@ awaitable<void> Proxy::serveHandshake(StreamContext& ctx) {
     co_await sendError(ctx);
     co_return;
   }
-  if (ctx.req.method != "GET") {
-    // The RSA-GEN token exchange (POST) arrives with the control plane; static tokens only here.
-    ctx.reply(405, cause::kBadRequest, "token handshake is not enabled on this node");
+  ControlPlane* control = worker_.controlPlane;
+  if (ctx.req.method == "GET") {
+    // Heartbeat: Kuscia's state codes, answered by the control plane that holds the tokens.
+    const auto& h = ctx.req.headers;
+    std::string source(h.get("kuscia-origin-source"));
+    if (source.empty()) source = std::string(h.get("kuscia-source"));
+    std::string revision(h.get("kuscia-token-revision"));
+    std::string answer = co_await net::co_spawn(
+        worker_.control,
+        [&]() -> awaitable<std::string> { co_return control->handleHeartbeat(source, revision); },
+        net::use_awaitable);
+    ctx.status = 200;
+    ctx.cause = cause::kLocal;
+    co_await sendLocal(ctx, "application/json", std::move(answer));
+    co_return;
+  }
+  // Any other method is the RSA-GEN token exchange, as in Kuscia.
+  std::string body;
+  if (!co_await readSmallBody(ctx, body)) co_return;
+  auto answer = co_await net::co_spawn(
+      worker_.control,
+      [&]() -> awaitable<ControlPlane::HttpAnswer> {
+        co_return co_await control->handleHandshake(std::move(body));
+      },
+      net::use_awaitable);
+  ctx.status = answer.status;
+  ctx.cause = answer.status == 200 ? cause::kLocal : cause::kBadRequest;
+  if (answer.status != 200) {
+    ctx.reply(answer.status, cause::kBadRequest, answer.body.substr(0, answer.body.find('\n')));
+  }
+  co_await sendLocal(ctx, answer.contentType, std::move(answer.body));
+}
+
+awaitable<bool> Proxy::readSmallBody(StreamContext& ctx, std::string& body) {
+  for (;;) {
+    http::BodyChunk chunk;
+    if (co_await ctx.ds.readBody(chunk) != Error::Ok) co_return false;  // the client went away
+    if (body.size() + chunk.data.size() > kMaxControlBody) {
+      ctx.reply(413, cause::kRequestTooLarge, "request body over 64 KiB");
+      co_await sendError(ctx);
+      co_return false;
+    }
+    body.append(chunk.data);
+    if (chunk.last) co_return true;
+  }
+}
+
+awaitable<void> Proxy::serveControl(StreamContext& ctx) {
+  std::string_view path = ctx.req.path;
+  path = path.substr(0, path.find('?'));
+  auth::Authority* authority = worker_.authority;
+  std::string source = ctx.source;  // authenticated by its route token
+  auth::Reply reply;
+  if (path == "/api/v1/lite/routes" && ctx.req.method == "GET") {
+    reply = co_await net::co_spawn(
+        worker_.control,
+        [&]() -> awaitable<auth::Reply> { co_return authority->routesFor(source); },
+        net::use_awaitable);
+  } else if (path == "/api/v1/lite/report" && ctx.req.method == "POST") {
+    std::string body;
+    if (!co_await readSmallBody(ctx, body)) co_return;
+    reply = co_await net::co_spawn(
+        worker_.control,
+        [&]() -> awaitable<auth::Reply> { co_return authority->acceptReport(source, body); },
+        net::use_awaitable);
+  } else {
+    ctx.reply(404, cause::kRouteNotFound, "no such control endpoint: " + std::string(path));
     co_await sendError(ctx);
     co_return;
   }
-  // Heartbeat: Kuscia's state codes 0 ready, 1 no source, 2 no revision, 4 unknown revision,
-  // 5 no route from that source.
-  const auto& h = ctx.req.headers;
-  std::string_view source = h.get("kuscia-origin-source");
-  if (source.empty()) source = h.get("kuscia-source");
-  std::string_view revision = h.get("kuscia-token-revision");
-  int state;
-  const auth::TokenSet::Entry* entry = source.empty() ? nullptr : ctx.snap.tokens->find(source);
-  if (source.empty()) state = 1;
-  else if (!entry) state = 5;
-  else if (revision.empty()) state = 2;
-  else {
-    state = 4;
-    for (int r : entry->revisions)
-      if (std::to_string(r) == revision) state = 0;
+  if (reply.status == 200) {
+    ctx.status = 200;
+    ctx.cause = cause::kLocal;
+    co_await sendLocal(ctx, "application/json", std::move(reply.body));
+    co_return;
   }
-  ctx.status = 200;
-  ctx.cause = cause::kLocal;
-  co_await sendLocal(ctx, "application/json",
-                     "{\"namespace\":\"" + jsonEscape(ctx.snap.self()) + "\",\"state\":" +
-                         std::to_string(state) + "}\n");
+  ctx.reply(reply.status, cause::intern(reply.cause, cause::kBadRequest), reply.message);
+  co_await sendError(ctx);
 }
 
 awaitable<void> Proxy::forward(StreamContext& ctx) {

@@ -25,6 +25,10 @@ class Proxy final : public StreamHandler {
   awaitable<void> sendError(StreamContext& ctx);
   awaitable<void> serveHandshake(StreamContext& ctx);
   awaitable<void> serveRegister(StreamContext& ctx);
+  awaitable<void> serveControl(StreamContext& ctx);
+  // Reads a request body of at most 64 KiB; false (after answering 413, or when the client went
+  // away) otherwise.
+  awaitable<bool> readSmallBody(StreamContext& ctx, std::string& body);
   void finish(StreamContext& ctx);
 
   WorkerContext& worker_;

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <exception>
-#include <string_view>
+#include <string>
 
 #include "gateway/asio.h"
 #include "gateway/log.h"
@@ -12,8 +12,8 @@
 namespace kgate {
 
 template <class Executor, class T>
-void spawn(const Executor& ex, awaitable<T> task, std::string_view what) {
-  net::co_spawn(ex, std::move(task), [what](std::exception_ptr e, auto&&...) {
+void spawn(const Executor& ex, awaitable<T> task, std::string what) {
+  net::co_spawn(ex, std::move(task), [what = std::move(what)](std::exception_ptr e, auto&&...) {
     if (!e) return;
     try {
       std::rethrow_exception(e);

@@ -11,13 +11,13 @@ namespace {
 awaitable<Result<SyncResponse>> exchange(UpstreamPool& pool, const SyncRequest& req,
                                          const routes::Upstream& up, SSL_CTX* tls,
                                          const std::string& path, Sweeper& sweeper,
-                                         bool& retryable) {
+                                         bool& retryable, bool fresh) {
   conf::Limits limits;
   limits.connectTimeout = std::chrono::duration_cast<conf::Seconds>(req.timeout);
   if (limits.connectTimeout.count() == 0) limits.connectTimeout = conf::Seconds(1);
   std::unique_ptr<ClientStream> stream;
   std::string detail;
-  Error e = co_await pool.open(up, tls, limits, true, stream, detail);
+  Error e = co_await pool.open(up, tls, limits, fresh, stream, detail);
   if (e != Error::Ok) {
     retryable = e != Error::TlsFailed;
     co_return fail(detail.empty() ? std::string(toString(e)) : detail);
@@ -67,21 +67,22 @@ awaitable<Result<SyncResponse>> exchange(UpstreamPool& pool, const SyncRequest& 
   co_return out;
 }
 
-}  // namespace
+// What both forms need before the exchange: the upstream, the path and a TLS context.
+struct Prepared {
+  routes::Upstream upstream;
+  std::string path;
+  certs::SslContextPtr tls;
+};
 
-Result<SyncResponse> httpRequest(const SyncRequest& req, bool* retryable) {
-  bool retry = false;
-  if (retryable) *retryable = false;
+Result<Prepared> prepare(const SyncRequest& req) {
   auto endpoint = conf::parseEndpoint(req.url.substr(0, req.url.find('?')));
   if (!endpoint) return fail(endpoint.error());
-  std::string path = endpoint->pathPrefix.empty() ? "/" : endpoint->pathPrefix;
-  if (auto q = req.url.find('?'); q != std::string::npos) path += req.url.substr(q);
+  Prepared p;
+  p.path = endpoint->pathPrefix.empty() ? "/" : endpoint->pathPrefix;
+  if (auto q = req.url.find('?'); q != std::string::npos) p.path += req.url.substr(q);
   endpoint->pathPrefix.clear();
-
-  std::string sni = req.serverName;
-  routes::Upstream up = routes::makeUpstream(*endpoint, conf::UpstreamProtocol::Http1,
-                                             req.verifyPeer, "", sni);
-  certs::SslContextPtr ctx;
+  p.upstream = routes::makeUpstream(*endpoint, conf::UpstreamProtocol::Http1, req.verifyPeer, "",
+                                    req.serverName);
   if (endpoint->tls()) {
     certs::ClientTlsOptions o;
     o.verifyPeer = req.verifyPeer;
@@ -91,9 +92,33 @@ Result<SyncResponse> httpRequest(const SyncRequest& req, bool* retryable) {
     o.alpn = {"http/1.1"};
     auto made = certs::makeClientContext(o);
     if (!made) return fail("TLS setup for " + req.url + ": " + made.error());
-    ctx = *made;
+    p.tls = *made;
+    // Connections made with client certificates must not be shared with ones made without.
+    p.upstream.poolKey += "|" + std::to_string(reinterpret_cast<uintptr_t>(p.tls.get()));
   }
+  return p;
+}
 
+}  // namespace
+
+awaitable<Result<SyncResponse>> httpRequestAsync(UpstreamPool& pool, Sweeper& sweeper,
+                                                 const SyncRequest& req, bool* retryable) {
+  if (retryable) *retryable = false;
+  auto prepared = prepare(req);
+  if (!prepared) co_return fail(prepared.error());
+  bool retry = false;
+  auto result = co_await exchange(pool, req, prepared->upstream,
+                                  prepared->tls ? prepared->tls->native_handle() : nullptr,
+                                  prepared->path, sweeper, retry, false);
+  if (retryable && !result) *retryable = retry;
+  co_return result;
+}
+
+Result<SyncResponse> httpRequest(const SyncRequest& req, bool* retryable) {
+  bool retry = false;
+  if (retryable) *retryable = false;
+  auto prepared = prepare(req);
+  if (!prepared) return fail(prepared.error());
   net::io_context io{1};
   Sweeper sweeper(io.get_executor(), std::chrono::milliseconds(20));
   sweeper.start();
@@ -103,8 +128,9 @@ Result<SyncResponse> httpRequest(const SyncRequest& req, bool* retryable) {
     net::co_spawn(
         io,
         [&]() -> awaitable<void> {
-          result = co_await exchange(pool, req, up, ctx ? ctx->native_handle() : nullptr, path,
-                                     sweeper, retry);
+          result = co_await exchange(pool, req, prepared->upstream,
+                                     prepared->tls ? prepared->tls->native_handle() : nullptr,
+                                     prepared->path, sweeper, retry, true);
           pool.closeAll(true);
           sweeper.stop();
         },

@@ -11,8 +11,12 @@
 #include <vector>
 
 #include "conf/result.h"
+#include "gateway/asio.h"
 
 namespace kgate {
+
+class UpstreamPool;
+class Sweeper;
 
 struct SyncRequest {
   std::string method = "GET";
@@ -40,5 +44,11 @@ struct SyncResponse {
 // retryable (optional) is set for failures worth another attempt later: refused, unreachable,
 // timed out, reset. A TLS failure or a bad URL is not: trying again changes nothing.
 Result<SyncResponse> httpRequest(const SyncRequest& request, bool* retryable = nullptr);
+
+// The same exchange for a coroutine on an io_context that has a Sweeper and an UpstreamPool
+// (the control thread): keep-alive connections in `pool` are reused.
+awaitable<Result<SyncResponse>> httpRequestAsync(UpstreamPool& pool, Sweeper& sweeper,
+                                                 const SyncRequest& request,
+                                                 bool* retryable = nullptr);
 
 }  // namespace kgate

@@ -250,6 +250,29 @@ void Transport::close(bool graceful) {
   socket_.close(ignored);
 }
 
+awaitable<void> Transport::lingeringClose(size_t maxBytes) {
+  if (closed_) co_return;
+  if (ssl_ && SSL_is_init_finished(ssl_)) {
+    ERR_clear_error();
+    SSL_shutdown(ssl_);
+    ERR_clear_error();
+  }
+  error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  char scratch[16384];
+  size_t dropped = 0;
+  while (!ec && !closed_ && dropped < maxBytes) {
+    // Raw bytes: under TLS they are records nobody will decrypt.
+    size_t n = socket_.read_some(net::buffer(scratch), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      ec = co_await waitFor(tcp::socket::wait_read);
+      continue;
+    }
+    dropped += n;
+  }
+  close();
+}
+
 std::string Transport::remoteIp() const {
   error_code ec;
   auto ep = socket_.remote_endpoint(ec);

@@ -53,6 +53,11 @@ class Transport {
   void clearCancel() { cancelled_ = false; }
   // Closes the socket; pending and later operations fail. graceful sends TLS close_notify.
   void close(bool graceful = false);
+  // Closing while the peer is still sending (a refused upload) would make the kernel answer
+  // its bytes with a reset, which can destroy the response it has not read yet. Instead: stop
+  // sending (FIN), read and drop what still comes for a while, then close. The caller bounds
+  // the time (cancel() or close() from a deadline ends it).
+  awaitable<void> lingeringClose(size_t maxBytes);
   bool isOpen() const { return !closed_; }
 
   std::string remoteIp() const;

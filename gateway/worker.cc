@@ -80,8 +80,12 @@ void Worker::start() {
   });
 }
 
-void Worker::updateSnapshot(std::shared_ptr<const Snapshot> snapshot) {
-  net::post(io_, [this, s = std::move(snapshot)]() mutable { ctx_.snapshot = std::move(s); });
+void Worker::updateSnapshot(std::shared_ptr<const Snapshot> snapshot,
+                            std::function<void()> applied) {
+  net::post(io_, [this, s = std::move(snapshot), applied = std::move(applied)]() mutable {
+    ctx_.snapshot = std::move(s);
+    if (applied) applied();
+  });
 }
 
 void Worker::drain() {

@@ -24,14 +24,18 @@ class Worker {
   // Before start(), from the starting thread: bind a listening socket (SO_REUSEPORT).
   Result<void> listen(ListenerKind kind, const tcp::endpoint& endpoint, SSL_CTX* tls);
 
-  // Master only, before start(): requests for the authority run on the control executor.
-  void setAuthority(auth::Authority* authority, net::any_io_executor control) {
+  // Before start(): the control thread's objects (authority: master only, else null).
+  void setControl(ControlPlane* controlPlane, auth::Authority* authority,
+                  net::any_io_executor control) {
+    ctx_.controlPlane = controlPlane;
     ctx_.authority = authority;
     ctx_.control = std::move(control);
   }
 
   void start();
-  void updateSnapshot(std::shared_ptr<const Snapshot> snapshot);  // any thread
+  // Any thread; `applied` runs on this worker once new streams use the snapshot.
+  void updateSnapshot(std::shared_ptr<const Snapshot> snapshot,
+                      std::function<void()> applied = {});
   void drain();                                                   // any thread
   void terminate();                                               // any thread
   // Closes everything; the thread ends once every coroutine has wound down (finished()).

@@ -14,6 +14,8 @@
 
 namespace kgate {
 
+class ControlPlane;
+
 struct WorkerContext {
   net::any_io_executor executor;
   Sweeper& sweeper;
@@ -22,8 +24,9 @@ struct WorkerContext {
   AccessLogBuffer& externalLog;
   AccessLogBuffer& internalLog;
   std::shared_ptr<const Snapshot> snapshot;
-  // Master only: the authority lives on the control thread; requests for it hop there.
-  auth::Authority* authority = nullptr;
+  // The control thread's objects; requests for them hop there (co_spawn) and back.
+  ControlPlane* controlPlane = nullptr;
+  auth::Authority* authority = nullptr;  // master only
   net::any_io_executor control{};
 };
 

@@ -42,6 +42,7 @@ Result<std::shared_ptr<const RouteTable>> RouteTable::build(const conf::Config& 
     p.nextHop = r.destination;
     p.upstream = makeUpstream(r.endpoint, r.protocol, r.verifyPeer, r.caFile, r.sni);
     p.token = r.token;
+    p.tokenRequired = r.tokenRequired;
     p.pathPrefix = r.endpoint.pathPrefix;
     p.streamIdleTimeout = r.streamIdleTimeout;
     table->routes_[r.destination] = std::move(p);

@@ -37,6 +37,7 @@ struct PeerRoute {
   std::string nextHop;
   Upstream upstream;
   std::string token;       // newest token of self -> nextHop, sent as Kuscia-Token
+  bool tokenRequired = true;  // a route that needs a token but has none is not ready yet
   std::string pathPrefix;  // prepended to request paths ("" or "/prefix")
   std::optional<conf::Seconds> streamIdleTimeout;
 };

@@ -75,8 +75,9 @@ awaitable<bool> ApiHandler::serveDomains(ServerStream& stream, std::string_view 
                        jsonError(400, "expected {\"domain\": \"<id>\", \"tokenTtlSeconds\": <int>}"));
       co_return true;
     }
-    co_await sendReply(stream, authority_->addDomain(std::string(id->as_string()),
-                                                     ttl ? ttl->as_int64() : 0));
+    int64_t seconds = ttl ? ttl->as_int64() : 0;
+    auth::Reply reply = authority_->addDomain(std::string(id->as_string()), seconds);
+    co_await sendReply(stream, reply);
     co_return true;
   }
   constexpr std::string_view kPrefix = "/api/v1/domains/";
@@ -120,9 +121,67 @@ awaitable<void> ApiHandler::serve(ServerStream& stream) {
     co_return;
   }
   if (co_await serveDomains(stream, path)) co_return;
+  if (co_await serveRoutes(stream, path)) co_return;
   co_await respond(stream, 404, "application/json",
                    jsonError(404, "no such endpoint: " + std::string(req.method) + " " +
                                       std::string(path)));
+}
+
+awaitable<bool> ApiHandler::serveRoutes(ServerStream& stream, std::string_view path) {
+  const auto& req = stream.request();
+  constexpr std::string_view kBase = "/api/v1/routes";
+  if (!path.starts_with(kBase)) co_return false;
+  if (!authority_) {
+    co_await respond(stream, 404, "application/json",
+                     jsonError(404, "this node is not a master: routes live on the master"));
+    co_return true;
+  }
+  if (path == kBase && req.method == "GET") {
+    co_await sendReply(stream, authority_->listRoutes());
+    co_return true;
+  }
+  if (path == kBase && req.method == "POST") {
+    std::string body;
+    if (!co_await readAll(stream, 64 * 1024, body)) {
+      co_await respond(stream, 413, "application/json", jsonError(413, "request body too large"));
+      co_return true;
+    }
+    boost::system::error_code ec;
+    auto doc = boost::json::parse(body, ec);
+    const boost::json::object* o = ec ? nullptr : doc.if_object();
+    auto text = [&](const char* key) -> std::optional<std::string> {
+      const boost::json::value* v = o ? o->if_contains(key) : nullptr;
+      if (!v) return std::string();
+      if (!v->is_string()) return std::nullopt;
+      return std::string(v->as_string());
+    };
+    auto source = text("source"), destination = text("destination"), endpoint = text("endpoint"),
+         authentication = text("authentication"), transit = text("transit");
+    const boost::json::value* period = o ? o->if_contains("rollingPeriodSeconds") : nullptr;
+    if (!o || !source || !destination || !endpoint || !authentication || !transit ||
+        (period && !period->is_int64())) {
+      co_await respond(stream, 400, "application/json",
+                       jsonError(400, "expected {\"source\", \"destination\", \"endpoint\", "
+                                      "\"authentication\", \"rollingPeriodSeconds\", \"transit\"}"));
+      co_return true;
+    }
+    std::string auth = authentication->empty() ? std::string("Token") : *authentication;
+    int64_t seconds = period ? period->as_int64() : 86400;
+    auth::Reply reply = authority_->addRoute(*source, *destination, *endpoint, auth, seconds, *transit);
+    co_await sendReply(stream, reply);
+    co_return true;
+  }
+  std::string_view rest = path.substr(kBase.size());
+  if (rest.starts_with("/")) rest.remove_prefix(1);
+  if (!rest.empty() && rest.find('/') == std::string_view::npos && req.method == "DELETE") {
+    co_await sendReply(stream, authority_->deleteRoute(std::string(rest)));
+    co_return true;
+  }
+  if (rest.ends_with("/rehandshake") && req.method == "POST") {
+    co_await sendReply(stream, authority_->rehandshake(std::string(rest.substr(0, rest.size() - 12))));
+    co_return true;
+  }
+  co_return false;
 }
 
 awaitable<void> ApiHandler::reject(ServerStream& stream, int status, std::string_view cause) {

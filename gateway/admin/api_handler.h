@@ -9,6 +9,11 @@
 //   GET  /api/v1/domains[?showTokens=true]     master: domains, registration, deploy tokens
 //   GET  /api/v1/domains/<id>/token            master: the unused deploy token (a new one when
 //                                              none is valid) -> {"domain","token","expiresAt"}
+//   POST /api/v1/routes {"source","destination","endpoint","authentication",
+//                        "rollingPeriodSeconds","transit"}   master: create a route
+//   GET  /api/v1/routes                        master: routes with READY and REASON
+//   DELETE /api/v1/routes/<name>               master: remove a route everywhere
+//   POST /api/v1/routes/<name>/rehandshake     master: both ends negotiate a new token
 #pragma once
 
 #include <atomic>
@@ -33,6 +38,7 @@ class ApiHandler final : public StreamHandler {
  private:
   // Handles /api/v1/domains*; false when the path is not one of them.
   awaitable<bool> serveDomains(ServerStream& stream, std::string_view path);
+  awaitable<bool> serveRoutes(ServerStream& stream, std::string_view path);
 
   std::array<unsigned char, 32> tokenDigest_;
   std::function<std::shared_ptr<const Snapshot>()> snapshot_;

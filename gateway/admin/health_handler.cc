@@ -16,7 +16,8 @@ awaitable<void> HealthHandler::serve(ServerStream& stream) {
     co_await respond(stream, 200, "text/plain", "ok\n");
   } else if (path == "/ready") {
     bool ready = ready_.load();
-    co_await respond(stream, ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not ready\n");
+    std::string body = ready ? "ready\n" : "not ready\n";
+    co_await respond(stream, ready ? 200 : 503, "text/plain", std::move(body));
   } else {
     co_await respond(stream, 404, "text/plain", "not found: try /metrics, /healthz or /ready\n");
   }

@@ -10,5 +10,6 @@ namespace kgate::cli {
 int initCommand(const std::vector<std::string>& args);
 int startCommand(const std::vector<std::string>& args);
 int domainCommand(const std::vector<std::string>& args);
+int routeCommand(const std::vector<std::string>& args);
 
 }  // namespace kgate::cli

@@ -19,9 +19,17 @@ FilterStatus RouterFilter::onRequest(StreamContext& ctx) {
     ctx.reply(404, cause::kRouteNotFound, notFound(ctx.host));
     return FilterStatus::Stop;
   }
-  if (parsed->domain.empty() || parsed->domain == table.self()) {
+  bool selfOrMaster = parsed->domain.empty() || parsed->domain == table.self() ||
+                      (parsed->domain == "master" && ctx.snap.config->mode == conf::Mode::Master);
+  if (selfOrMaster) {
     if (parsed->service == "kuscia-handshake") {
       ctx.target = StreamContext::Target::Handshake;
+      return FilterStatus::Continue;
+    }
+    // The master's control service: authenticated lites fetch routes and report state.
+    if (parsed->service == "kgate-control" && ctx.snap.config->mode == conf::Mode::Master &&
+        ctx.listener == ListenerKind::External) {
+      ctx.target = StreamContext::Target::Control;
       return FilterStatus::Continue;
     }
     ctx.service = table.service(parsed->service);
@@ -37,11 +45,18 @@ FilterStatus RouterFilter::onRequest(StreamContext& ctx) {
     ctx.reply(404, cause::kRouteNotFound, notFound(ctx.host));
     return FilterStatus::Stop;
   }
+  if (ctx.route->tokenRequired && ctx.route->token.empty()) {
+    ctx.reply(503, cause::kRouteNotReady,
+              "route " + table.self() + "-" + ctx.route->nextHop +
+                  " has no token yet (handshake with " + ctx.route->nextHop + " pending)");
+    return FilterStatus::Stop;
+  }
   ctx.target = StreamContext::Target::Peer;
   if (ctx.listener == ListenerKind::Internal) ctx.peer = ctx.route->destination;
   auto& h = ctx.req.headers;
   h.set("kuscia-source", table.self());
-  h.set("kuscia-token", ctx.route->token);
+  if (ctx.route->tokenRequired) h.set("kuscia-token", ctx.route->token);
+  else h.remove("kuscia-token");
   h.set("kuscia-host", ctx.host);
   h.set("x-interconn-protocol", "kuscia");
   // A transit hop keeps the original requester; a peer that did not say who it was is it.

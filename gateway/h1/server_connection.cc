@@ -4,6 +4,14 @@
 #include "gateway/h1/serialize.h"
 
 namespace kgate::h1 {
+namespace {
+
+// How long, and how much of an unwanted upload, a connection reads before closing after it
+// answered early (nginx's lingering close has the same purpose).
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 16 * 1024 * 1024;
+
+}  // namespace
 
 class ServerConnection::Stream final : public ServerStream {
  public:
@@ -227,6 +235,7 @@ awaitable<bool> ServerConnection::discardBody(Stream& stream) {
 awaitable<void> ServerConnection::run() {
   env_.registry.add(this);
   const auto& limits = env_.limits;
+  bool lingering = false;
   for (;;) {
     if (draining_) break;
     if (buf_.empty() && !transport_->hasBufferedInput()) {
@@ -262,8 +271,21 @@ awaitable<void> ServerConnection::run() {
     active_ = &stream;
     co_await env_.handler.serve(stream);
     active_ = nullptr;
-    if (!stream.complete() || !transport_->isOpen() || !stream.keepAlive()) break;
-    if (!parser_->is_done() && !co_await discardBody(stream)) break;
+    bool unread = !parser_->is_done();
+    bool reusable = stream.complete() && transport_->isOpen() && stream.keepAlive();
+    if (reusable && unread) reusable = co_await discardBody(stream);
+    if (!reusable) {
+      lingering = unread && stream.complete() && transport_->isOpen();
+      break;
+    }
+  }
+  if (lingering) {
+    // The response went out while the client was still sending its body.
+    timedOut_ = false;
+    transport_->clearCancel();
+    phase_ = Phase::Active;
+    deadline_.arm(kLingerTime);
+    co_await transport_->lingeringClose(kLingerBytes);
   }
   phase_ = Phase::Idle;
   deadline_.disarm();

@@ -199,6 +199,18 @@ TEST_F(Operations, DrainDeadlineCutsWhatIsStillRunning) {
   EXPECT_EQ(bob_->process().stderrText().find("did not stop cleanly"), std::string::npos);
 }
 
+TEST_F(Operations, EarlyAnswerToAnUploadReachesTheClient) {
+  start();
+  // bob refuses the request (no token) while the client is still sending 20 MiB. Closing at
+  // once would reset the connection and could destroy the 401 before the client reads it.
+  writePatternFile(dir_.file("20m"), 20 << 20);
+  for (int i = 0; i < 5; ++i) {
+    auto r = curl({bob_->externalUrl("/upload"), "-H", "Expect:", "--data-binary",
+                   "@" + dir_.file("20m")});
+    EXPECT_EQ(r.status, 401) << "attempt " << i << ": curl " << r.curlExit << " " << r.curlStderr;
+  }
+}
+
 // Raw HTTP/1.1 over a socket, for requests curl will not send.
 std::string rawExchange(const std::string& ip, uint16_t port, const std::string& bytes,
                         std::chrono::milliseconds pauseBeforeRead = {}) {

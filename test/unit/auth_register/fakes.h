@@ -104,6 +104,19 @@ class FakeStore : public Store {
     return {true, {}};
   }
 
+  // Routes are not part of registration; the route tests have their own fake.
+  StoreResult<RouteRecord> addRoute(const RouteRecord& r) override { return {r, {}}; }
+  StoreResult<RouteRecord> getRoute(const std::string&) override {
+    return StoreResult<RouteRecord>::failure(StoreErrorKind::NotFound, "none");
+  }
+  StoreResult<std::vector<RouteRecord>> listRoutes() override { return {std::vector<RouteRecord>{}, {}}; }
+  StoreResult<bool> deleteRoute(const std::string&) override {
+    return StoreResult<bool>::failure(StoreErrorKind::NotFound, "none");
+  }
+  StoreResult<RouteRecord> bumpRouteGeneration(const std::string&) override {
+    return StoreResult<RouteRecord>::failure(StoreErrorKind::NotFound, "none");
+  }
+
   std::vector<DeployToken> tokensOf(const std::string& domain) const {
     std::vector<DeployToken> out;
     for (const auto& t : tokens) {

@@ -68,11 +68,11 @@ class StoreTest : public ::testing::Test {
     return r.ok() ? *r : nullptr;
   }
 
-  // Every row of both tables, to show a refused call changed nothing.
+  // Every row of every table, to show a refused call changed nothing.
   std::string snapshot() {
     RawDb raw(path_);
     return raw.query("SELECT * FROM domains ORDER BY id; SELECT * FROM deploy_tokens "
-                     "ORDER BY token");
+                     "ORDER BY token; SELECT * FROM routes ORDER BY name");
   }
 
   std::filesystem::path dir_;
@@ -86,6 +86,18 @@ inline DomainRecord lite(const std::string& id, int64_t createdAt = 100, int64_t
 inline DeployToken token(const std::string& value, const std::string& domain,
                          int64_t createdAt = 100, int64_t expiresAt = 0) {
   return DeployToken{value, domain, TokenState::Unused, createdAt, 0, expiresAt};
+}
+
+inline RouteRecord route(const std::string& source, const std::string& destination,
+                         const std::string& endpoint = "http://10.0.0.2:1080") {
+  return RouteRecord{source + "-" + destination, source, destination, endpoint, "Token", 86400,
+                     "", 100, 1};
+}
+
+inline std::string str(const RouteRecord& r) {
+  return r.name + "|" + r.source + "|" + r.destination + "|" + r.endpoint + "|" +
+         r.authentication + "|" + std::to_string(r.rollingPeriodSeconds) + "|" + r.transit + "|" +
+         std::to_string(r.createdAt) + "|" + std::to_string(r.generation);
 }
 
 inline std::string str(const DomainRecord& d) {

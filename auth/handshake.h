@@ -1,0 +1,94 @@
+// The RSA-GEN route-token handshake between two gateways, wire-compatible with Kuscia
+// (controlplane.md section 3): message encoding, the "kuscia"-prefixed RSA PKCS#1 v1.5
+// encryption of each side's 16 random bytes, pubhash, and the destination's checks. Pure
+// functions: the gateway does the HTTP and installs the resulting tokens.
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "conf/result.h"
+
+namespace kgate::auth {
+
+// POST /handshake body: {"domain_id","type":"RSA","token_config":{"token","revision","pubhash"},
+// "request_time"} (int64 as JSON numbers, snake_case, Go encoding/json style).
+struct HandshakeRequest {
+  std::string domainId;      // the source domain
+  std::string type = "RSA";
+  std::string token;         // base64(RSA-PKCS1v1.5(destPub, "kuscia" || S))
+  int64_t revision = 0;      // the revision the source proposes (kgate) / has (Kuscia)
+  std::string pubhash;       // base64(SHA-256(source public key PEM text))
+  int64_t requestTime = 0;   // Unix nanoseconds
+};
+std::string encodeHandshakeRequest(const HandshakeRequest& r);
+// Malformed JSON or a missing/mistyped field is a Failure (HTTP 400 text/plain on the wire).
+Result<HandshakeRequest> decodeHandshakeRequest(std::string_view body);
+
+// Reply: {"status":{},"token":{"token","expiration_time","revision"}} on success (the empty
+// status object matters: Kuscia sources treat a missing one as failure), or
+// {"status":{"code":500,"message":"..."}} with HTTP 200 on an application error.
+struct HandshakeReply {
+  int code = 0;
+  std::string message;
+  std::string token;           // base64(RSA-PKCS1v1.5(sourcePub, "kuscia" || D))
+  int64_t expirationTime = 0;  // Unix nanoseconds
+  int64_t revision = 0;
+};
+std::string encodeHandshakeReply(const HandshakeReply& r);
+Result<HandshakeReply> decodeHandshakeReply(std::string_view body);
+
+// base64(RSAES-PKCS1-v1_5(pub, "kuscia" || secret)).
+Result<std::string> kusciaEncrypt(const EVP_PKEY& publicKey, std::string_view secret);
+// The n secret bytes after the "kuscia" prefix; fails on wrong length or prefix (checked
+// without revealing which, and without trusting OpenSSL's implicit rejection).
+Result<std::string> kusciaDecrypt(const EVP_PKEY& privateKey, std::string_view base64, size_t n);
+// base64(SHA-256(pemText)) of a public key PEM as exchanged ("RSA PUBLIC KEY", PKCS#1).
+std::string pubhash(std::string_view publicKeyPem);
+
+// Source side. start() draws S and builds the request; finish() checks the reply and returns
+// the route token, base64 of the 32 bytes S || D.
+struct SourceHandshake {
+  std::string secret;  // S, 16 bytes
+  HandshakeRequest request;
+};
+Result<SourceHandshake> startHandshake(const std::string& sourceDomain,
+                                       const std::string& sourcePublicKeyPem,
+                                       const EVP_PKEY& destinationPublicKey,
+                                       int64_t proposedRevision, int64_t nowNanos);
+struct NegotiatedToken {
+  std::string token;  // base64 of 32 bytes, what Kuscia-Token carries
+  int64_t revision = 0;
+  int64_t expirationTime = 0;  // Unix nanoseconds
+};
+Result<NegotiatedToken> finishHandshake(const SourceHandshake& started, const HandshakeReply& reply,
+                                        const EVP_PKEY& sourcePrivateKey);
+
+// Destination side. What the destination knows about the route source -> self.
+struct DestinationRoute {
+  bool exists = false;               // a route <source>-<self> is known
+  std::string sourcePublicKeyPem;    // "" until the source registered
+  int64_t rollingPeriodSeconds = 0;  // 0 = never rotate
+  int64_t newestRevision = 0;        // of the tokens the destination holds (0 = none)
+  bool newestConfirmed = false;      // the source has used the newest (a TokenReady heartbeat)
+};
+struct DestinationDecision {
+  HandshakeReply reply;                  // always sent with HTTP 200
+  std::optional<NegotiatedToken> token;  // set on success: install before replying
+};
+// Checks in Kuscia's order (route exists, type, source key, pubhash, decryptable token) with
+// Kuscia's messages, draws D, and assigns the revision without burning one per retry:
+//   request.revision == newest  -> that revision again while it is unconfirmed (a retry that
+//                                  never reached the source: replace it); newest + 1 once the
+//                                  source has used it (Kuscia sources propose what they have)
+//   request.revision >  newest  -> request.revision
+//   request.revision <  newest  -> newest + 1 (the source lost its state)
+// expiration = now + 2 x period (100 years when the period is 0).
+DestinationDecision answerHandshake(const HandshakeRequest& request, const std::string& self,
+                                    const DestinationRoute& route,
+                                    const EVP_PKEY& selfPrivateKey, int64_t nowNanos);
+
+}  // namespace kgate::auth

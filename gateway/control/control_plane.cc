@@ -1,0 +1,375 @@
+#include "gateway/control/control_plane.h"
+
+#include <boost/json.hpp>
+
+#include "certs/files.h"
+#include "conf/endpoint.h"
+#include "gateway/log.h"
+#include "gateway/spawn.h"
+
+namespace kgate {
+namespace {
+
+namespace json = boost::json;
+
+int64_t nowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t nowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string str(const json::object& o, const char* key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+int64_t num(const json::object& o, const char* key, int64_t fallback = 0) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_int64() ? v->as_int64() : fallback;
+}
+
+json::object routeToJson(const LearnedRoute& r) {
+  return json::object{{"name", r.name},
+                      {"source", r.source},
+                      {"destination", r.destination},
+                      {"peer", r.peer},
+                      {"endpoint", r.endpoint},
+                      {"authentication", r.authentication},
+                      {"rollingPeriodSeconds", r.rollingPeriodSeconds},
+                      {"transit", r.transit},
+                      {"generation", r.generation},
+                      {"peerPublicKey", r.peerPublicKeyPem}};
+}
+
+LearnedRoute routeFromJson(const json::object& o) {
+  LearnedRoute r;
+  r.name = str(o, "name");
+  r.source = str(o, "source");
+  r.destination = str(o, "destination");
+  r.peer = str(o, "peer");
+  r.endpoint = str(o, "endpoint");
+  r.authentication = str(o, "authentication");
+  if (r.authentication.empty()) r.authentication = "Token";
+  r.rollingPeriodSeconds = num(o, "rollingPeriodSeconds", 86400);
+  r.transit = str(o, "transit");
+  r.generation = num(o, "generation", 1);
+  r.peerPublicKeyPem = str(o, "peerPublicKey");
+  return r;
+}
+
+}  // namespace
+
+ControlPlane::ControlPlane(Env env, std::shared_ptr<const conf::Config> config)
+    : env_(std::move(env)), config_(std::move(config)), pool_(env_.executor, env_.sweeper) {
+  // The key was validated at start-up (node.cc); a failure here cannot happen.
+  if (auto key = certs::privateKeyFromPem(env_.domainKeyPem)) {
+    domainKey_ = std::move(key).value();
+    domainPublicKeyPem_ = certs::publicKeyToPem(*domainKey_, true);
+  }
+}
+
+ControlPlane::~ControlPlane() { stop(); }
+
+Result<std::shared_ptr<const Snapshot>> ControlPlane::load() {
+  if (certs::fileExists(env_.stateFile)) {
+    auto text = certs::readFile(env_.stateFile);
+    if (!text) return fail(text.error());
+    boost::system::error_code ec;
+    auto doc = json::parse(*text, ec);
+    if (ec || !doc.is_object())
+      return fail(env_.stateFile + " is not valid JSON; move it away to start without the "
+                  "negotiated route tokens (they will be negotiated again)");
+    const auto& o = doc.as_object();
+    if (auto* rs = o.if_contains("routes"); rs && rs->is_array())
+      for (const auto& v : rs->as_array())
+        if (v.is_object()) {
+          LearnedRoute r = routeFromJson(v.as_object());
+          routes_[r.name] = r;
+        }
+    auto each = [&](const char* key, auto& target) -> Result<void> {
+      auto* section = o.if_contains(key);
+      if (!section || !section->is_object()) return {};
+      for (const auto& [name, v] : section->as_object()) {
+        using T = typename std::decay_t<decltype(target)>::mapped_type;
+        auto parsed = T::fromJson(json::serialize(v));
+        if (!parsed) return fail(env_.stateFile + ": " + std::string(name) + ": " + parsed.error());
+        target.emplace(std::string(name), std::move(parsed).value());
+      }
+      return {};
+    };
+    if (auto r = each("source", sourceTokens_); !r) return fail(r.error());
+    if (auto r = each("destination", destTokens_); !r) return fail(r.error());
+    if (auto* g = o.if_contains("generations"); g && g->is_object())
+      for (const auto& [name, v] : g->as_object())
+        if (v.is_int64()) generations_[std::string(name)] = v.as_int64();
+  }
+  if (env_.lite) {
+    // The route to the master is known from registration, before the master is asked anything.
+    LearnedRoute m;
+    m.source = config_->domainID;
+    m.destination = m.peer = env_.lite->masterDomainID;
+    m.name = m.source + "-" + m.destination;
+    m.peerPublicKeyPem = env_.lite->masterPublicKeyPem;
+    auto it = routes_.find(m.name);
+    if (it == routes_.end()) routes_[m.name] = m;
+    else it->second.peerPublicKeyPem = m.peerPublicKeyPem;
+  }
+  auto snap = build();
+  if (snap) snapshot_ = *snap;
+  return snap;
+}
+
+void ControlPlane::start() {
+  for (const auto& [name, r] : routes_)
+    if (isSource(r) && r.transit.empty() && running_.insert(name).second)
+      spawn(env_.executor, sourceLoop(name), "route " + name);
+  if (env_.lite) spawn(env_.executor, liteLoop(), "master polling");
+  if (env_.authority) spawn(env_.executor, masterLoop(), "route table");
+  spawn(env_.executor, housekeeping(), "route token housekeeping");
+}
+
+void ControlPlane::stop() {
+  stopped_ = true;
+  pool_.closeAll(true);
+}
+
+awaitable<void> ControlPlane::sleep(Clock::duration d) {
+  net::steady_timer t(env_.executor);
+  t.expires_after(d);
+  co_await t.async_wait(kUseTuple);
+}
+
+Result<std::shared_ptr<const Snapshot>> ControlPlane::build() {
+  auto c = std::make_shared<conf::Config>(*config_);
+  std::set<std::string> fixed;  // destinations the config routes statically: the config wins
+  for (const auto& r : c->routes) fixed.insert(r.destination);
+  std::vector<conf::Route> direct, transit;
+  for (const auto& [name, r] : routes_) {
+    if (!isSource(r) || fixed.count(r.destination)) continue;
+    conf::Route cr;
+    cr.destination = r.destination;
+    if (!r.transit.empty()) {
+      cr.transit = r.transit;
+      transit.push_back(cr);
+      continue;
+    }
+    std::string url = r.endpoint.empty() ? config_->masterEndpoint : r.endpoint;
+    auto endpoint = conf::parseEndpoint(url);
+    if (!endpoint) {
+      KGATE_LOG(Warn, "route " << name << ": " << endpoint.error());
+      continue;
+    }
+    cr.endpoint = *endpoint;
+    cr.protocol = endpoint->tls() ? conf::UpstreamProtocol::Auto : conf::UpstreamProtocol::Http1;
+    cr.tokenRequired = r.authentication == "Token";
+    if (cr.tokenRequired) {
+      auto it = sourceTokens_.find(name);
+      if (it != sourceTokens_.end() && it->second.current()) cr.token = it->second.current()->token;
+    }
+    direct.push_back(cr);
+  }
+  std::set<std::string> reachable = fixed;
+  for (auto& r : direct) {
+    reachable.insert(r.destination);
+    c->routes.push_back(std::move(r));
+  }
+  for (auto& r : transit)
+    if (reachable.count(r.transit)) c->routes.push_back(std::move(r));
+  for (const auto& [name, r] : routes_) {
+    if (r.destination != config_->domainID || !r.transit.empty() || c->tokens.count(r.source))
+      continue;
+    if (r.authentication == "None") {
+      c->tokens[r.source] = {"noop"};
+      continue;
+    }
+    if (r.authentication != "Token") continue;  // MTLS: not accepted until it is implemented
+    auto it = destTokens_.find(name);
+    if (it == destTokens_.end() || it->second.accepted().empty()) continue;
+    auto& list = c->tokens[r.source];
+    for (const auto& t : it->second.accepted()) list.push_back(t.token);
+  }
+  return buildSnapshot(c);
+}
+
+awaitable<void> ControlPlane::republish() {
+  auto snap = build();
+  if (!snap) {
+    KGATE_LOG(Error, "cannot apply the routes learned from the master: " << snap.error());
+    co_return;
+  }
+  snapshot_ = *snap;
+  co_await env_.publish(snapshot_);
+}
+
+void ControlPlane::persist() {
+  json::array routes;
+  for (const auto& [name, r] : routes_) routes.push_back(routeToJson(r));
+  json::object source, destination, generations;
+  auto asJson = [](const std::string& text) {
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    return ec ? json::value() : v;
+  };
+  for (const auto& [name, t] : sourceTokens_) source[name] = asJson(t.toJson());
+  for (const auto& [name, t] : destTokens_) destination[name] = asJson(t.toJson());
+  for (const auto& [name, g] : generations_) generations[name] = g;
+  json::object doc{{"routes", std::move(routes)},
+                   {"source", std::move(source)},
+                   {"destination", std::move(destination)},
+                   {"generations", std::move(generations)}};
+  if (auto w = certs::writeFileAtomic(env_.stateFile, json::serialize(doc) + "\n", 0600); !w)
+    KGATE_LOG(Error, "cannot save route tokens: " << w.error());
+}
+
+void ControlPlane::setRoutes(std::map<std::string, LearnedRoute> next) {
+  if (env_.lite) {
+    // The master's list includes the route to it; keep ours if it is missing or stale.
+    std::string m = config_->domainID + "-" + env_.lite->masterDomainID;
+    auto mine = routes_.find(m);
+    if (mine != routes_.end()) {
+      auto it = next.find(m);
+      if (it == next.end()) next[m] = mine->second;
+      else if (it->second.peerPublicKeyPem.empty())
+        it->second.peerPublicKeyPem = mine->second.peerPublicKeyPem;
+    }
+  }
+  if (next == routes_) return;
+  for (const auto& [name, r] : routes_) {
+    if (next.count(name)) continue;
+    KGATE_LOG(Info, "route " << name << " removed by the master");
+    sourceTokens_.erase(name);
+    destTokens_.erase(name);
+    generations_.erase(name);
+    health_.erase(name);
+  }
+  for (const auto& [name, r] : next)
+    if (!routes_.count(name)) KGATE_LOG(Info, "route " << name << " learned from the master");
+  routes_ = std::move(next);
+  for (const auto& [name, r] : routes_)
+    if (isSource(r) && r.transit.empty() && running_.insert(name).second)
+      spawn(env_.executor, sourceLoop(name), "route " + name);
+  persist();
+  spawn(env_.executor, republish(), "publish routes");
+}
+
+awaitable<Result<void>> ControlPlane::setConfig(std::shared_ptr<const conf::Config> config) {
+  auto old = config_;
+  config_ = std::move(config);
+  auto snap = build();
+  if (!snap) {
+    config_ = old;
+    co_return fail(snap.error());
+  }
+  snapshot_ = *snap;
+  co_await env_.publish(snapshot_);
+  co_return Result<void>{};
+}
+
+std::string ControlPlane::reportJson() const {
+  json::array out;
+  for (const auto& [name, r] : routes_) {
+    if (!r.transit.empty()) continue;
+    if (isSource(r)) {
+      auto h = health_.find(name);
+      SourceHealth health = h == health_.end() ? SourceHealth{} : h->second;
+      auto t = sourceTokens_.find(name);
+      int64_t revision = t != sourceTokens_.end() && t->second.current()
+                             ? t->second.current()->revision
+                             : 0;
+      out.push_back(json::object{{"name", name},
+                                 {"side", "source"},
+                                 {"revision", revision},
+                                 {"heartbeatOkAt", health.heartbeatOkAt},
+                                 {"unreachableSince", health.unreachableSince},
+                                 {"heartbeatState", health.heartbeatState},
+                                 {"error", health.error}});
+    } else if (r.destination == config_->domainID) {
+      json::array revisions;
+      int64_t last = 0;
+      if (auto t = destTokens_.find(name); t != destTokens_.end()) {
+        for (const auto& tok : t->second.accepted()) revisions.push_back(tok.revision);
+        last = t->second.lastHeartbeatAt();
+      }
+      out.push_back(json::object{{"name", name},
+                                 {"side", "destination"},
+                                 {"revisions", std::move(revisions)},
+                                 {"lastHeartbeatAt", last}});
+    }
+  }
+  return json::serialize(json::object{{"routes", std::move(out)}});
+}
+
+awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string body) {
+  auto request = auth::decodeHandshakeRequest(body);
+  if (!request) co_return HttpAnswer{400, "text/plain", request.error() + "\n"};
+  const std::string& self = config_->domainID;
+  std::string name = request->domainId + "-" + self;
+  auth::DestinationRoute route;
+  auto it = routes_.find(name);
+  if (it != routes_.end() && it->second.destination == self && it->second.transit.empty()) {
+    route.exists = true;
+    route.sourcePublicKeyPem = it->second.peerPublicKeyPem;
+    route.rollingPeriodSeconds = it->second.rollingPeriodSeconds;
+    if (auto t = destTokens_.find(name); t != destTokens_.end()) {
+      route.newestRevision = t->second.newestRevision();
+      route.newestConfirmed = t->second.newestConfirmed();
+    }
+  }
+  auto decision = auth::answerHandshake(*request, self, route, *domainKey_, nowNanos());
+  if (decision.token) {
+    destTokens_[name].install(*decision.token, nowSeconds());
+    persist();
+    // The source starts sending this token as soon as it reads the reply: every worker must
+    // accept it first.
+    co_await republish();
+    KGATE_LOG(Info, "route " << name << ": accepted token revision " << decision.token->revision);
+  } else {
+    KGATE_LOG(Warn, "route " << name << ": refused handshake: " << decision.reply.message);
+  }
+  co_return HttpAnswer{200, "application/json", auth::encodeHandshakeReply(decision.reply)};
+}
+
+std::string ControlPlane::handleHeartbeat(std::string_view source, std::string_view revision) {
+  const std::string& self = config_->domainID;
+  auto answer = [&](auth::HeartbeatState s) {
+    return json::serialize(json::object{{"namespace", self}, {"state", static_cast<int>(s)}}) +
+           "\n";
+  };
+  using S = auth::HeartbeatState;
+  if (source.empty()) return answer(S::DomainIDInputInvalid);
+  std::string name = std::string(source) + "-" + self;
+  auto it = routes_.find(name);
+  if (it == routes_.end() || it->second.destination != self) {
+    // Static tokens from the config: revisions 1..n, as listed.
+    auto stat = config_->tokens.find(std::string(source));
+    if (stat == config_->tokens.end()) return answer(S::NoAuthentication);
+    if (revision.empty()) return answer(S::TokenRevisionInputInvalid);
+    for (size_t i = 0; i < stat->second.size(); ++i)
+      if (std::to_string(i + 1) == revision) return answer(S::TokenReady);
+    return answer(S::TokenNotFound);
+  }
+  if (!needsTokens(it->second))
+    return answer(revision.empty() ? S::TokenRevisionInputInvalid : S::TokenReady);
+  return answer(destTokens_[name].onHeartbeat(revision, nowSeconds()));
+}
+
+awaitable<void> ControlPlane::housekeeping() {
+  while (!stopped_) {
+    co_await sleep(std::chrono::seconds(5));
+    bool changed = false;
+    int64_t now = nowSeconds();
+    for (auto& [name, t] : destTokens_) changed = t.expire(now) || changed;
+    if (changed) {
+      persist();
+      co_await republish();
+    }
+  }
+}
+
+}  // namespace kgate

@@ -1,0 +1,131 @@
+// A node's dynamic routing state, on the control thread: the routes it learned from the master
+// (or, on the master, from its own authority), the tokens negotiated for them at both ends
+// (auth/route_tokens.h), persisted in <dataDir>/routes.json, and the snapshots built from
+// config + this state and published to every worker.
+//
+// Source end of a route (self -> peer): one coroutine per route runs the RSA-GEN handshake
+// when a token is due, heartbeats the peer every 15 s and tracks reachability. Destination
+// end: POST /handshake and GET /handshake arrive from the data plane and are answered here; a
+// new token is live on every worker before the handshake reply leaves. A lite also polls the
+// master for its routes and reports each route's state, through its route to the master.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "auth/authority.h"
+#include "auth/route_tokens.h"
+#include "certs/keys.h"
+#include "gateway/deadline.h"
+#include "gateway/lite_bootstrap.h"
+#include "gateway/snapshot.h"
+#include "gateway/upstream_pool.h"
+
+namespace kgate {
+
+// A route this node is an end of, as the master describes it.
+struct LearnedRoute {
+  std::string name, source, destination, peer;
+  std::string endpoint;        // the destination's URL ("" for transit routes; a lite's route
+                               // to the master uses masterEndpoint)
+  std::string authentication = "Token";
+  int64_t rollingPeriodSeconds = 86400;
+  std::string transit;
+  int64_t generation = 1;
+  std::string peerPublicKeyPem;
+  bool operator==(const LearnedRoute&) const = default;
+};
+
+class ControlPlane {
+ public:
+  using Publish = std::function<awaitable<void>(std::shared_ptr<const Snapshot>)>;
+
+  struct Env {
+    net::any_io_executor executor;  // the control thread
+    Sweeper& sweeper;
+    Publish publish;                // to every worker; completes when all applied it
+    std::string stateFile;
+    std::string domainKeyPem;
+    auth::Authority* authority = nullptr;  // master
+    std::optional<LiteIdentity> lite;      // lite
+  };
+
+  ControlPlane(Env env, std::shared_ptr<const conf::Config> config);
+  ~ControlPlane();
+
+  // Before start(): loads persisted tokens and builds the first snapshot (not yet published).
+  Result<std::shared_ptr<const Snapshot>> load();
+  void start();
+  void stop();
+
+  // SIGHUP: a new config; dynamic state is kept. Fails (and changes nothing) on a bad config.
+  awaitable<Result<void>> setConfig(std::shared_ptr<const conf::Config> config);
+
+  // Destination end, for the data plane (run on the control thread).
+  // POST /handshake: (HTTP status, content type, body).
+  struct HttpAnswer {
+    int status = 200;
+    std::string contentType = "application/json";
+    std::string body;
+  };
+  awaitable<HttpAnswer> handleHandshake(std::string body);
+  // GET /handshake: the heartbeat answer {"namespace","state"}.
+  std::string handleHeartbeat(std::string_view source, std::string_view revision);
+
+  std::shared_ptr<const Snapshot> snapshot() const { return snapshot_; }
+
+ private:
+  struct SourceHealth {
+    int64_t heartbeatOkAt = 0;
+    int64_t unreachableSince = 0;
+    int heartbeatState = -1;
+    std::string error;
+    int64_t lastHeartbeat = 0;  // when the last heartbeat was attempted
+  };
+
+  // State changes.
+  void setRoutes(std::map<std::string, LearnedRoute> routes);
+  awaitable<void> republish();
+  Result<std::shared_ptr<const Snapshot>> build();
+  void persist();
+  std::string reportJson() const;
+
+  // Loops.
+  awaitable<void> sourceLoop(std::string name);
+  awaitable<void> liteLoop();
+  awaitable<void> masterLoop();
+  awaitable<void> housekeeping();
+  awaitable<void> sleep(Clock::duration d);
+
+  // Source-end operations on one route.
+  awaitable<void> handshake(const LearnedRoute& route);
+  awaitable<void> heartbeat(const LearnedRoute& route);
+  std::string peerUrl(const LearnedRoute& route) const;
+
+  bool isSource(const LearnedRoute& r) const { return r.source == config_->domainID; }
+  bool needsTokens(const LearnedRoute& r) const {
+    return r.authentication == "Token" && r.transit.empty();
+  }
+
+  Env env_;
+  std::shared_ptr<const conf::Config> config_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  certs::PrivateKey domainKey_;
+  std::string domainPublicKeyPem_;
+  UpstreamPool pool_;
+
+  std::map<std::string, LearnedRoute> routes_;  // by name
+  std::map<std::string, auth::SourceTokens> sourceTokens_;
+  std::map<std::string, auth::DestinationTokens> destTokens_;
+  std::map<std::string, int64_t> generations_;  // generation each token was negotiated for
+  std::map<std::string, SourceHealth> health_;
+  std::set<std::string> running_;  // source loops alive
+  uint64_t masterVersion_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace kgate

@@ -1,0 +1,281 @@
+// The active side of ControlPlane: per-route source loops (handshake, heartbeat), the lite's
+// polling of and reporting to the master, and the master's view of its own routes.
+#include <boost/json.hpp>
+
+#include "gateway/control/control_plane.h"
+#include "gateway/log.h"
+#include "gateway/spawn.h"
+#include "gateway/sync_client.h"
+
+namespace kgate {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr int64_t kHeartbeatEverySeconds = 15;
+constexpr auto kPollEvery = 2s;
+constexpr int64_t kReportEverySeconds = 5;
+
+int64_t nowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t nowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string firstLine(const std::string& s) {
+  std::string line = s.substr(0, s.find('\n'));
+  return line.size() > 200 ? line.substr(0, 200) + "..." : line;
+}
+
+// The master's routes JSON (Authority::routesFor) as LearnedRoutes; nullopt when it is not
+// that JSON (never read as "no routes", which would drop them all).
+std::optional<std::map<std::string, LearnedRoute>> parseRoutes(const std::string& body) {
+  std::map<std::string, LearnedRoute> out;
+  boost::system::error_code ec;
+  auto doc = json::parse(body, ec);
+  if (ec || !doc.is_object()) return std::nullopt;
+  const auto& o = doc.as_object();
+  auto* routes = o.if_contains("routes");
+  if (!routes || !routes->is_array()) return std::nullopt;
+  for (const auto& v : routes->as_array()) {
+    if (!v.is_object()) continue;
+    const auto& r = v.as_object();
+    auto s = [&](const char* k) {
+      auto* x = r.if_contains(k);
+      return x && x->is_string() ? std::string(x->as_string()) : std::string();
+    };
+    auto n = [&](const char* k, int64_t d) {
+      auto* x = r.if_contains(k);
+      return x && x->is_int64() ? x->as_int64() : d;
+    };
+    LearnedRoute l;
+    l.name = s("name");
+    l.source = s("source");
+    l.destination = s("destination");
+    l.peer = s("peer");
+    l.endpoint = s("endpoint");
+    l.authentication = s("authentication");
+    l.rollingPeriodSeconds = n("rollingPeriodSeconds", 86400);
+    l.transit = s("transit");
+    l.generation = n("generation", 1);
+    l.peerPublicKeyPem = s("peerPublicKey");
+    if (!l.name.empty()) out[l.name] = l;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ControlPlane::peerUrl(const LearnedRoute& route) const {
+  std::string url = route.endpoint.empty() ? config_->masterEndpoint : route.endpoint;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+awaitable<void> ControlPlane::sourceLoop(std::string name) {
+  while (!stopped_) {
+    auto it = routes_.find(name);
+    if (it == routes_.end()) break;  // the master removed it
+    LearnedRoute route = it->second;
+    int64_t now = nowSeconds();
+    if (needsTokens(route)) {
+      auto& tokens = sourceTokens_[name];
+      if (generations_.count(name) && generations_[name] != route.generation && tokens.current()) {
+        KGATE_LOG(Info, "route " << name << ": rehandshake requested");
+        tokens.clear();
+        persist();
+        co_await republish();
+      }
+      auto& t = sourceTokens_[name];
+      if (route.peerPublicKeyPem.empty()) {
+        health_[name].error = route.peer + " has not registered with the master yet";
+      } else if (t.handshakeDue(now, route.rollingPeriodSeconds) && now >= t.retryAt()) {
+        co_await handshake(route);
+      }
+    }
+    if (stopped_ || !routes_.count(name)) break;
+    SourceHealth& h = health_[name];
+    bool justNegotiated = needsTokens(route) && sourceTokens_[name].current() &&
+                          h.heartbeatState != 0 && now - h.lastHeartbeat >= 1;
+    if (now - h.lastHeartbeat >= kHeartbeatEverySeconds || justNegotiated)
+      co_await heartbeat(route);
+    co_await sleep(1s);
+  }
+  running_.erase(name);
+}
+
+awaitable<void> ControlPlane::handshake(const LearnedRoute& route) {
+  const std::string name = route.name;
+  auto fail = [&](const std::string& why) {
+    sourceTokens_[name].onHandshakeFailure(nowSeconds());
+    health_[name].error = why;
+    KGATE_LOG(Warn, "route " << name << ": handshake with " << route.peer << " failed: " << why);
+  };
+  auto peerKey = certs::publicKeyFromPem(route.peerPublicKeyPem);
+  if (!peerKey) {
+    fail("the master gave an unusable public key for " + route.peer + ": " + peerKey.error());
+    co_return;
+  }
+  auto started = auth::startHandshake(config_->domainID, domainPublicKeyPem_, **peerKey,
+                                       sourceTokens_[name].nextRevision(), nowNanos());
+  if (!started) {
+    fail(started.error());
+    co_return;
+  }
+  SyncRequest req;
+  req.method = "POST";
+  req.url = peerUrl(route) + "/handshake";
+  req.headers = {{"Kuscia-Host", "kuscia-handshake." + route.peer + ".svc"},
+                 {"Kuscia-Source", config_->domainID},
+                 {"Content-Type", "application/json"}};
+  req.body = auth::encodeHandshakeRequest(started->request);
+  req.timeout = 10s;
+  auto resp = co_await httpRequestAsync(pool_, env_.sweeper, req);
+  if (stopped_) co_return;
+  if (!resp) {
+    fail(resp.error());
+    co_return;
+  }
+  if (resp->status != 200) {
+    fail("HTTP " + std::to_string(resp->status) + ": " + firstLine(resp->body));
+    co_return;
+  }
+  auto reply = auth::decodeHandshakeReply(resp->body);
+  if (!reply) {
+    fail(reply.error());
+    co_return;
+  }
+  auto token = auth::finishHandshake(*started, *reply, *domainKey_);
+  if (!token) {
+    fail(token.error());
+    co_return;
+  }
+  if (!routes_.count(name)) co_return;  // removed while we waited
+  sourceTokens_[name].install(*token, nowSeconds());
+  generations_[name] = route.generation;
+  health_[name].error.clear();
+  persist();
+  co_await republish();
+  KGATE_LOG(Info, "route " << name << ": token revision " << token->revision << " negotiated with "
+                           << route.peer);
+}
+
+awaitable<void> ControlPlane::heartbeat(const LearnedRoute& route) {
+  const std::string name = route.name;
+  health_[name].lastHeartbeat = nowSeconds();
+  SyncRequest req;
+  req.url = peerUrl(route) + "/handshake";
+  req.headers = {{"Kuscia-Host", "kuscia-handshake." + route.peer + ".svc"},
+                 {"Kuscia-Source", config_->domainID}};
+  auto current = sourceTokens_[name].current();
+  if (current) req.headers.emplace_back("Kuscia-Token-Revision", std::to_string(current->revision));
+  req.timeout = 5s;
+  auto resp = co_await httpRequestAsync(pool_, env_.sweeper, req);
+  if (stopped_ || !routes_.count(name)) co_return;
+  SourceHealth& h = health_[name];
+  int64_t now = nowSeconds();
+  if (!resp) {
+    if (!h.unreachableSince) h.unreachableSince = now;
+    h.error = resp.error();
+    co_return;
+  }
+  h.unreachableSince = 0;
+  boost::system::error_code ec;
+  auto doc = json::parse(resp->body, ec);
+  const json::value* state = !ec && doc.is_object() ? doc.as_object().if_contains("state") : nullptr;
+  if (resp->status != 200 || !state || !state->is_int64()) {
+    h.error = "heartbeat answered HTTP " + std::to_string(resp->status) + ": " + firstLine(resp->body);
+    co_return;
+  }
+  h.heartbeatState = static_cast<int>(state->as_int64());
+  auto s = static_cast<auth::HeartbeatState>(h.heartbeatState);
+  bool ok = needsTokens(route) ? s == auth::HeartbeatState::TokenReady
+                               : (s == auth::HeartbeatState::TokenReady ||
+                                  s == auth::HeartbeatState::TokenRevisionInputInvalid);
+  if (ok) {
+    h.heartbeatOkAt = now;
+    h.error.clear();
+  } else {
+    h.error = route.peer + " answered heartbeat state " + std::to_string(h.heartbeatState);
+  }
+  if (needsTokens(route)) {
+    auto& tokens = sourceTokens_[name];
+    bool had = tokens.current().has_value();
+    tokens.onHeartbeat(s, now);
+    if (had && !tokens.current()) {
+      KGATE_LOG(Warn, "route " << name << ": " << route.peer << " no longer accepts our token "
+                               << "(state " << h.heartbeatState << "); negotiating a new one");
+      persist();
+      co_await republish();
+    }
+  }
+}
+
+awaitable<void> ControlPlane::liteLoop() {
+  const std::string self = config_->domainID;
+  const std::string master = env_.lite->masterDomainID;
+  const std::string masterRoute = self + "-" + master;
+  int64_t lastReport = 0;
+  while (!stopped_) {
+    auto tokens = sourceTokens_[masterRoute].current();
+    if (tokens) {
+      SyncRequest req;
+      req.url = peerUrl(routes_[masterRoute]) + "/api/v1/lite/routes";
+      req.headers = {{"Kuscia-Host", "kgate-control." + master + ".svc"},
+                     {"Kuscia-Source", self},
+                     {"Kuscia-Token", tokens->token}};
+      req.timeout = 10s;
+      auto resp = co_await httpRequestAsync(pool_, env_.sweeper, req);
+      if (stopped_) break;
+      if (resp && resp->status == 200) {
+        if (auto routes = parseRoutes(resp->body)) setRoutes(std::move(*routes));
+        else KGATE_LOG(Warn, "the master's route list is not valid JSON; keeping ours");
+      } else if (resp && resp->status == 401) {
+        KGATE_LOG(Warn, "the master refused our route token; negotiating a new one");
+        sourceTokens_[masterRoute].clear();
+        persist();
+      } else if (!resp) {
+        KGATE_LOG(Debug, "polling the master: " << resp.error());
+      }
+      int64_t now = nowSeconds();
+      if (now - lastReport >= kReportEverySeconds && sourceTokens_[masterRoute].current()) {
+        lastReport = now;
+        SyncRequest report = req;
+        report.method = "POST";
+        report.url = peerUrl(routes_[masterRoute]) + "/api/v1/lite/report";
+        report.headers.emplace_back("Content-Type", "application/json");
+        report.body = reportJson();
+        (void)co_await httpRequestAsync(pool_, env_.sweeper, report);
+      }
+    }
+    co_await sleep(kPollEvery);
+  }
+}
+
+awaitable<void> ControlPlane::masterLoop() {
+  int64_t lastReport = 0;
+  while (!stopped_) {
+    auth::Authority& a = *env_.authority;
+    if (a.routesVersion() != masterVersion_) {
+      masterVersion_ = a.routesVersion();
+      auto reply = a.routesFor(config_->domainID);
+      if (reply.status == 200)
+        if (auto routes = parseRoutes(reply.body)) setRoutes(std::move(*routes));
+    }
+    int64_t now = nowSeconds();
+    if (now - lastReport >= kReportEverySeconds) {
+      lastReport = now;
+      a.reportSelf(reportJson());
+    }
+    co_await sleep(1s);
+  }
+}
+
+}  // namespace kgate

@@ -1,0 +1,207 @@
+// The whole seed walkthrough with kgate's commands: a master, two lites registering, routes
+// alice->bob and bob->alice created on the master, tokens negotiated by the two gateways
+// (RSA-GEN), `kgate route list` READY True, and an application behind alice calling bob's
+// service through both gateways; then rotation under load, and readiness following bob.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <list>
+#include <thread>
+
+#include "integration/node.h"
+
+namespace kgate::test {
+namespace {
+
+CommandResult kgateIn(const TempDir& dir, const std::string& args) {
+  return run({"sh", "-c", "cd '" + dir.path() + "' && '" + kgateBinary() + "' " + args});
+}
+
+// The READY and REASON columns of one route in `kgate route list`.
+std::pair<std::string, std::string> readiness(const TempDir& dir, const std::string& name) {
+  auto r = kgateIn(dir, "route list");
+  std::istringstream rows(r.out);
+  std::string row;
+  while (std::getline(rows, row)) {
+    std::istringstream cols(row);
+    std::vector<std::string> c;
+    std::string x;
+    while (cols >> x) c.push_back(x);
+    if (c.size() >= 7 && c[0] == name) return {c[5], c[6]};
+  }
+  return {"?", r.out + r.err};
+}
+
+class Walkthrough : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    master_.emplace(dir_, NodeSpec{.domain = "mycompany-secretflow-master", .mode = "master",
+                                   .seedDataDir = true});
+    master_->start();
+    echo_.emplace(Upstream::Options{.ip = "127.0.0.3", .name = "bob-echo"});
+  }
+  Node& lite(const std::string& id, const std::string& ip, const std::string& extraYaml = "") {
+    auto token = kgateIn(dir_, "domain add " + id).out;
+    token = token.substr(0, token.find('\n'));
+    lites_.emplace_back(dir_, NodeSpec{.domain = id, .mode = "lite", .ip = ip,
+                                       .masterEndpoint = master_->externalUrl(""),
+                                       .deployToken = token});
+    if (!extraYaml.empty()) lites_.back().appendConfig(extraYaml);
+    lites_.back().start();
+    return lites_.back();
+  }
+  void createRoutes(Node& alice, Node& bob, const std::string& options = "") {
+    auto ab = kgateIn(dir_, "route create alice bob " + bob.externalUrl("") + " " + options);
+    ASSERT_EQ(ab.exitCode, 0) << ab.err;
+    auto ba = kgateIn(dir_, "route create bob alice " + alice.externalUrl("") + " " + options);
+    ASSERT_EQ(ba.exitCode, 0) << ba.err;
+  }
+  bool waitReady(const std::string& name, const std::string& want = "True",
+                 std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    return waitUntil([&] { return readiness(dir_, name).first == want; }, timeout,
+                     std::chrono::milliseconds(500));
+  }
+  HttpReply call(Node& from, const std::string& host, const std::string& path, bool h2 = false) {
+    std::vector<std::string> args{from.internalUrl(path), "-H", "Host: " + host};
+    if (h2) args.push_back("--http2-prior-knowledge");
+    return curl(args);
+  }
+
+  TempDir dir_;
+  std::optional<Node> master_;
+  std::optional<Upstream> echo_;
+  std::list<Node> lites_;
+};
+
+TEST_F(Walkthrough, RoutesBecomeReadyAndTrafficFlows) {
+  Node& alice = lite("alice", "127.0.0.2");
+  Node& bob = lite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
+  createRoutes(alice, bob);
+  ASSERT_TRUE(waitReady("alice-bob")) << readiness(dir_, "alice-bob").second;
+  ASSERT_TRUE(waitReady("bob-alice")) << readiness(dir_, "bob-alice").second;
+
+  auto list = kgateIn(dir_, "route list");
+  EXPECT_NE(list.out.find("NAME"), std::string::npos);
+  for (std::string col : {"SOURCE", "DESTINATION", "HOST", "AUTHENTICATION", "READY", "REASON"})
+    EXPECT_NE(list.out.find(col), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("alice-mycompany-secretflow-master"), std::string::npos) << list.out;
+
+  for (bool h2 : {false, true}) {
+    auto r = call(alice, "echo.bob.svc", "/hello", h2);
+    ASSERT_EQ(r.status, 200) << r.raw << r.body;
+    EXPECT_EQ(jsonGet(r.body, {"headers", "kuscia-source"}), "alice");
+    EXPECT_EQ(jsonGet(r.body, {"headers", "kuscia-token"}).value_or("").size(), 44u);
+  }
+  // The 401 probe on every external port.
+  for (Node* n : {&*master_, &alice, &bob}) {
+    auto probe = curl({"-k", n->externalUrl("/")});
+    EXPECT_EQ(probe.status, 401);
+    EXPECT_FALSE(probe.header("kuscia-error-message").empty());
+  }
+  // A route that is deleted stops working at once on both sides.
+  ASSERT_EQ(kgateIn(dir_, "route delete alice-bob").exitCode, 0);
+  EXPECT_TRUE(waitUntil([&] { return call(alice, "echo.bob.svc", "/gone").status == 404; },
+                        std::chrono::seconds(15)));
+}
+
+TEST_F(Walkthrough, RotationUnderLoadLosesNoRequest) {
+  Node& alice = lite("alice", "127.0.0.2");
+  Node& bob = lite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
+  createRoutes(alice, bob, "--rolling-period 3");
+  ASSERT_TRUE(waitReady("alice-bob")) << readiness(dir_, "alice-bob").second;
+  std::string firstToken =
+      jsonGet(call(alice, "echo.bob.svc", "/t").body, {"headers", "kuscia-token"}).value_or("");
+  // Requests flow continuously while at least three rotations happen.
+  std::atomic<int> ok{0}, failed{0};
+  std::atomic<bool> stop{false};
+  std::set<std::string> tokensSeen;
+  std::mutex seenMu;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 2; ++c)
+    clients.emplace_back([&] {
+      while (!stop) {
+        auto r = call(alice, "echo.bob.svc", "/load");
+        if (r.status == 200) {
+          ++ok;
+          std::lock_guard lock(seenMu);
+          tokensSeen.insert(jsonGet(r.body, {"headers", "kuscia-token"}).value_or(""));
+        } else {
+          ++failed;
+          ADD_FAILURE() << "request failed during rotation: " << r.status << " "
+                        << r.header("kuscia-error-message");
+        }
+      }
+    });
+  bool rotated = waitUntil(
+      [&] {
+        std::lock_guard lock(seenMu);
+        return tokensSeen.size() >= 4;
+      },
+      std::chrono::seconds(40), std::chrono::milliseconds(200));
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_TRUE(rotated) << "tokens seen: " << tokensSeen.size();
+  EXPECT_GT(ok.load(), 20);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_NE(tokensSeen.count(firstToken), 0u);
+}
+
+TEST_F(Walkthrough, ReadinessFollowsTheDestination) {
+  Node& alice = lite("alice", "127.0.0.2");
+  Node& bob = lite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
+  createRoutes(alice, bob);
+  ASSERT_TRUE(waitReady("alice-bob"));
+  EXPECT_EQ(bob.stop(), 0);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto [ready, reason] = readiness(dir_, "alice-bob");
+        return ready == "False" &&
+               (reason == "DestinationUnreachable" || reason == "HeartBeatTimeout");
+      },
+      std::chrono::seconds(90), std::chrono::seconds(1)))
+      << readiness(dir_, "alice-bob").second;
+  bob.start();
+  EXPECT_TRUE(waitReady("alice-bob", "True", std::chrono::seconds(60)))
+      << readiness(dir_, "alice-bob").second;
+  EXPECT_EQ(call(alice, "echo.bob.svc", "/back").status, 200);
+}
+
+TEST_F(Walkthrough, UnregisteredDestinationIsNotAuthorized) {
+  Node& alice = lite("alice", "127.0.0.2");
+  ASSERT_EQ(kgateIn(dir_, "domain add carol").exitCode, 0);
+  ASSERT_EQ(kgateIn(dir_, "route create alice carol http://127.0.0.4:1").exitCode, 0);
+  EXPECT_TRUE(waitReady("alice-carol", "False", std::chrono::seconds(10)));
+  EXPECT_EQ(readiness(dir_, "alice-carol").second, "DestinationIsNotAuthorized");
+  // Once alice has learned the route (it polls the master), the route is known but has no token.
+  HttpReply r;
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        r = call(alice, "echo.carol.svc", "/");
+        return r.status == 503;
+      },
+      std::chrono::seconds(15)));
+  EXPECT_NE(r.header("kuscia-error-message").find("return http code 503"), std::string::npos);
+}
+
+TEST_F(Walkthrough, RouteCommandsRefuseBadInput) {
+  lite("alice", "127.0.0.2");
+  auto unknown = kgateIn(dir_, "route create alice nobody http://127.0.0.4:1");
+  EXPECT_EQ(unknown.exitCode, 1);
+  EXPECT_NE(unknown.err.find("nobody"), std::string::npos) << unknown.err;
+  auto self = kgateIn(dir_, "route create alice alice http://127.0.0.4:1");
+  EXPECT_EQ(self.exitCode, 1);
+  auto badUrl = kgateIn(dir_, "route create alice mycompany-secretflow-master ftp://x");
+  EXPECT_EQ(badUrl.exitCode, 1);
+  EXPECT_NE(badUrl.err.find("ftp://x"), std::string::npos) << badUrl.err;
+  auto dup = kgateIn(dir_, "route create alice mycompany-secretflow-master http://127.0.0.1:1");
+  EXPECT_EQ(dup.exitCode, 1);
+  EXPECT_NE(dup.err.find("already exists"), std::string::npos) << dup.err;
+  EXPECT_EQ(kgateIn(dir_, "route delete nosuch-route").exitCode, 1);
+  EXPECT_EQ(kgateIn(dir_, "route create alice").exitCode, 2);
+}
+
+}  // namespace
+}  // namespace kgate::test

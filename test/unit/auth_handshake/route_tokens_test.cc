@@ -1,0 +1,324 @@
+// Route tokens at both ends with an injected clock: when the source negotiates, what the
+// destination accepts during a rotation, backoff, and persistence.
+#include <gtest/gtest.h>
+
+#include "auth/route_tokens.h"
+#include "certs/keys.h"
+#include "test/unit/auth_handshake/test_keys.h"
+
+namespace kgate::auth {
+namespace {
+
+using testing::alice;
+using testing::bob;
+using testing::pubPem;
+using testing::publicOnly;
+
+constexpr int64_t kNanos = 1'000'000'000;
+constexpr int64_t kDay = 86400;
+constexpr int64_t kT0 = 1'704'067'200;  // 2024-01-01T00:00:00Z, in seconds
+
+NegotiatedToken fakeToken(int64_t revision, int64_t expiresAtSeconds = kT0 + 2 * kDay) {
+  return NegotiatedToken{certs::base64Encode(certs::randomBytes(32)), revision,
+                         expiresAtSeconds * kNanos};
+}
+
+// One handshake from alice's SourceTokens to bob's DestinationTokens at time now. With
+// replyLost the destination installs but the source never hears back.
+void handshake(SourceTokens& src, DestinationTokens& dst, int64_t now, bool replyLost = false) {
+  auto bobPub = publicOnly(bob());
+  auto started = startHandshake("alice", pubPem(alice()), *bobPub, src.nextRevision(),
+                                now * kNanos);
+  ASSERT_TRUE(started) << started.error();
+  DestinationRoute route{true, pubPem(alice()), kDay, dst.newestRevision()};
+  DestinationDecision d = answerHandshake(started->request, "bob", route, bob(), now * kNanos);
+  ASSERT_TRUE(d.token) << d.reply.message;
+  dst.install(*d.token, now);
+  if (replyLost) {
+    src.onHandshakeFailure(now);
+    return;
+  }
+  auto token = finishHandshake(*started, d.reply, alice());
+  ASSERT_TRUE(token) << token.error();
+  src.install(*token, now);
+}
+
+// The source's 15 s heartbeat, answered by the destination.
+HeartbeatState heartbeat(SourceTokens& src, DestinationTokens& dst, int64_t now) {
+  HeartbeatState s = dst.onHeartbeat(std::to_string(src.current()->revision), now);
+  src.onHeartbeat(s, now);
+  return s;
+}
+
+std::vector<std::string> accepted(const DestinationTokens& dst) {
+  std::vector<std::string> out;
+  for (const NegotiatedToken& t : dst.accepted()) out.push_back(t.token);
+  return out;
+}
+
+TEST(SourceTokens, HandshakeDueTiming) {
+  SourceTokens src;
+  EXPECT_TRUE(src.handshakeDue(kT0, kDay));
+  EXPECT_EQ(src.nextRevision(), 1);
+  src.install(fakeToken(1), kT0);
+  EXPECT_EQ(src.installedAt(), kT0);
+  EXPECT_EQ(src.nextRevision(), 2);
+  EXPECT_FALSE(src.handshakeDue(kT0, kDay));
+  EXPECT_FALSE(src.handshakeDue(kT0 + kDay - 1, kDay));
+  EXPECT_TRUE(src.handshakeDue(kT0 + kDay, kDay));
+
+  SourceTokens never;
+  never.install(fakeToken(1, kT0 + 100 * 365 * kDay), kT0);
+  EXPECT_FALSE(never.handshakeDue(kT0 + 1000 * kDay, 0));  // period 0: never rotate
+}
+
+TEST(SourceTokens, ExpiredTokenIsRenegotiated) {
+  SourceTokens src;
+  src.install(fakeToken(3, kT0 + 100), kT0);
+  EXPECT_FALSE(src.handshakeDue(kT0 + 99, 0));
+  EXPECT_TRUE(src.handshakeDue(kT0 + 100, 0));
+}
+
+TEST(SourceTokens, BackoffSequenceAndNoBurnedRevisions) {
+  SourceTokens src;
+  src.install(fakeToken(4), kT0);
+  int64_t now = kT0 + kDay;
+  const int64_t want[] = {1, 2, 4, 8, 16, 32, 60, 60, 60};
+  for (int64_t delay : want) {
+    ASSERT_TRUE(src.handshakeDue(now, kDay));
+    src.onHandshakeFailure(now);
+    EXPECT_EQ(src.retryAt(), now + delay);
+    EXPECT_FALSE(src.handshakeDue(now + delay - 1, kDay));
+    EXPECT_EQ(src.nextRevision(), 5);  // failures never consume a revision
+    EXPECT_EQ(src.current()->revision, 4);  // and keep the working token
+    now += delay;
+  }
+  src.install(fakeToken(5), now);  // success resets the backoff
+  EXPECT_EQ(src.retryAt(), 0);
+  src.onHandshakeFailure(now);
+  EXPECT_EQ(src.retryAt(), now + 1);
+}
+
+TEST(SourceTokens, HeartbeatOutcomes) {
+  SourceTokens src;
+  src.install(fakeToken(2), kT0);
+  src.onHeartbeat(HeartbeatState::TokenReady, kT0 + 15);
+  EXPECT_EQ(src.confirmedAt(), kT0 + 15);
+  for (HeartbeatState s : {HeartbeatState::TokenNotReady, HeartbeatState::InternalError,
+                           HeartbeatState::NetworkUnreachable,
+                           HeartbeatState::TokenRevisionInputInvalid}) {
+    src.onHeartbeat(s, kT0 + 30);
+    ASSERT_TRUE(src.current());
+  }
+  EXPECT_EQ(src.confirmedAt(), kT0 + 15);
+
+  src.onHeartbeat(HeartbeatState::TokenNotFound, kT0 + 45);  // the destination lost it
+  EXPECT_FALSE(src.current());
+  EXPECT_TRUE(src.handshakeDue(kT0 + 45, kDay));
+  EXPECT_EQ(src.nextRevision(), 1);
+
+  src.install(fakeToken(7), kT0 + 50);
+  src.onHeartbeat(HeartbeatState::NoAuthentication, kT0 + 60);
+  EXPECT_FALSE(src.current());
+}
+
+TEST(SourceTokens, ClearRequestsAnImmediateHandshake) {
+  SourceTokens src;
+  src.install(fakeToken(2), kT0);
+  src.onHandshakeFailure(kT0 + 1);
+  src.clear();
+  EXPECT_FALSE(src.current());
+  EXPECT_EQ(src.retryAt(), 0);
+  EXPECT_TRUE(src.handshakeDue(kT0 + 1, kDay));
+}
+
+TEST(DestinationTokens, HeartbeatStates) {  // vector 22, on the token store
+  DestinationTokens dst;
+  dst.install(fakeToken(3), kT0);
+  EXPECT_EQ(dst.onHeartbeat("", kT0), HeartbeatState::TokenRevisionInputInvalid);
+  EXPECT_EQ(dst.onHeartbeat("x3", kT0), HeartbeatState::TokenRevisionInputInvalid);
+  EXPECT_EQ(dst.onHeartbeat("3 ", kT0), HeartbeatState::TokenRevisionInputInvalid);
+  EXPECT_EQ(dst.onHeartbeat("9", kT0), HeartbeatState::TokenNotFound);
+  EXPECT_EQ(dst.lastHeartbeatAt(), 0);
+  EXPECT_EQ(dst.onHeartbeat("3", kT0 + 15), HeartbeatState::TokenReady);
+  EXPECT_EQ(dst.lastHeartbeatAt(), kT0 + 15);
+  EXPECT_EQ(dst.onHeartbeat("+3", kT0 + 30), HeartbeatState::TokenReady);  // strconv.Atoi
+}
+
+TEST(DestinationTokens, KeepsAtMostTwoNewest) {
+  DestinationTokens dst;
+  EXPECT_EQ(dst.newestRevision(), 0);
+  NegotiatedToken t1 = fakeToken(1), t2 = fakeToken(2), t3 = fakeToken(3);
+  dst.install(t1, kT0);
+  dst.install(t2, kT0 + 1);
+  EXPECT_EQ(accepted(dst), (std::vector{t1.token, t2.token}));
+  dst.install(t3, kT0 + 2);  // vector 21: r is pushed out by r+2
+  EXPECT_EQ(accepted(dst), (std::vector{t2.token, t3.token}));
+  EXPECT_EQ(dst.newestRevision(), 3);
+
+  NegotiatedToken t3b = fakeToken(3);  // a retry of revision 3 replaces it in place
+  dst.install(t3b, kT0 + 3);
+  EXPECT_EQ(accepted(dst), (std::vector{t2.token, t3b.token}));
+}
+
+TEST(DestinationTokens, ReplacingTheNewestNeedsANewConfirmation) {
+  DestinationTokens dst;
+  dst.install(fakeToken(1), kT0);
+  dst.install(fakeToken(2), kT0);
+  EXPECT_EQ(dst.onHeartbeat("2", kT0 + 10), HeartbeatState::TokenReady);
+  dst.install(fakeToken(2), kT0 + 20);  // new bytes for 2: the old confirmation is void
+  EXPECT_FALSE(dst.expire(kT0 + 10 + DestinationTokens::kGraceSeconds + 100));
+  EXPECT_EQ(dst.accepted().size(), 2u);
+}
+
+TEST(DestinationTokens, PreviousDropsTwoMinutesAfterItsExpiry) {
+  DestinationTokens dst;
+  dst.install(fakeToken(1, kT0 + 1000), kT0);
+  dst.install(fakeToken(2, kT0 + 5000), kT0 + 500);
+  EXPECT_FALSE(dst.expire(kT0 + 1000 + 119));
+  EXPECT_EQ(dst.accepted().size(), 2u);
+  EXPECT_TRUE(dst.expire(kT0 + 1000 + 120));
+  ASSERT_EQ(dst.accepted().size(), 1u);
+  EXPECT_EQ(dst.accepted()[0].revision, 2);
+  EXPECT_FALSE(dst.expire(kT0 + 1000 + 121));
+}
+
+TEST(RouteTokens, FullRotationNeverDeadlocks) {
+  SourceTokens src;
+  DestinationTokens dst;
+
+  // First handshake: revision 1 on both ends, confirmed by the first heartbeat.
+  ASSERT_TRUE(src.handshakeDue(kT0, kDay));
+  handshake(src, dst, kT0);
+  ASSERT_TRUE(src.current());
+  EXPECT_EQ(src.current()->revision, 1);
+  EXPECT_EQ(accepted(dst), (std::vector{src.current()->token}));
+  EXPECT_EQ(heartbeat(src, dst, kT0 + 15), HeartbeatState::TokenReady);
+  EXPECT_EQ(src.confirmedAt(), kT0 + 15);
+  EXPECT_FALSE(dst.expire(kT0 + 1000));
+  EXPECT_FALSE(src.handshakeDue(kT0 + kDay - 1, kDay));
+  const std::string token1 = src.current()->token;
+
+  // A day later the source rotates, but the reply is lost: bob holds 1 and 2, alice keeps 1.
+  int64_t t1 = kT0 + kDay;
+  ASSERT_TRUE(src.handshakeDue(t1, kDay));
+  handshake(src, dst, t1, /*replyLost=*/true);
+  EXPECT_EQ(src.current()->token, token1);
+  EXPECT_EQ(src.nextRevision(), 2);
+  ASSERT_EQ(dst.accepted().size(), 2u);
+  EXPECT_EQ(dst.accepted()[0].token, token1);
+  EXPECT_EQ(heartbeat(src, dst, t1 + 1), HeartbeatState::TokenReady);  // 1 still works
+  EXPECT_FALSE(dst.expire(t1 + 600));  // 2 is not confirmed: 1 stays
+
+  // The retry after the 1 s backoff reuses revision 2; bob replaces it, nothing is burned.
+  EXPECT_FALSE(src.handshakeDue(t1, kDay));
+  ASSERT_TRUE(src.handshakeDue(t1 + 1, kDay));
+  handshake(src, dst, t1 + 1);
+  EXPECT_EQ(src.current()->revision, 2);
+  EXPECT_EQ(dst.newestRevision(), 2);
+  EXPECT_EQ(accepted(dst), (std::vector{token1, src.current()->token}));
+
+  // Alice confirms 2; bob keeps 1 for the grace period, then drops it.
+  int64_t confirmed = t1 + 15;
+  EXPECT_EQ(heartbeat(src, dst, confirmed), HeartbeatState::TokenReady);
+  EXPECT_FALSE(dst.expire(confirmed + DestinationTokens::kGraceSeconds - 1));
+  EXPECT_EQ(dst.accepted().size(), 2u);
+  EXPECT_TRUE(dst.expire(confirmed + DestinationTokens::kGraceSeconds));
+  EXPECT_EQ(accepted(dst), (std::vector{src.current()->token}));
+
+  // Bob loses its tokens (e.g. a reset): the heartbeat says so, alice starts over, and bob
+  // continues from its own newest revision.
+  dst.clear();
+  DestinationTokens restored;
+  restored.install(fakeToken(6), t1 + 100);
+  EXPECT_EQ(heartbeat(src, restored, t1 + 120), HeartbeatState::TokenNotFound);
+  EXPECT_FALSE(src.current());
+  ASSERT_TRUE(src.handshakeDue(t1 + 120, kDay));
+  handshake(src, restored, t1 + 120);
+  EXPECT_EQ(src.current()->revision, 7);
+  EXPECT_EQ(restored.accepted().back().token, src.current()->token);
+}
+
+TEST(RouteTokensJson, SourceRoundTrips) {
+  SourceTokens src;
+  auto empty = SourceTokens::fromJson(src.toJson());
+  ASSERT_TRUE(empty) << empty.error();
+  EXPECT_FALSE(empty->current());
+  EXPECT_EQ(empty->toJson(), src.toJson());
+
+  NegotiatedToken t = fakeToken(12);
+  src.install(t, kT0);
+  src.onHeartbeat(HeartbeatState::TokenReady, kT0 + 15);
+  src.onHandshakeFailure(kT0 + kDay);
+  src.onHandshakeFailure(kT0 + kDay + 1);
+  auto back = SourceTokens::fromJson(src.toJson());
+  ASSERT_TRUE(back) << back.error();
+  ASSERT_TRUE(back->current());
+  EXPECT_EQ(back->current()->token, t.token);
+  EXPECT_EQ(back->current()->revision, 12);
+  EXPECT_EQ(back->current()->expirationTime, t.expirationTime);
+  EXPECT_EQ(back->installedAt(), kT0);
+  EXPECT_EQ(back->confirmedAt(), kT0 + 15);
+  EXPECT_EQ(back->retryAt(), src.retryAt());
+  EXPECT_EQ(back->toJson(), src.toJson());
+  back->onHandshakeFailure(kT0 + kDay + 3);  // the failure count survived too: 4 s now
+  EXPECT_EQ(back->retryAt(), kT0 + kDay + 3 + 4);
+}
+
+TEST(RouteTokensJson, DestinationRoundTrips) {
+  DestinationTokens dst;
+  dst.install(fakeToken(4), kT0);
+  dst.install(fakeToken(5), kT0 + 10);
+  ASSERT_EQ(dst.onHeartbeat("5", kT0 + 20), HeartbeatState::TokenReady);
+  auto back = DestinationTokens::fromJson(dst.toJson());
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(accepted(*back), accepted(dst));
+  EXPECT_EQ(back->accepted()[0].expirationTime, dst.accepted()[0].expirationTime);
+  EXPECT_EQ(back->lastHeartbeatAt(), kT0 + 20);
+  EXPECT_EQ(back->toJson(), dst.toJson());
+  // The confirmation time survived: the grace period ends on schedule after a restart.
+  EXPECT_TRUE(back->expire(kT0 + 20 + DestinationTokens::kGraceSeconds));
+}
+
+TEST(RouteTokensJson, GarbageIsRejected) {
+  const std::string token = certs::base64Encode(std::string(32, 'k'));
+  const std::string shortToken = certs::base64Encode(std::string(16, 'k'));
+  auto tok = [](const std::string& t, int rev) {
+    return R"({"token":")" + t + R"(","revision":)" + std::to_string(rev) +
+           R"(,"expirationTime":1})";
+  };
+  const std::string tail = R"(,"installedAt":1,"confirmedAt":0,"retryAt":0,"failures":0})";
+  const std::string sources[] = {
+      "", "{", "[]", "null", R"({})",
+      R"({"installedAt":"1","confirmedAt":0,"retryAt":0,"failures":0})",
+      R"({"installedAt":-1,"confirmedAt":0,"retryAt":0,"failures":0})",
+      R"({"current":5)" + tail,
+      R"({"current":)" + tok(shortToken, 1) + tail,
+      R"({"current":)" + tok("%%%", 1) + tail,
+      R"({"current":)" + tok(token, 0) + tail,
+  };
+  for (const std::string& s : sources) {
+    auto r = SourceTokens::fromJson(s);
+    EXPECT_FALSE(r) << s;
+    if (!r) {
+      EXPECT_FALSE(r.error().empty());
+      EXPECT_EQ(r.error().find(shortToken), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(SourceTokens::fromJson(R"({"current":)" + tok(token, 1) + tail));
+
+  const std::string dtail = R"(],"confirmedAt":0,"lastHeartbeat":0})";
+  const std::string dests[] = {
+      "", "{}", R"({"tokens":{}})",
+      R"({"tokens":[)" + tok(token, 1) + "," + tok(token, 2) + "," + tok(token, 3) + dtail,
+      R"({"tokens":[)" + tok(token, 2) + "," + tok(token, 1) + dtail,
+      R"({"tokens":[)" + tok(token, 2) + "," + tok(token, 2) + dtail,
+      R"({"tokens":[)" + tok(shortToken, 1) + dtail,
+      R"({"tokens":[],"confirmedAt":0})",
+  };
+  for (const std::string& s : dests) EXPECT_FALSE(DestinationTokens::fromJson(s)) << s;
+  EXPECT_TRUE(DestinationTokens::fromJson(R"({"tokens":[)" + tok(token, 1) + dtail));
+}
+
+}  // namespace
+}  // namespace kgate::auth
