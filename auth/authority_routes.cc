@@ -178,6 +178,10 @@ Reply Authority::addRoute(const std::string& source, const std::string& destinat
   } else if (!url.empty()) {
     auto ep = conf::parseEndpoint(url);
     if (!ep) return error(400, "route URL " + safeText(ep.error(), 300), "invalid_route_url");
+    if (*auth == "MTLS" && !ep->tls()) {
+      return error(400, "MTLS route " + name + " needs an https:// URL (the certificates are "
+                        "exchanged in the TLS handshake)", "invalid_route_url");
+    }
     endpoint = ep->url();              // canonical: scheme and host lower-cased, port explicit
   } else if (destination != master) {  // a route to the master uses the lite's masterEndpoint
     return error(400, "route " + name + " needs the URL of " + destination + "'s gateway",

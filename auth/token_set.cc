@@ -12,6 +12,7 @@ std::string_view causeOf(AuthResult r) {
     case AuthResult::UnknownSource: return "unknown_source";
     case AuthResult::NoToken: return "no_token";
     case AuthResult::TokenMismatch: return "token_mismatch";
+    case AuthResult::CertificateMismatch: return "client_certificate_mismatch";
   }
   return "unknown";
 }
@@ -33,6 +34,7 @@ void TokenSet::set(const std::string& source, const std::vector<std::string>& to
   Entry e;
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] == "noop") e.acceptAny = true;
+    if (tokens[i] == "mtls") e.mutualTls = true;
     e.digests.push_back(digestOf(tokens[i]));
     e.revisions.push_back(i < revisions.size() ? revisions[i] : static_cast<int>(i + 1));
   }
@@ -44,10 +46,13 @@ const TokenSet::Entry* TokenSet::find(std::string_view source) const {
   return it == sources_.end() ? nullptr : &it->second;
 }
 
-AuthResult TokenSet::check(std::string_view source, std::string_view token) const {
+AuthResult TokenSet::check(std::string_view source, std::string_view token,
+                           std::string_view verifiedClientName) const {
   if (source.empty()) return AuthResult::NoSource;
   const Entry* e = find(source);
   if (!e) return AuthResult::UnknownSource;
+  if (e->mutualTls)
+    return verifiedClientName == source ? AuthResult::Ok : AuthResult::CertificateMismatch;
   if (e->acceptAny) return AuthResult::Ok;
   if (token.empty()) return AuthResult::NoToken;
   Digest presented = digestOf(token);

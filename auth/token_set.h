@@ -14,7 +14,7 @@
 
 namespace kgate::auth {
 
-enum class AuthResult { Ok, NoSource, UnknownSource, NoToken, TokenMismatch };
+enum class AuthResult { Ok, NoSource, UnknownSource, NoToken, TokenMismatch, CertificateMismatch };
 std::string_view causeOf(AuthResult r);  // the stable cause string (no_source, ...)
 
 class TokenSet {
@@ -24,16 +24,20 @@ class TokenSet {
   struct Entry {
     std::vector<Digest> digests;  // accepted tokens, oldest first
     std::vector<int> revisions;   // their revisions, same order
-    bool acceptAny = false;       // "noop": routes authenticated otherwise (MTLS, None)
+    bool acceptAny = false;       // "noop": routes without authentication (None)
+    bool mutualTls = false;       // "mtls": the client certificate must name the source
   };
 
   static std::shared_ptr<const TokenSet> fromConfig(const conf::Config& config);
 
-  // tokens: oldest first; revisions default to 1..n.
+  // tokens: oldest first; revisions default to 1..n. The literal "noop" accepts any token and
+  // "mtls" accepts a client whose verified certificate names the source (Kuscia's markers).
   void set(const std::string& source, const std::vector<std::string>& tokens,
            std::vector<int> revisions = {});
 
-  AuthResult check(std::string_view source, std::string_view token) const;
+  // verifiedClientName: the subject CN of the client's TLS certificate if it verified, else "".
+  AuthResult check(std::string_view source, std::string_view token,
+                   std::string_view verifiedClientName = {}) const;
   const Entry* find(std::string_view source) const;
   bool hasSource(std::string_view source) const { return find(source) != nullptr; }
 

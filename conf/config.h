@@ -53,6 +53,9 @@ struct Route {
   Endpoint endpoint;           // empty host when transit is set
   std::string token;           // newest token, sent as Kuscia-Token
   bool tokenRequired = true;   // false for routes authenticated otherwise (MTLS, None)
+  // MTLS routes (set by the control plane, not the YAML): the certificate and key this node
+  // presents, and the CA the peer's certificate must chain to (PEM text).
+  std::string clientCertPem, clientKeyPem, caPem;
   std::string transit;         // non-empty: go through the route self -> transit instead
   UpstreamProtocol protocol = UpstreamProtocol::Http1;
   bool verifyPeer = false;     // https: verify the peer certificate against caFile (if set)

@@ -17,6 +17,7 @@ inline constexpr std::string_view kNoSource = "no_source";            // no Kusc
 inline constexpr std::string_view kUnknownSource = "unknown_source";  // no route from that source
 inline constexpr std::string_view kNoToken = "no_token";              // source known, no token
 inline constexpr std::string_view kTokenMismatch = "token_mismatch";  // token not one we accept
+inline constexpr std::string_view kCertificateMismatch = "client_certificate_mismatch";  // MTLS route: no verified certificate naming the source
 
 // Routing, 404.
 inline constexpr std::string_view kServiceNotFound = "service_not_found";  // no such local service

@@ -27,7 +27,8 @@ namespace kgate::cause {
 
 std::string_view intern(std::string_view text, std::string_view fallback) {
   for (std::string_view c :
-       {kNoSource, kUnknownSource, kNoToken, kTokenMismatch, kServiceNotFound, kRouteNotFound,
+       {kNoSource, kUnknownSource, kNoToken, kTokenMismatch, kCertificateMismatch,
+        kServiceNotFound, kRouteNotFound,
         kRouteNotReady,
         kBadRequest, kHeaderTimeout, kHeadersTooLarge, kRequestTooLarge, kConnectFailure,
         kConnectTimeout, kTlsFailure, kResolveFailure, kUpstreamReset, kUpstreamProtocol,

@@ -29,7 +29,7 @@ struct StreamContext {
   std::string peer;          // metrics label: source domain (external) or destination (internal)
   std::string traceId, spanId;
 
-  enum class Target { None, Handshake, Control, Service, Peer };
+  enum class Target { None, Handshake, Control, Probe, Service, Peer };
   Target target = Target::None;
   const routes::Service* service = nullptr;
   const routes::PeerRoute* route = nullptr;

@@ -44,7 +44,9 @@ awaitable<bool> sniffHttp2(Transport& t, ReadBuffer& buf) {
 awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv& env) {
   ConnectionSlot slot(env, spec.kind);
   conf::Limits limits = env.limits();
-  ConnectionInfo info{spec.kind, {}, spec.tls != nullptr};
+  ConnectionInfo info;
+  info.listener = spec.kind;
+  info.tls = spec.tls != nullptr;
   std::unique_ptr<Transport> transport =
       spec.tls ? std::make_unique<Transport>(std::move(socket), spec.tls, Transport::Role::Server)
                : std::make_unique<Transport>(std::move(socket));
@@ -64,6 +66,7 @@ awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv
       }
     }
     info.clientCertVerified = transport->peerCertificateVerified();
+    info.clientName = transport->verifiedPeerName();
     std::string alpn = transport->alpn();
     if (alpn == "h2") {
       h2 = spec.http2;

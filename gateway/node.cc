@@ -152,15 +152,6 @@ void Node::prepare() {
     }
   }
 
-  if (c.externalTls()) {
-    certs::ServerTlsOptions t;
-    t.certChainPem = pki_.externalCertPem;
-    t.keyPem = pki_.externalKeyPem;
-    t.alpn = {"h2", "http/1.1"};
-    t.requireClientCert = c.protocol == conf::Protocol::Mtls;
-    t.clientCaPem = pki_.caCertPem;
-    externalTls_ = must(certs::makeServerContext(t), "external listener TLS");
-  }
   certs::ServerTlsOptions api;
   api.certChainPem = pki_.apiCertPem;
   api.keyPem = pki_.apiKeyPem;
@@ -174,6 +165,22 @@ void Node::prepare() {
   if (c.mode == conf::Mode::Lite) {
     auto key = must(certs::privateKeyFromPem(pem), "domainKeyData");
     lite_ = must(bootstrapLite(c, *key, certDir), "cannot join the master");
+  }
+  if (c.externalTls()) {
+    certs::ServerTlsOptions t;
+    t.certChainPem = pki_.externalCertPem;
+    t.keyPem = pki_.externalKeyPem;
+    t.alpn = {"h2", "http/1.1"};
+    if (c.protocol == conf::Protocol::Mtls && lite_ && !lite_->masterCaPem.empty()) {
+      // MTLS: peers on MTLS routes know each other through the master's CA, so present the
+      // certificate the master issued and ask for theirs. Only asked, not required: the 401
+      // probe and token routes keep working for clients without one; MTLS routes check it.
+      t.certChainPem = lite_->certPem;
+      t.keyPem = pem;
+      t.requestClientCert = true;
+      t.clientCaPem = lite_->masterCaPem;
+    }
+    externalTls_ = must(certs::makeServerContext(t), "external listener TLS");
   }
   ControlPlane::Env env{io_.get_executor(), sweeper_,
                         [this](std::shared_ptr<const Snapshot> s) { return publish(std::move(s)); },
@@ -237,9 +244,11 @@ void Node::bindAll() {
 
 void Node::printListeners() {
   const conf::Config& c = *config_;
+  bool mtls = c.protocol == conf::Protocol::Mtls && lite_ && !lite_->masterCaPem.empty();
   std::string tlsMode = !c.externalTls() ? "none"
-                        : c.protocol == conf::Protocol::Mtls ? "mTLS (client cert required)"
-                                                             : "TLS";
+                        : mtls ? "mTLS (certificate from the master; client certificates checked "
+                                 "on MTLS routes)"
+                               : "TLS";
   auto row = [](std::string_view a, std::string b, std::string_view p, std::string_view t) {
     std::string line(a);
     line.resize(10, ' ');
@@ -255,7 +264,7 @@ void Node::printListeners() {
                     c.roleName() + "), instance " + c.instance + ", data " + c.dataDir + "\n";
   out += row("LISTENER", "ADDRESS", "PROTOCOLS", "TLS");
   out += row("external", addr(c.ports.external), c.externalTls() ? "h2,http/1.1" : "h2c,http/1.1",
-             tlsMode + (c.externalTls() ? ", CN=" + c.domainID + "_ENVOY_EXTERNAL" : ""));
+             tlsMode + (c.externalTls() && !mtls ? ", CN=" + c.domainID + "_ENVOY_EXTERNAL" : ""));
   out += row("internal", addr(c.ports.internal), "h2c,http/1.1", "none");
   out += row("api", addr(c.ports.api), "http/1.1", "mTLS + admin token");
   out += row("metrics", addr(c.ports.metrics), "http/1.1", "none");
@@ -405,7 +414,7 @@ int Node::run() {
 
   healthHandler_ = std::make_unique<admin::HealthHandler>(metrics_, ready_);
   apiHandler_ = std::make_unique<admin::ApiHandler>(
-      adminToken_, [this] { return snapshot(); }, ready_, authority_.get());
+      adminToken_, [this] { return snapshot(); }, ready_, authority_.get(), controlPlane_.get());
   controlEnv_ = std::make_unique<AcceptEnv>(
       AcceptEnv{sweeper_, registry_, nullptr, [this] { return config_->limits; }, nullptr});
   sweeper_.start();

@@ -1,5 +1,6 @@
 #include "gateway/proxy.h"
 
+#include <boost/json.hpp>
 #include <ctime>
 
 #include "gateway/causes.h"
@@ -14,6 +15,19 @@
 
 namespace kgate {
 namespace {
+
+// The route list with the probes waiting for that domain added.
+std::string withProbes(const std::string& body,
+                       const std::vector<std::pair<std::string, std::string>>& probes) {
+  if (probes.empty()) return body;
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(body, ec);
+  if (ec || !doc.is_object()) return body;
+  boost::json::array list;
+  for (const auto& [id, route] : probes) list.push_back(boost::json::object{{"id", id}, {"route", route}});
+  doc.as_object()["probes"] = std::move(list);
+  return boost::json::serialize(doc);
+}
 
 // Registration, handshake and control requests: a CSR, a JWT, a little JSON. Far less than this.
 constexpr size_t kMaxControlBody = 64 * 1024;
@@ -131,6 +145,14 @@ awaitable<void> Proxy::serve(ServerStream& stream) {
     co_await serveHandshake(ctx);
   } else if (ctx.target == StreamContext::Target::Control) {
     co_await serveControl(ctx);
+  } else if (ctx.target == StreamContext::Target::Probe) {
+    // `kgate route probe` ends here: the request reached this node and passed its auth.
+    ctx.status = 200;
+    ctx.cause = cause::kLocal;
+    boost::json::object o{{"domain", ctx.snap.self()},
+                          {"source", ctx.source},
+                          {"originSource", std::string(ctx.req.headers.get("kuscia-origin-source"))}};
+    co_await sendLocal(ctx, "application/json", boost::json::serialize(o) + "\n");
   } else {
     co_await forward(ctx);
   }
@@ -288,10 +310,34 @@ awaitable<void> Proxy::serveControl(StreamContext& ctx) {
   auth::Authority* authority = worker_.authority;
   std::string source = ctx.source;  // authenticated by its route token
   auth::Reply reply;
+  ControlPlane* control = worker_.controlPlane;
   if (path == "/api/v1/lite/routes" && ctx.req.method == "GET") {
     reply = co_await net::co_spawn(
         worker_.control,
-        [&]() -> awaitable<auth::Reply> { co_return authority->routesFor(source); },
+        [&]() -> awaitable<auth::Reply> {
+          auth::Reply r = authority->routesFor(source);
+          if (r.status == 200) r.body = withProbes(r.body, control->pendingProbes(source));
+          co_return r;
+        },
+        net::use_awaitable);
+  } else if (path == "/api/v1/lite/probe" && ctx.req.method == "POST") {
+    std::string body;
+    if (!co_await readSmallBody(ctx, body)) co_return;
+    reply = co_await net::co_spawn(
+        worker_.control,
+        [&]() -> awaitable<auth::Reply> {
+          boost::system::error_code ec;
+          auto doc = boost::json::parse(body, ec);
+          const boost::json::object* o = ec ? nullptr : doc.if_object();
+          const boost::json::value* id = o ? o->if_contains("id") : nullptr;
+          const boost::json::value* steps = o ? o->if_contains("steps") : nullptr;
+          if (!id || !id->is_string() || !steps || !steps->is_array())
+            co_return auth::Reply{400, "", "expected {\"id\", \"steps\": [...]}", ""};
+          if (!control->completeProbe(source, std::string(id->as_string()),
+                                      boost::json::serialize(*steps)))
+            co_return auth::Reply{404, "", "no such probe for " + source, ""};
+          co_return auth::Reply{200, "{}\n", "", ""};
+        },
         net::use_awaitable);
   } else if (path == "/api/v1/lite/report" && ctx.req.method == "POST") {
     std::string body;

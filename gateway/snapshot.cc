@@ -21,7 +21,11 @@ Result<void> addTls(Snapshot& snap, const routes::Upstream& u) {
   certs::ClientTlsOptions opts;
   opts.verifyPeer = u.verifyPeer;
   opts.alpn = alpnFor(u.protocol);
-  if (u.verifyPeer && !u.caFile.empty()) {
+  opts.certChainPem = u.clientCertPem;
+  opts.keyPem = u.clientKeyPem;
+  if (!u.caPem.empty()) {
+    opts.caPem = u.caPem;
+  } else if (u.verifyPeer && !u.caFile.empty()) {
     auto ca = certs::readFile(u.caFile);
     if (!ca) return fail("caFile " + u.caFile + ": " + ca.error());
     opts.caPem = *ca;
@@ -35,7 +39,10 @@ Result<void> addTls(Snapshot& snap, const routes::Upstream& u) {
 }  // namespace
 
 std::string upstreamTlsKey(const routes::Upstream& u) {
-  return conf::toString(u.protocol) + "|" + (u.verifyPeer ? "verify|" + u.caFile : "noverify");
+  std::string key = conf::toString(u.protocol) + "|" + (u.verifyPeer ? "verify|" + u.caFile : "noverify");
+  if (!u.clientCertPem.empty() || !u.caPem.empty())
+    key += "|" + std::to_string(std::hash<std::string>{}(u.clientCertPem + u.caPem));
+  return key;
 }
 
 SSL_CTX* Snapshot::tlsFor(const routes::Upstream& u) const {

@@ -25,6 +25,7 @@ struct ConnectionInfo {
   std::string peerIp;
   bool tls = false;
   bool clientCertVerified = false;  // TLS client certificate presented and verified
+  std::string clientName;           // its subject CN when verified (a domain, on MTLS routes)
 };
 
 class ServerStream {

@@ -42,6 +42,7 @@ awaitable<Result<SyncResponse>> exchange(UpstreamPool& pool, const SyncRequest& 
   for (const auto& [name, value] : req.headers) {
     std::string n = name;
     http::toLower(n);
+    if (n == "host") continue;  // became the upstream's Host in prepare()
     head.headers.add(std::move(n), value);
   }
   bool hasBody = !req.body.empty() || req.method == "POST" || req.method == "PUT";
@@ -83,6 +84,15 @@ Result<Prepared> prepare(const SyncRequest& req) {
   endpoint->pathPrefix.clear();
   p.upstream = routes::makeUpstream(*endpoint, conf::UpstreamProtocol::Http1, req.verifyPeer, "",
                                     req.serverName);
+  // A Host the caller gives replaces the one from the URL (one Host header, never two).
+  for (const auto& [name, value] : req.headers) {
+    std::string n = name;
+    http::toLower(n);
+    if (n == "host") {
+      p.upstream.hostHeader = value;
+      p.upstream.poolKey += "|host=" + value;
+    }
+  }
   if (endpoint->tls()) {
     certs::ClientTlsOptions o;
     o.verifyPeer = req.verifyPeer;

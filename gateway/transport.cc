@@ -3,6 +3,7 @@
 #include "certs/tls_context.h"
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -124,6 +125,29 @@ std::string Transport::alpn() const {
 bool Transport::peerCertificateVerified() const {
   return ssl_ && SSL_get0_peer_certificate(ssl_) != nullptr &&
          SSL_get_verify_result(ssl_) == X509_V_OK;
+}
+
+namespace {
+std::string nameCN(const X509_NAME* name) {
+  char buf[256] = {0};
+  if (!name || X509_NAME_get_text_by_NID(const_cast<X509_NAME*>(name), NID_commonName, buf,
+                                         sizeof buf) < 0)
+    return "-";
+  return buf;
+}
+}  // namespace
+
+std::string Transport::peerCertificateSummary() const {
+  if (!ssl_) return "no TLS";
+  X509* cert = SSL_get0_peer_certificate(ssl_);
+  if (!cert) return std::string("no certificate, ") + SSL_get_version(ssl_);
+  return "CN=" + nameCN(X509_get_subject_name(cert)) + ", issued by CN=" +
+         nameCN(X509_get_issuer_name(cert)) + ", " + SSL_get_version(ssl_);
+}
+
+std::string Transport::verifiedPeerName() const {
+  if (!peerCertificateVerified()) return {};
+  return nameCN(X509_get_subject_name(SSL_get0_peer_certificate(ssl_)));
 }
 
 awaitable<std::pair<error_code, size_t>> Transport::readSome(char* p, size_t n) {

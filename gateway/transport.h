@@ -37,6 +37,10 @@ class Transport {
   std::string alpn() const;  // protocol chosen by ALPN, "" if none
   // The peer presented a certificate and it verified against the context's trust anchors.
   bool peerCertificateVerified() const;
+  // "CN=<subject CN>, issued by CN=<issuer CN>, <TLS version>" of the peer, for diagnostics.
+  std::string peerCertificateSummary() const;
+  // The subject CN of a verified peer certificate ("" when none or unverified).
+  std::string verifiedPeerName() const;
 
   // Reads what is available, up to n bytes (waits if nothing is). eof on orderly close.
   awaitable<std::pair<error_code, size_t>> readSome(char* p, size_t n);

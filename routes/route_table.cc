@@ -41,6 +41,13 @@ Result<std::shared_ptr<const RouteTable>> RouteTable::build(const conf::Config& 
     p.destination = r.destination;
     p.nextHop = r.destination;
     p.upstream = makeUpstream(r.endpoint, r.protocol, r.verifyPeer, r.caFile, r.sni);
+    if (!r.clientCertPem.empty() || !r.caPem.empty()) {
+      p.upstream.caPem = r.caPem;
+      p.upstream.clientCertPem = r.clientCertPem;
+      p.upstream.clientKeyPem = r.clientKeyPem;
+      // Connections that present a certificate are not shared with ones that do not.
+      p.upstream.poolKey += "|mtls:" + std::to_string(std::hash<std::string>{}(r.clientCertPem + r.caPem));
+    }
     p.token = r.token;
     p.tokenRequired = r.tokenRequired;
     p.pathPrefix = r.endpoint.pathPrefix;

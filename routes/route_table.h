@@ -22,6 +22,8 @@ struct Upstream {
   std::string sni;         // TLS server name ("" for IP literals)
   bool verifyPeer = false;
   std::string caFile;
+  std::string caPem;                       // trust anchors as text (wins over caFile)
+  std::string clientCertPem, clientKeyPem;  // presented to the peer (MTLS routes)
   std::string poolKey;     // equal keys may share connections
 };
 

@@ -6,6 +6,7 @@
 
 #include "auth/token_set.h"
 #include "gateway/admin/respond.h"
+#include "gateway/control/control_plane.h"
 
 namespace kgate::admin {
 
@@ -16,11 +17,13 @@ std::string jsonError(int code, std::string_view message) {
 
 ApiHandler::ApiHandler(std::string adminToken,
                        std::function<std::shared_ptr<const Snapshot>()> snapshot,
-                       const std::atomic<bool>& ready, auth::Authority* authority)
+                       const std::atomic<bool>& ready, auth::Authority* authority,
+                       ControlPlane* controlPlane)
     : tokenDigest_(auth::digestOf(adminToken)),
       snapshot_(std::move(snapshot)),
       ready_(ready),
-      authority_(authority) {}
+      authority_(authority),
+      controlPlane_(controlPlane) {}
 
 namespace {
 
@@ -120,6 +123,12 @@ awaitable<void> ApiHandler::serve(ServerStream& stream) {
     co_await respond(stream, 200, "application/json", boost::json::serialize(status) + "\n");
     co_return;
   }
+  if (path.starts_with("/api/v1/probes/") && req.method == "GET" && authority_) {
+    auto status = controlPlane_->probeStatus(std::string(path.substr(15)));
+    if (status) co_await respond(stream, 200, "application/json", *status);
+    else co_await respond(stream, 404, "application/json", jsonError(404, "no such probe"));
+    co_return;
+  }
   if (co_await serveDomains(stream, path)) co_return;
   if (co_await serveRoutes(stream, path)) co_return;
   co_await respond(stream, 404, "application/json",
@@ -175,6 +184,14 @@ awaitable<bool> ApiHandler::serveRoutes(ServerStream& stream, std::string_view p
   if (rest.starts_with("/")) rest.remove_prefix(1);
   if (!rest.empty() && rest.find('/') == std::string_view::npos && req.method == "DELETE") {
     co_await sendReply(stream, authority_->deleteRoute(std::string(rest)));
+    co_return true;
+  }
+  if (rest.ends_with("/probe") && req.method == "POST") {
+    auto id = controlPlane_->startProbe(std::string(rest.substr(0, rest.size() - 6)));
+    int status = id ? 200 : 404;
+    std::string body = id ? boost::json::serialize(boost::json::object{{"id", *id}}) + "\n"
+                          : jsonError(404, id.error());
+    co_await respond(stream, status, "application/json", std::move(body));
     co_return true;
   }
   if (rest.ends_with("/rehandshake") && req.method == "POST") {

@@ -14,6 +14,9 @@
 //   GET  /api/v1/routes                        master: routes with READY and REASON
 //   DELETE /api/v1/routes/<name>               master: remove a route everywhere
 //   POST /api/v1/routes/<name>/rehandshake     master: both ends negotiate a new token
+//   POST /api/v1/routes/<name>/probe           master: the source checks the route -> {"id"}
+//   GET  /api/v1/probes/<id>                   {"id","route","source","state","steps":[
+//                                              {"step","result":"PASS|FAIL|SKIP","detail"}]}
 #pragma once
 
 #include <atomic>
@@ -24,6 +27,10 @@
 #include "gateway/connection.h"
 #include "gateway/snapshot.h"
 
+namespace kgate {
+class ControlPlane;
+}
+
 namespace kgate::admin {
 
 class ApiHandler final : public StreamHandler {
@@ -31,7 +38,8 @@ class ApiHandler final : public StreamHandler {
   // snapshot: returns the node's current snapshot (control thread).
   // authority: null on nodes that are not a master.
   ApiHandler(std::string adminToken, std::function<std::shared_ptr<const Snapshot>()> snapshot,
-             const std::atomic<bool>& ready, auth::Authority* authority);
+             const std::atomic<bool>& ready, auth::Authority* authority,
+             ControlPlane* controlPlane);
   awaitable<void> serve(ServerStream& stream) override;
   awaitable<void> reject(ServerStream& stream, int status, std::string_view cause) override;
 
@@ -44,6 +52,7 @@ class ApiHandler final : public StreamHandler {
   std::function<std::shared_ptr<const Snapshot>()> snapshot_;
   const std::atomic<bool>& ready_;
   auth::Authority* authority_;
+  ControlPlane* controlPlane_;
 };
 
 // {"error":{"code":N,"message":"..."}}

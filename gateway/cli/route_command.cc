@@ -1,7 +1,9 @@
 // kgate route create|list|delete|rehandshake on a master: the seed's
 // create_cluster_domain_route.sh and `kubectl get cdr`.
 #include <boost/json.hpp>
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "gateway/cli/commands.h"
 #include "gateway/cli/node_access.h"
@@ -12,7 +14,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: kgate route create SOURCE DESTINATION URL [--auth Token|MTLS|None]\n"
     "                          [--rolling-period SECONDS] [--transit DOMAIN]\n"
-    "       kgate route list | delete NAME | rehandshake NAME\n"
+    "       kgate route list | delete NAME | rehandshake NAME | probe SOURCE DESTINATION\n"
     "       [--data DIR | -c CONFIG] [--endpoint https://host:port]";
 
 std::string field(const boost::json::object& o, const char* key) {
@@ -68,6 +70,59 @@ int list(const NodeAccess& node) {
   return 0;
 }
 
+// Asks the route's source (through the master) to check each step; prints PASS/FAIL per step.
+int probe(const NodeAccess& node, const std::string& name) {
+  auto started = callApi(node, "POST", "/api/v1/routes/" + name + "/probe", "{}");
+  if (!started) {
+    std::cerr << "kgate route probe: " << started.error() << std::endl;
+    return 1;
+  }
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(*started, ec);
+  std::string id = !ec && doc.is_object() ? field(doc.as_object(), "id") : "";
+  if (id.empty()) {
+    std::cerr << "kgate route probe: unexpected answer from the API" << std::endl;
+    return 1;
+  }
+  // The source picks the probe up on its next poll of the master (every 2 s) and runs it.
+  auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(45);
+  std::string state, source;
+  boost::json::value status;
+  while (std::chrono::steady_clock::now() < giveUp) {
+    auto body = callApi(node, "GET", "/api/v1/probes/" + id);
+    if (!body) {
+      std::cerr << "kgate route probe: " << body.error() << std::endl;
+      return 1;
+    }
+    status = boost::json::parse(*body, ec);
+    if (!ec && status.is_object()) {
+      state = field(status.as_object(), "state");
+      source = field(status.as_object(), "source");
+    }
+    if (state == "done") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  if (state != "done") {
+    std::cerr << "kgate route probe: " << source << " did not run the probe within 45 s "
+              << "(state: " << state << "); is its gateway running and connected to the master?"
+              << std::endl;
+    return 1;
+  }
+  std::cout << "probe " << name << " (run by " << source << ")\n";
+  bool ok = true;
+  if (auto* steps = status.as_object().if_contains("steps"); steps && steps->is_array()) {
+    for (const auto& v : steps->as_array()) {
+      if (!v.is_object()) continue;
+      std::string step = field(v.as_object(), "step"), result = field(v.as_object(), "result");
+      step.resize(std::max<size_t>(step.size(), 9), ' ');
+      result.resize(std::max<size_t>(result.size(), 5), ' ');
+      std::cout << "  " << step << result << " " << field(v.as_object(), "detail") << "\n";
+      if (result.starts_with("FAIL")) ok = false;
+    }
+  }
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int routeCommand(const std::vector<std::string>& args) {
@@ -95,8 +150,9 @@ int routeCommand(const std::vector<std::string>& args) {
     std::cerr << prefix << flags.error() << std::endl;
     return 2;
   }
-  size_t want = sub == "create" ? 3 : sub == "list" ? 0 : 1;
-  if (sub != "create" && sub != "list" && sub != "delete" && sub != "rehandshake") {
+  size_t want = sub == "create" ? 3 : sub == "list" ? 0 : sub == "probe" ? 2 : 1;
+  if (sub != "create" && sub != "list" && sub != "delete" && sub != "rehandshake" &&
+      sub != "probe") {
     std::cerr << "kgate route: unknown subcommand \"" << sub << "\"\n" << kUsage << std::endl;
     return 2;
   }
@@ -127,6 +183,7 @@ int routeCommand(const std::vector<std::string>& args) {
     return 1;
   }
   if (sub == "list") return list(*node);
+  if (sub == "probe") return probe(*node, positional[0] + "-" + positional[1]);
   Result<std::string> body = fail("");
   if (sub == "create") {
     boost::json::object req{{"source", positional[0]},

@@ -168,6 +168,14 @@ Result<std::shared_ptr<const Snapshot>> ControlPlane::build() {
     cr.endpoint = *endpoint;
     cr.protocol = endpoint->tls() ? conf::UpstreamProtocol::Auto : conf::UpstreamProtocol::Http1;
     cr.tokenRequired = r.authentication == "Token";
+    if (r.authentication == "MTLS" && env_.lite) {
+      // Present our certificate from the master; accept only the destination's, by name.
+      cr.clientCertPem = env_.lite->certPem;
+      cr.clientKeyPem = env_.domainKeyPem;
+      cr.caPem = env_.lite->masterCaPem;
+      cr.verifyPeer = true;
+      cr.sni = r.destination;
+    }
     if (cr.tokenRequired) {
       auto it = sourceTokens_.find(name);
       if (it != sourceTokens_.end() && it->second.current()) cr.token = it->second.current()->token;
@@ -188,7 +196,10 @@ Result<std::shared_ptr<const Snapshot>> ControlPlane::build() {
       c->tokens[r.source] = {"noop"};
       continue;
     }
-    if (r.authentication != "Token") continue;  // MTLS: not accepted until it is implemented
+    if (r.authentication == "MTLS") {
+      c->tokens[r.source] = {"mtls"};
+      continue;
+    }
     auto it = destTokens_.find(name);
     if (it == destTokens_.end() || it->second.accepted().empty()) continue;
     auto& list = c->tokens[r.source];
@@ -357,6 +368,35 @@ std::string ControlPlane::handleHeartbeat(std::string_view source, std::string_v
   if (!needsTokens(it->second))
     return answer(revision.empty() ? S::TokenRevisionInputInvalid : S::TokenReady);
   return answer(destTokens_[name].onHeartbeat(revision, nowSeconds()));
+}
+
+Result<std::string> ControlPlane::startProbe(const std::string& routeName) {
+  if (!env_.authority) return fail("probes are run from the master");
+  auto list = env_.authority->listRoutes();
+  boost::system::error_code ec;
+  auto doc = json::parse(list.body, ec);
+  const json::array* routes = nullptr;
+  if (!ec && doc.is_object())
+    if (auto* r = doc.as_object().if_contains("routes"); r && r->is_array()) routes = &r->as_array();
+  if (routes)
+    for (const auto& v : *routes)
+      if (v.is_object() && str(v.as_object(), "name") == routeName)
+        return probes_.start(routeName, str(v.as_object(), "source"), nowSeconds());
+  return fail("route " + routeName + " not found");
+}
+
+std::optional<std::string> ControlPlane::probeStatus(const std::string& id) {
+  return probes_.status(id, nowSeconds());
+}
+
+std::vector<std::pair<std::string, std::string>> ControlPlane::pendingProbes(
+    const std::string& source) {
+  return probes_.pendingFor(source, nowSeconds());
+}
+
+bool ControlPlane::completeProbe(const std::string& source, const std::string& id,
+                                 const std::string& steps) {
+  return probes_.complete(source, id, steps);
 }
 
 awaitable<void> ControlPlane::housekeeping() {

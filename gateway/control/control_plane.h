@@ -20,6 +20,8 @@
 #include "auth/authority.h"
 #include "auth/route_tokens.h"
 #include "certs/keys.h"
+#include "certs/tls_context.h"
+#include "gateway/control/probes.h"
 #include "gateway/deadline.h"
 #include "gateway/lite_bootstrap.h"
 #include "gateway/snapshot.h"
@@ -78,6 +80,12 @@ class ControlPlane {
 
   std::shared_ptr<const Snapshot> snapshot() const { return snapshot_; }
 
+  // `kgate route probe` on the master: queue, hand to sources, collect, report.
+  Result<std::string> startProbe(const std::string& routeName);  // the probe id
+  std::optional<std::string> probeStatus(const std::string& id);
+  std::vector<std::pair<std::string, std::string>> pendingProbes(const std::string& source);
+  bool completeProbe(const std::string& source, const std::string& id, const std::string& steps);
+
  private:
   struct SourceHealth {
     int64_t heartbeatOkAt = 0;
@@ -105,6 +113,10 @@ class ControlPlane {
   awaitable<void> handshake(const LearnedRoute& route);
   awaitable<void> heartbeat(const LearnedRoute& route);
   std::string peerUrl(const LearnedRoute& route) const;
+  // Runs a probe of one of this node's source routes; the steps as a JSON array.
+  awaitable<std::string> runProbe(std::string name);
+  // Lite: runs a probe the master handed out and sends the steps back.
+  awaitable<void> probeForMaster(std::string id, std::string route);
 
   bool isSource(const LearnedRoute& r) const { return r.source == config_->domainID; }
   bool needsTokens(const LearnedRoute& r) const {
@@ -124,6 +136,9 @@ class ControlPlane {
   std::map<std::string, int64_t> generations_;  // generation each token was negotiated for
   std::map<std::string, SourceHealth> health_;
   std::set<std::string> running_;  // source loops alive
+  ProbeBoard probes_;                 // master
+  std::set<std::string> probesRunning_;
+  certs::SslContextPtr probeTls_;
   uint64_t masterVersion_ = 0;
   bool stopped_ = false;
 };

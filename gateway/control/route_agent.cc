@@ -71,7 +71,45 @@ std::optional<std::map<std::string, LearnedRoute>> parseRoutes(const std::string
   return out;
 }
 
+// Probes the master hands out with the route list: (id, route).
+std::vector<std::pair<std::string, std::string>> parseProbes(const std::string& body) {
+  std::vector<std::pair<std::string, std::string>> out;
+  boost::system::error_code ec;
+  auto doc = json::parse(body, ec);
+  if (ec || !doc.is_object()) return out;
+  auto* probes = doc.as_object().if_contains("probes");
+  if (!probes || !probes->is_array()) return out;
+  for (const auto& v : probes->as_array()) {
+    if (!v.is_object()) continue;
+    auto* id = v.as_object().if_contains("id");
+    auto* route = v.as_object().if_contains("route");
+    if (id && id->is_string() && route && route->is_string())
+      out.emplace_back(std::string(id->as_string()), std::string(route->as_string()));
+  }
+  return out;
+}
+
 }  // namespace
+
+awaitable<void> ControlPlane::probeForMaster(std::string id, std::string route) {
+  std::string steps = co_await runProbe(route);
+  const std::string master = env_.lite->masterDomainID;
+  const std::string masterRoute = config_->domainID + "-" + master;
+  auto token = sourceTokens_[masterRoute].current();
+  if (token && !stopped_) {
+    SyncRequest req;
+    req.method = "POST";
+    req.url = peerUrl(routes_[masterRoute]) + "/api/v1/lite/probe";
+    req.headers = {{"Kuscia-Host", "kgate-control." + master + ".svc"},
+                   {"Kuscia-Source", config_->domainID},
+                   {"Kuscia-Token", token->token},
+                   {"Content-Type", "application/json"}};
+    req.body = json::serialize(json::object{{"id", id}, {"steps", json::parse(steps)}});
+    req.timeout = 10s;
+    (void)co_await httpRequestAsync(pool_, env_.sweeper, req);
+  }
+  probesRunning_.erase(id);
+}
 
 std::string ControlPlane::peerUrl(const LearnedRoute& route) const {
   std::string url = route.endpoint.empty() ? config_->masterEndpoint : route.endpoint;
@@ -237,6 +275,9 @@ awaitable<void> ControlPlane::liteLoop() {
       if (resp && resp->status == 200) {
         if (auto routes = parseRoutes(resp->body)) setRoutes(std::move(*routes));
         else KGATE_LOG(Warn, "the master's route list is not valid JSON; keeping ours");
+        for (auto& [id, route] : parseProbes(resp->body))
+          if (probesRunning_.insert(id).second)
+            spawn(env_.executor, probeForMaster(id, route), "probe " + route);
       } else if (resp && resp->status == 401) {
         KGATE_LOG(Warn, "the master refused our route token; negotiating a new one");
         sourceTokens_[masterRoute].clear();
@@ -274,6 +315,13 @@ awaitable<void> ControlPlane::masterLoop() {
       lastReport = now;
       a.reportSelf(reportJson());
     }
+    // Probes of routes the master itself is the source of run here.
+    for (auto& [id, route] : probes_.pendingFor(config_->domainID, now))
+      if (probesRunning_.insert(id).second) {
+        std::string steps = co_await runProbe(route);
+        probes_.complete(config_->domainID, id, steps);
+        probesRunning_.erase(id);
+      }
     co_await sleep(1s);
   }
 }

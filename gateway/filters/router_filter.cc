@@ -32,6 +32,11 @@ FilterStatus RouterFilter::onRequest(StreamContext& ctx) {
       ctx.target = StreamContext::Target::Control;
       return FilterStatus::Continue;
     }
+    // kgate-probe.<self>.svc: answered by kgate itself, after auth (kgate route probe).
+    if (parsed->service == "kgate-probe") {
+      ctx.target = StreamContext::Target::Probe;
+      return FilterStatus::Continue;
+    }
     ctx.service = table.service(parsed->service);
     if (!ctx.service) {
       ctx.reply(404, cause::kServiceNotFound, notFound(ctx.host));

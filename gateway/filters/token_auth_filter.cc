@@ -4,7 +4,8 @@ namespace kgate::filters {
 
 FilterStatus TokenAuthFilter::onRequest(StreamContext& ctx) {
   if (ctx.target == StreamContext::Target::Handshake) return FilterStatus::Continue;
-  auto result = ctx.snap.tokens->check(ctx.source, ctx.req.headers.get("kuscia-token"));
+  auto result = ctx.snap.tokens->check(ctx.source, ctx.req.headers.get("kuscia-token"),
+                                       ctx.ds.connection().clientName);
   if (result == auth::AuthResult::Ok) {
     ctx.peer = ctx.source;  // only authenticated sources become metric labels
     return FilterStatus::Continue;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -184,6 +185,128 @@ TEST_F(Walkthrough, UnregisteredDestinationIsNotAuthorized) {
       },
       std::chrono::seconds(15)));
   EXPECT_NE(r.header("kuscia-error-message").find("return http code 503"), std::string::npos);
+}
+
+TEST_F(Walkthrough, ProbePrintsEachStep) {
+  Node& alice = lite("alice", "127.0.0.2");
+  Node& bob = lite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
+  createRoutes(alice, bob);
+  ASSERT_TRUE(waitReady("alice-bob"));
+  auto ok = kgateIn(dir_, "route probe alice bob");
+  EXPECT_EQ(ok.exitCode, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("probe alice-bob (run by alice)"), std::string::npos) << ok.out;
+  for (std::string line : {"reach    PASS", "tls      SKIP", "token    PASS", "request  PASS"})
+    EXPECT_NE(ok.out.find(line), std::string::npos) << line << "\n" << ok.out;
+  EXPECT_EQ(bob.stop(), 0);
+  auto down = kgateIn(dir_, "route probe alice bob");
+  EXPECT_EQ(down.exitCode, 1);
+  EXPECT_NE(down.out.find("reach    FAIL"), std::string::npos) << down.out;
+}
+
+TEST_F(Walkthrough, TransitThroughAThirdDomain) {
+  Node& alice = lite("alice", "127.0.0.2");
+  Node& bob = lite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
+  Node& carol = lite("carol", "127.0.0.4");
+  ASSERT_EQ(kgateIn(dir_, "route create alice carol " + carol.externalUrl("")).exitCode, 0);
+  ASSERT_EQ(kgateIn(dir_, "route create carol bob " + bob.externalUrl("")).exitCode, 0);
+  auto transit = kgateIn(dir_, "route create alice bob --transit carol");
+  ASSERT_EQ(transit.exitCode, 0) << transit.err;
+  ASSERT_TRUE(waitReady("alice-bob")) << readiness(dir_, "alice-bob").second;
+  HttpReply r;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        r = call(alice, "echo.bob.svc", "/via-carol");
+        return r.status == 200;
+      },
+      std::chrono::seconds(15)))
+      << r.status << " " << r.header("kuscia-error-message");
+  EXPECT_EQ(jsonGet(r.body, {"headers", "kuscia-source"}), "carol");
+  EXPECT_EQ(jsonGet(r.body, {"headers", "kuscia-origin-source"}), "alice");
+}
+
+TEST_F(Walkthrough, SourceKilledDuringRotationRecoversByItself) {
+  Node& alice = lite("alice", "127.0.0.2");
+  Node& bob = lite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
+  createRoutes(alice, bob, "--rolling-period 2");
+  ASSERT_TRUE(waitReady("alice-bob"));
+  // Rotations every 2 s; a SIGKILL now lands in or near one.
+  alice.process().signal(SIGKILL);
+  alice.process().waitExit(std::chrono::seconds(10));
+  alice.start();
+  EXPECT_TRUE(waitReady("alice-bob", "True", std::chrono::seconds(60)))
+      << readiness(dir_, "alice-bob").second;
+  EXPECT_TRUE(waitUntil([&] { return call(alice, "echo.bob.svc", "/after").status == 200; },
+                        std::chrono::seconds(20)));
+}
+
+TEST_F(Walkthrough, RehandshakeNegotiatesANewToken) {
+  Node& alice = lite("alice", "127.0.0.2");
+  Node& bob = lite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
+  createRoutes(alice, bob);
+  ASSERT_TRUE(waitReady("alice-bob"));
+  auto tokenSeen = [&] {
+    return jsonGet(call(alice, "echo.bob.svc", "/t").body, {"headers", "kuscia-token"}).value_or("");
+  };
+  std::string before = tokenSeen();
+  ASSERT_EQ(before.size(), 44u);
+  auto r = kgateIn(dir_, "route rehandshake alice-bob");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_TRUE(waitUntil([&] { return tokenSeen() != before; }, std::chrono::seconds(20)));
+  EXPECT_TRUE(waitReady("alice-bob"));
+}
+
+TEST_F(Walkthrough, MtlsRouteUsesCertificatesFromTheMaster) {
+  auto mtlsLite = [&](const std::string& id, const std::string& ip, const std::string& extra) -> Node& {
+    auto token = kgateIn(dir_, "domain add " + id).out;
+    lites_.emplace_back(dir_, NodeSpec{.domain = id, .mode = "lite", .ip = ip, .protocol = "MTLS",
+                                       .masterEndpoint = master_->externalUrl(""),
+                                       .deployToken = token.substr(0, token.find('\n'))});
+    if (!extra.empty()) lites_.back().appendConfig(extra);
+    lites_.back().start();
+    return lites_.back();
+  };
+  Node& alice = mtlsLite("alice", "127.0.0.2", "");
+  Node& bob = mtlsLite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
+  auto refused = kgateIn(dir_, "route create alice bob http://127.0.0.3:1 --auth MTLS");
+  EXPECT_EQ(refused.exitCode, 1);
+  EXPECT_NE(refused.err.find("https"), std::string::npos) << refused.err;
+  ASSERT_EQ(kgateIn(dir_, "route create alice bob " + bob.externalUrl("") + " --auth MTLS").exitCode, 0);
+  ASSERT_TRUE(waitReady("alice-bob")) << readiness(dir_, "alice-bob").second;
+  HttpReply r;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        r = call(alice, "echo.bob.svc", "/mtls");
+        return r.status == 200;
+      },
+      std::chrono::seconds(15)))
+      << r.status << " " << r.header("kuscia-error-message");
+  EXPECT_EQ(jsonGet(r.body, {"headers", "kuscia-source"}), "alice");
+  EXPECT_FALSE(jsonGet(r.body, {"headers", "kuscia-token"}).has_value()) << "no token on MTLS";
+
+  // bob accepts "alice" only with alice's certificate from the master.
+  std::string aliceCerts = alice.dataDir() + "/certs";
+  std::vector<std::string> asAlice{"-k", bob.externalUrl("/direct"), "-H", "Kuscia-Source: alice",
+                                   "-H", "Kuscia-Host: echo.bob.svc"};
+  auto noCert = curl(asAlice);
+  EXPECT_EQ(noCert.status, 401);
+  auto withBobs = asAlice;
+  for (std::string a : std::vector<std::string>{"--cert", bob.dataDir() + "/certs/domain.crt",
+                                                "--key", dir_.file("bob.key")})
+    withBobs.push_back(a);
+  auto key = run({"sh", "-c", "grep domainKeyData '" + bob.configPath() +
+                              "' | cut -d' ' -f2 | base64 -d > '" + dir_.file("bob.key") + "'"});
+  ASSERT_EQ(key.exitCode, 0);
+  EXPECT_EQ(curl(withBobs).status, 401) << "bob's own certificate does not make it alice";
+  auto aliceKey = run({"sh", "-c", "grep domainKeyData '" + alice.configPath() +
+                                   "' | cut -d' ' -f2 | base64 -d > '" + dir_.file("alice.key") + "'"});
+  ASSERT_EQ(aliceKey.exitCode, 0);
+  auto withAlices = asAlice;
+  for (std::string a : std::vector<std::string>{"--cert", aliceCerts + "/domain.crt", "--key",
+                                                dir_.file("alice.key")})
+    withAlices.push_back(a);
+  EXPECT_EQ(curl(withAlices).status, 200);
+  // The 401 probe still answers clients without a certificate.
+  EXPECT_EQ(curl({"-k", bob.externalUrl("/")}).status, 401);
 }
 
 TEST_F(Walkthrough, RouteCommandsRefuseBadInput) {

@@ -150,7 +150,7 @@ TEST_F(Readiness, RoutesWithoutTokensSkipTheTokenRules) {
   for (const char* auth : {"MTLS", "None"}) {
     SCOPED_TRACE(auth);
     store->routes.erase("bob-alice");
-    ok(add("bob", "alice", kUrl, auth));
+    ok(add("bob", "alice", kTlsUrl, auth));
     ok(reportSource("bob", "bob-alice", 0, now - 5));
     ok(reportDestination("alice", "bob-alice", {7}, now));
     EXPECT_EQ(status("bob-alice"), "True |  | Success");

@@ -14,12 +14,12 @@ class RouteAdmin : public RoutesTest {
 
 TEST_F(RouteAdmin, CreateStoresTheRouteAndAnswersItsFields) {
   uint64_t version = authority.routesVersion();
-  json::object reply = ok(add("alice", "bob", "HTTP://Bob.Example:38080/gw/", "mtls", 300));
+  json::object reply = ok(add("alice", "bob", "HTTPS://Bob.Example:38080/gw/", "mtls", 300));
   const json::object& r = reply.at("route").as_object();
   EXPECT_EQ(r.at("name"), "alice-bob");
   EXPECT_EQ(r.at("source"), "alice");
   EXPECT_EQ(r.at("destination"), "bob");
-  EXPECT_EQ(r.at("endpoint"), "http://bob.example:38080/gw");  // canonical form
+  EXPECT_EQ(r.at("endpoint"), "https://bob.example:38080/gw");  // canonical form
   EXPECT_EQ(r.at("host"), "bob.example");
   EXPECT_EQ(r.at("authentication"), "MTLS");  // canonical spelling
   EXPECT_EQ(r.at("rollingPeriodSeconds"), 300);
@@ -29,7 +29,7 @@ TEST_F(RouteAdmin, CreateStoresTheRouteAndAnswersItsFields) {
   EXPECT_EQ(authority.routesVersion(), version + 1);
 
   const RouteRecord& stored = store->routes.at("alice-bob");
-  EXPECT_EQ(stored.endpoint, "http://bob.example:38080/gw");
+  EXPECT_EQ(stored.endpoint, "https://bob.example:38080/gw");
   EXPECT_EQ(stored.authentication, "MTLS");
   EXPECT_EQ(stored.createdAt, now);
 }
@@ -38,7 +38,13 @@ TEST_F(RouteAdmin, AuthenticationIsCaseInsensitiveAndDefaultsToToken) {
   EXPECT_EQ(ok(add("alice", "bob", kUrl, "TOKEN")).at("route").at("authentication"), "Token");
   EXPECT_EQ(ok(add("bob", "alice", kUrl, "nOnE")).at("route").at("authentication"), "None");
   EXPECT_EQ(ok(add("alice", "carol", kUrl, "")).at("route").at("authentication"), "Token");
-  EXPECT_EQ(ok(add("carol", "alice", kUrl, "MTLS", 0)).at("route").at("rollingPeriodSeconds"), 0);
+  EXPECT_EQ(ok(add("carol", "alice", kTlsUrl, "MTLS", 0)).at("route").at("rollingPeriodSeconds"), 0);
+}
+
+TEST_F(RouteAdmin, MtlsNeedsHttps) {
+  expectError(add("alice", "bob", kUrl, "MTLS"), 400,
+              "MTLS route alice-bob needs an https:// URL (the certificates are exchanged in the "
+              "TLS handshake)");
 }
 
 TEST_F(RouteAdmin, InvalidDomainIdsAre400) {

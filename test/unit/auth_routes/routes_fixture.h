@@ -17,6 +17,7 @@ namespace json = boost::json;
 class RoutesTest : public ::testing::Test {
  protected:
   static constexpr const char* kUrl = "http://10.0.0.2:1080";
+  static constexpr const char* kTlsUrl = "https://10.0.0.2:1080";
 
   int64_t now = 1'700'000'000;  // 2023-11-14T22:13:20Z
   std::shared_ptr<FakeStore> store = std::make_shared<FakeStore>();
