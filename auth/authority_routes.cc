@@ -231,9 +231,13 @@ Reply Authority::listRoutes() {
   for (const auto& [key, report] : reports_) {
     if (world.now - report.receivedAt > routes::kReportFreshSeconds) continue;  // absent
     if (key.second == "source") {
-      world.sources[key.first] = routes::sourceFromJson(report.json);
+      auto s = routes::sourceFromJson(report.json);
+      s.reportedAt = report.receivedAt;
+      world.sources[key.first] = std::move(s);
     } else {
-      world.destinations[key.first] = routes::destinationFromJson(report.json);
+      auto d = routes::destinationFromJson(report.json);
+      d.reportedAt = report.receivedAt;
+      world.destinations[key.first] = std::move(d);
     }
   }
 

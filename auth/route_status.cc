@@ -164,14 +164,21 @@ Readiness evaluateAt(const World& w, const RouteRecord& r, int depth) {
       return notReady("TokenNotGenerate", "no token negotiated yet: " +
                                               (s.error.empty() ? "handshake pending" : s.error));
     }
+    // The two ends report at different moments, and with a short rolling period the tokens
+    // move faster than the reports; so the evidence is the source's heartbeat (TokenReady for
+    // revision r means the destination holds r), and the destination's report counts only when
+    // it is newer than the source's and holds nothing as new as the source's revision (the
+    // destination lost its tokens).
     auto d = w.destinations.find(r.name);
-    if (d != w.destinations.end()) {
-      const std::vector<int64_t>& accepted = d->second.revisions;
-      if (std::find(accepted.begin(), accepted.end(), s.revision) == accepted.end()) {
-        return notReady("TokenRevisionNotMatch", src + " sends revision " +
-                                                     std::to_string(s.revision) + ", " + dst +
-                                                     " accepts " + revisionList(accepted));
-      }
+    const std::vector<int64_t>* accepted = d == w.destinations.end() ? nullptr : &d->second.revisions;
+    bool destinationBehind =
+        accepted && d->second.reportedAt >= s.reportedAt &&
+        (accepted->empty() || *std::max_element(accepted->begin(), accepted->end()) < s.revision);
+    if (s.heartbeatState == 4 || destinationBehind) {  // 4: HeartbeatState::TokenNotFound
+      static const std::vector<int64_t> none;
+      return notReady("TokenRevisionNotMatch", src + " sends revision " +
+                                                   std::to_string(s.revision) + ", " + dst +
+                                                   " accepts " + revisionList(accepted ? *accepted : none));
     }
   }
 

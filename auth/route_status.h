@@ -27,12 +27,14 @@ struct SourceReport {
   int64_t unreachableSince = 0;  // first failed attempt of the current outage; 0 = reachable
   int heartbeatState = -1;       // last GET /handshake state (0..7); -1 = none yet
   std::string error;             // last handshake/heartbeat error, one sanitised line
+  int64_t reportedAt = 0;        // when the master received it (set by the Authority)
 };
 
 // A destination end's view of one route.
 struct DestinationReport {
   std::vector<int64_t> revisions;  // of the tokens it accepts
   int64_t lastHeartbeatAt = 0;     // last heartbeat it answered, Unix s; 0 = never
+  int64_t reportedAt = 0;          // when the master received it (set by the Authority)
 };
 
 // One entry of a report body, checked and normalised. `side` is "source" or "destination"

@@ -25,6 +25,7 @@
 #include "gateway/deadline.h"
 #include "gateway/lite_bootstrap.h"
 #include "gateway/snapshot.h"
+#include "gateway/sync_client.h"
 #include "gateway/upstream_pool.h"
 
 namespace kgate {
@@ -113,6 +114,7 @@ class ControlPlane {
   awaitable<void> handshake(const LearnedRoute& route);
   awaitable<void> heartbeat(const LearnedRoute& route);
   std::string peerUrl(const LearnedRoute& route) const;
+  void presentMtls(const LearnedRoute& route, SyncRequest& req) const;
   // Runs a probe of one of this node's source routes; the steps as a JSON array.
   awaitable<std::string> runProbe(std::string name);
   // Lite: runs a probe the master handed out and sends the steps back.

@@ -83,16 +83,30 @@ awaitable<std::string> ControlPlane::runProbe(std::string name) {
   }
   step("reach", "PASS", "connected to " + where);
 
-  // TLS: the handshake and who answered it.
+  // TLS: the handshake and who answered it; on an MTLS route, verified as the data path does.
   if (endpoint->tls()) {
-    if (!probeTls_) {
+    bool mtls = hop.authentication == "MTLS" && env_.lite;
+    certs::SslContextPtr ctx = probeTls_;
+    if (mtls || !ctx) {
       certs::ClientTlsOptions o;
       o.alpn = {"h2", "http/1.1"};
-      if (auto ctx = certs::makeClientContext(o)) probeTls_ = *ctx;
+      if (mtls) {
+        o.verifyPeer = true;
+        o.caPem = env_.lite->masterCaPem;
+        o.certChainPem = env_.lite->certPem;
+        o.keyPem = env_.domainKeyPem;
+      }
+      auto made = certs::makeClientContext(o);
+      if (!made) {
+        step("tls", "FAIL", made.error());
+        co_return json::serialize(steps);
+      }
+      ctx = *made;
+      if (!mtls) probeTls_ = ctx;
     }
-    Transport t(std::move(socket), probeTls_->native_handle(), Transport::Role::Client);
+    Transport t(std::move(socket), ctx->native_handle(), Transport::Role::Client);
     tls = &t;
-    t.setPeerName(endpoint->host, false);
+    t.setPeerName(mtls ? hop.destination : endpoint->host, mtls);
     std::string why;
     auto ec = co_await t.handshake(&why);
     tls = nullptr;

@@ -111,6 +111,18 @@ awaitable<void> ControlPlane::probeForMaster(std::string id, std::string route) 
   probesRunning_.erase(id);
 }
 
+void ControlPlane::presentMtls(const LearnedRoute& route, SyncRequest& req) const {
+  // The heartbeat of an MTLS route takes the data path's TLS: our certificate from the master,
+  // the peer verified against the master's CA by its domain name. A wrong certificate on either
+  // side then shows in READY, not only in failed requests.
+  if (route.authentication != "MTLS" || !env_.lite) return;
+  req.verifyPeer = true;
+  req.caPem = env_.lite->masterCaPem;
+  req.clientCertPem = env_.lite->certPem;
+  req.clientKeyPem = env_.domainKeyPem;
+  req.serverName = route.destination;
+}
+
 std::string ControlPlane::peerUrl(const LearnedRoute& route) const {
   std::string url = route.endpoint.empty() ? config_->masterEndpoint : route.endpoint;
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -215,6 +227,7 @@ awaitable<void> ControlPlane::heartbeat(const LearnedRoute& route) {
   auto current = sourceTokens_[name].current();
   if (current) req.headers.emplace_back("Kuscia-Token-Revision", std::to_string(current->revision));
   req.timeout = 5s;
+  presentMtls(route, req);
   auto resp = co_await httpRequestAsync(pool_, env_.sweeper, req);
   if (stopped_ || !routes_.count(name)) co_return;
   SourceHealth& h = health_[name];

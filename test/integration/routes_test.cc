@@ -309,6 +309,43 @@ TEST_F(Walkthrough, MtlsRouteUsesCertificatesFromTheMaster) {
   EXPECT_EQ(curl({"-k", bob.externalUrl("/")}).status, 401);
 }
 
+TEST_F(Walkthrough, MtlsRouteToAPeerWithoutTheMastersCertificateIsNotReady) {
+  // bob serves TLS with its own CA's certificate, not one from the master: alice refuses it.
+  auto token = [&](const std::string& id) {
+    auto t = kgateIn(dir_, "domain add " + id).out;
+    return t.substr(0, t.find('\n'));
+  };
+  lites_.emplace_back(dir_, NodeSpec{.domain = "alice", .mode = "lite", .ip = "127.0.0.2",
+                                     .protocol = "MTLS", .masterEndpoint = master_->externalUrl(""),
+                                     .deployToken = token("alice")});
+  Node& alice = lites_.back();
+  alice.start();
+  lites_.emplace_back(dir_, NodeSpec{.domain = "bob", .mode = "lite", .ip = "127.0.0.3",
+                                     .protocol = "TLS", .masterEndpoint = master_->externalUrl(""),
+                                     .deployToken = token("bob")});
+  Node& bob = lites_.back();
+  bob.appendConfig("services:\n  echo: " + echo_->url());
+  bob.start();
+  ASSERT_EQ(kgateIn(dir_, "route create alice bob " + bob.externalUrl("") + " --auth MTLS").exitCode, 0);
+  ASSERT_TRUE(waitReady("alice-bob", "False", std::chrono::seconds(20)));
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        auto list = kgateIn(dir_, "route list").out;
+        return list.find("certificate") != std::string::npos;
+      },
+      std::chrono::seconds(90), std::chrono::seconds(1)))
+      << kgateIn(dir_, "route list").out;
+  HttpReply r;
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        r = call(alice, "echo.bob.svc", "/");
+        return r.status == 503;
+      },
+      std::chrono::seconds(15)));
+  auto probe = kgateIn(dir_, "route probe alice bob");
+  EXPECT_NE(probe.out.find("tls      FAIL"), std::string::npos) << probe.out;
+}
+
 TEST_F(Walkthrough, RouteCommandsRefuseBadInput) {
   lite("alice", "127.0.0.2");
   auto unknown = kgateIn(dir_, "route create alice nobody http://127.0.0.4:1");

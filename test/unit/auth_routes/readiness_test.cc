@@ -159,6 +159,7 @@ TEST_F(Readiness, RoutesWithoutTokensSkipTheTokenRules) {
 
 // 8.
 TEST_F(Readiness, RevisionMismatch) {
+  // The destination reports after the source and holds nothing as new: it lost its tokens.
   ok(reportSource("alice", "alice-bob", 3, now - 5));
   ok(reportDestination("bob", "alice-bob", {1, 2}, now - 5));
   EXPECT_EQ(status("alice-bob"),
@@ -167,6 +168,22 @@ TEST_F(Readiness, RevisionMismatch) {
   EXPECT_EQ(status("alice-bob"),
             "False | TokenRevisionNotMatch | alice sends revision 3, bob accepts []");
   ok(reportDestination("bob", "alice-bob", {3}, now - 5));
+  EXPECT_EQ(status("alice-bob"), "True |  | Success");
+  // Ahead is fine: the destination has moved on while the source's report was in flight.
+  ok(reportDestination("bob", "alice-bob", {4, 5}, now - 5));
+  EXPECT_EQ(status("alice-bob"), "True |  | Success");
+}
+
+TEST_F(Readiness, TheDestinationSayingTokenNotFoundIsAMismatch) {
+  ok(reportSource("alice", "alice-bob", 3, now - 5, 0, 4));
+  EXPECT_EQ(status("alice-bob"),
+            "False | TokenRevisionNotMatch | alice sends revision 3, bob accepts []");
+}
+
+TEST_F(Readiness, ADestinationReportOlderThanTheSourcesProvesNothing) {
+  ok(reportDestination("bob", "alice-bob", {1, 2}, now - 5));
+  ++now;  // the source reports later
+  ok(reportSource("alice", "alice-bob", 3, now - 5));
   EXPECT_EQ(status("alice-bob"), "True |  | Success");
 }
 
@@ -200,6 +217,8 @@ TEST_F(Readiness, TheRulesApplyInOrder) {
   EXPECT_EQ(listed("alice-bob").at("reason"), "TokenNotGenerate");
   ok(reportSource("alice", "alice-bob", 2, 0, 0, 4, "e"));
   EXPECT_EQ(listed("alice-bob").at("reason"), "TokenRevisionNotMatch");
+  // The source's heartbeat is the evidence: it no longer says TokenNotFound.
+  ok(reportSource("alice", "alice-bob", 2, 0, 0, -1, "e"));
   ok(reportDestination("bob", "alice-bob", {1, 2}, now));
   EXPECT_EQ(listed("alice-bob").at("reason"), "HeartBeatTimeout");
   ok(reportSource("alice", "alice-bob", 2, now, 0, 0, ""));
