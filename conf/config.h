@@ -86,6 +86,13 @@ struct Ports {
   uint16_t metrics = 13084;  // -x
 };
 
+// The external listener's certificate, when the operator brings one (PEM files). Empty: the
+// node issues its own from its CA (CN=<domain>_ENVOY_EXTERNAL).
+struct ExternalTls {
+  std::string certFile;  // leaf first, then intermediates
+  std::string keyFile;
+};
+
 struct AccessLog {
   bool enabled = true;
   std::string directory;  // default: <dataDir>/logs
@@ -118,6 +125,7 @@ struct Config {
 
   Limits limits;
   AccessLog accessLog;
+  ExternalTls tls;
 
   std::string configPath;     // where it was loaded from (for SIGHUP)
 

@@ -84,7 +84,7 @@ void readTopLevel(Ctx& ctx, const YAML::Node& root, Config& cfg, TopLevel& top) 
       {"mode", "domainID", "domainKeyData", "logLevel", "protocol", "errorMessageFormat",
        "instance", "dataDir", "listenAddress", "hostNames", "ports", "workers", "masterEndpoint",
        "liteDeployToken", "datastoreEndpoint", "services", "routes", "tokens", "limits",
-       "accessLog"},
+       "accessLog", "tls"},
       [&](const std::string& key, const YAML::Node&, const YAML::Node& v, const std::string& p) {
         top.nodes.emplace(key, v);  // copy; Node::operator= would write into the document
         size_t i = 0;
@@ -174,6 +174,8 @@ void readTopLevel(Ctx& ctx, const YAML::Node& root, Config& cfg, TopLevel& top) 
           readLimits(ctx, v, cfg.limits);
         } else if (key == "accessLog") {
           readAccessLog(ctx, v, cfg.accessLog);
+        } else if (key == "tls") {
+          readExternalTls(ctx, v, cfg.tls);
         }
         // services, routes, tokens: after the loop, once domainID is known.
       },

@@ -90,6 +90,7 @@ std::string resolvePath(const Ctx& ctx, const std::string& p);
 void readPorts(Ctx& ctx, const YAML::Node& node, Ports& out);
 void readLimits(Ctx& ctx, const YAML::Node& node, Limits& out);
 void readAccessLog(Ctx& ctx, const YAML::Node& node, AccessLog& out);
+void readExternalTls(Ctx& ctx, const YAML::Node& node, ExternalTls& out);
 void readServices(Ctx& ctx, const YAML::Node& node, std::vector<Service>& out);
 void readTokens(Ctx& ctx, const YAML::Node& node, const std::string& self,
                 std::map<std::string, std::vector<std::string>>& out);

@@ -117,6 +117,18 @@ void readAccessLog(Ctx& ctx, const YAML::Node& node, AccessLog& out) {
           });
 }
 
+void readExternalTls(Ctx& ctx, const YAML::Node& node, ExternalTls& out) {
+  if (isAbsent(node)) return;
+  walkMap(ctx, node, "tls", {"certFile", "keyFile"},
+          [&](const std::string& key, const YAML::Node&, const YAML::Node& v,
+              const std::string& p) {
+            std::string& target = key == "certFile" ? out.certFile : out.keyFile;
+            if (readString(ctx, v, p, target)) target = resolvePath(ctx, target);
+          });
+  if (out.certFile.empty() != out.keyFile.empty())
+    ctx.errors.add(node, "tls", "certFile and keyFile go together");
+}
+
 namespace {
 
 // A service URL, reporting parse errors at `p`. Returns false when it was invalid.

@@ -171,6 +171,10 @@ void Node::prepare() {
     t.certChainPem = pki_.externalCertPem;
     t.keyPem = pki_.externalKeyPem;
     t.alpn = {"h2", "http/1.1"};
+    if (!c.tls.certFile.empty()) {
+      t.certChainPem = must(certs::readFile(c.tls.certFile), "tls.certFile");
+      t.keyPem = must(certs::readFile(c.tls.keyFile), "tls.keyFile");
+    }
     if (c.protocol == conf::Protocol::Mtls && lite_ && !lite_->masterCaPem.empty()) {
       // MTLS: peers on MTLS routes know each other through the master's CA, so present the
       // certificate the master issued and ask for theirs. Only asked, not required: the 401

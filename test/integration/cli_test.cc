@@ -105,6 +105,32 @@ TEST(Start, CreatesDataDirCaAndServerCertificate) {
   EXPECT_EQ(alice.stop(), 0);
 }
 
+TEST(Start, ExternalListenerServesTheOperatorsCertificate) {
+  TempDir dir;
+  auto gen = run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                  "-subj", "/CN=gw.alice.example", "-keyout", dir.file("ext.key"), "-out",
+                  dir.file("ext.crt")});
+  ASSERT_EQ(gen.exitCode, 0) << gen.err;
+  Node alice(dir, {.domain = "alice", .ip = "127.0.0.2"});
+  alice.appendConfig("tls:\n  certFile: " + dir.file("ext.crt") + "\n  keyFile: " +
+                     dir.file("missing.key"));
+  auto failed = alice.startExpectingFailure();
+  EXPECT_NE(failed.exitCode, 0);
+  EXPECT_NE(failed.err.find("tls.keyFile"), std::string::npos) << failed.err;
+
+  alice.replaceAppended("tls:\n  certFile: " + dir.file("ext.crt") + "\n  keyFile: " +
+                        dir.file("ext.key"));
+  alice.start();
+  auto sc = run({"openssl", "s_client", "-connect",
+                 "127.0.0.2:" + std::to_string(alice.externalPort()), "-CAfile",
+                 dir.file("ext.crt"), "-alpn", "h2,http/1.1"},
+                std::chrono::seconds(10), "");
+  std::string both = sc.out + sc.err;
+  EXPECT_NE(both.find("CN = gw.alice.example"), std::string::npos) << both;
+  EXPECT_NE(both.find("Verify return code: 0 (ok)"), std::string::npos) << both;
+  EXPECT_EQ(alice.stop(), 0);
+}
+
 TEST(Start, RestartKeepsTheCaAndCertificates) {
   TempDir dir;
   Node alice(dir, {.domain = "alice"});

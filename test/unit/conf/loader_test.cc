@@ -327,6 +327,16 @@ TEST(Loader, AccessLogValues) {
   EXPECT_FALSE(parsed(kMinimal + "accessLog:\n  enabled: no\n").accessLog.enabled);
 }
 
+TEST(Loader, ExternalTlsFilesResolveAgainstTheConfigAndGoTogether) {
+  Config c = parsed(kMinimal + "tls:\n  certFile: ext.crt\n  keyFile: /etc/kgate/ext.key\n");
+  EXPECT_EQ(c.tls.certFile, "/cfg/ext.crt");
+  EXPECT_EQ(c.tls.keyFile, "/etc/kgate/ext.key");
+  EXPECT_TRUE(parsed(kMinimal).tls.certFile.empty());
+  EXPECT_HAS(errorsOf(kMinimal + "tls:\n  certFile: a.crt\n"),
+             "tls: certFile and keyFile go together");
+  EXPECT_HAS(errorsOf(kMinimal + "tls:\n  cert: a.crt\n"), "tls.cert: unknown key");
+}
+
 TEST(Loader, AllErrorsAreReportedInOnePass) {
   std::string e = errorsOf("mode: autonomy\n"
                            "domainID: Alice\n"
