@@ -154,12 +154,12 @@ awaitable<std::pair<error_code, size_t>> Transport::readSome(char* p, size_t n) 
   for (;;) {
     if (closed_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
     if (!ssl_) {
-      error_code ec;
-      size_t got = socket_.read_some(net::buffer(p, n), ec);
-      if (ec == net::error::would_block || ec == net::error::try_again) {
-        if (auto w = co_await waitFor(tcp::socket::wait_read)) co_return std::pair{w, size_t{0}};
-        continue;
-      }
+      // Asio's own read: it skips the speculative recv when the last one drained the socket,
+      // and queues on the edge-triggered registration without the epoll_ctl an async_wait
+      // costs; together two syscalls fewer per upstream exchange.
+      if (cancelled_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
+      auto [ec, got] = co_await socket_.async_read_some(net::buffer(p, n), kUseTuple);
+      if (closed_ || cancelled_) ec = net::error::operation_aborted, got = 0;
       bytesRead_ += got;
       co_return std::pair{ec, got};
     }

@@ -6,8 +6,9 @@
 
 namespace kgate::h1 {
 
-bool ClientConnection::reusable() {
+bool ClientConnection::reusable(bool askKernel) {
   if (!transport_->isOpen() || !buf_.empty() || transport_->hasBufferedInput()) return false;
+  if (!askKernel) return true;
   // A pooled connection must be silent: a readable byte is either EOF (the peer closed it
   // while it sat idle) or data nobody asked for (a TLS alert). Either way it is done.
   char probe;

@@ -22,8 +22,9 @@ class ClientConnection {
 
   Transport& transport() { return *transport_; }
   ReadBuffer& buffer() { return buf_; }
-  // Still worth reusing: open, nothing unread, and the peer has not closed it meanwhile.
-  bool reusable();
+  // Still worth reusing: open, nothing unread, and (askKernel: one syscall) the
+  // peer has not closed it meanwhile.
+  bool reusable(bool askKernel = true);
   unsigned requests = 0;  // exchanges completed on it
 
  private:
