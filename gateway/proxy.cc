@@ -377,7 +377,10 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
     std::unique_ptr<ClientStream> us;
     std::string detail;
     ctx.upstreamStart = Clock::now();
-    Error e = co_await worker_.pool.open(up, ctx.snap.tlsFor(up), limits, attempt > 0, us, detail);
+    auto reuse = attempt > 0        ? UpstreamPool::Reuse::Fresh
+                 : ctx.req.hasBody ? UpstreamPool::Reuse::Probed  // a body cannot be sent twice
+                                   : UpstreamPool::Reuse::Recent;
+    Error e = co_await worker_.pool.open(up, ctx.snap.tlsFor(up), limits, reuse, us, detail);
     if (e != Error::Ok) {
       auto f = openFailure(e);
       worker_.stats.onUpstreamFailure(ctx.peer, f.kind);

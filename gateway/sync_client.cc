@@ -17,7 +17,9 @@ awaitable<Result<SyncResponse>> exchange(UpstreamPool& pool, const SyncRequest& 
   if (limits.connectTimeout.count() == 0) limits.connectTimeout = conf::Seconds(1);
   std::unique_ptr<ClientStream> stream;
   std::string detail;
-  Error e = co_await pool.open(up, tls, limits, fresh, stream, detail);
+  Error e = co_await pool.open(up, tls, limits,
+                              fresh ? UpstreamPool::Reuse::Fresh : UpstreamPool::Reuse::Probed,
+                              stream, detail);
   if (e != Error::Ok) {
     retryable = e != Error::TlsFailed;
     co_return fail(detail.empty() ? std::string(toString(e)) : detail);

@@ -16,9 +16,9 @@ namespace {
 // connect and close). Idle ones still go after upstreamIdleTimeout.
 constexpr size_t kMaxIdlePerUpstream = 1024;
 constexpr auto kReapEvery = std::chrono::seconds(1);
-// A connection back in the pool for less than this is reused without asking the kernel whether
-// the upstream closed it: no server closes keep-alive connections that fast, and a request
-// without body that meets a close anyway is retried on a fresh connection.
+// Under Reuse::Recent, a connection back in the pool for less than this is reused without
+// asking the kernel whether the upstream closed it: servers rarely close idle keep-alive
+// connections that fast, and the caller retries the request if one did.
 constexpr auto kProbeAfterIdle = std::chrono::seconds(1);
 
 }  // namespace
@@ -81,11 +81,11 @@ std::unique_ptr<ClientStream> UpstreamPool::exchange(std::unique_ptr<h1::ClientC
 }
 
 awaitable<Error> UpstreamPool::open(const routes::Upstream& u, SSL_CTX* tls,
-                                    const conf::Limits& limits, bool fresh,
+                                    const conf::Limits& limits, Reuse reuse,
                                     std::unique_ptr<ClientStream>& out, std::string& detail) {
   idleTimeout_ = limits.upstreamIdleTimeout;
   if (closed_) co_return Error::Aborted;
-  if (!fresh) {
+  if (reuse != Reuse::Fresh) {
     auto it = entries_.find(u.poolKey);
     if (it != entries_.end()) {
       auto& e = it->second;
@@ -99,9 +99,10 @@ awaitable<Error> UpstreamPool::open(const routes::Upstream& u, SSL_CTX* tls,
       // Most recently returned first: the one least likely to have been closed by the peer.
       while (!e.idle.empty()) {
         auto conn = std::move(e.idle.back().conn);
-        bool rested = Clock::now() - e.idle.back().since >= kProbeAfterIdle;
+        bool probe = reuse == Reuse::Probed ||
+                     Clock::now() - e.idle.back().since >= kProbeAfterIdle;
         e.idle.pop_back();
-        if (conn->reusable(rested)) {
+        if (conn->reusable(probe)) {
           out = exchange(std::move(conn), u, limits);
           co_return Error::Ok;
         }

@@ -27,10 +27,18 @@ class UpstreamPool {
   UpstreamPool(net::any_io_executor ex, Sweeper& sweeper);
   ~UpstreamPool();
 
-  // Opens a stream to u. fresh=true skips pooled connections (used for the one retry after a
-  // pooled connection turned out to be stale). On failure, detail says why (for the log).
+  // How open() may use pooled HTTP/1.1 connections.
+  enum class Reuse {
+    Fresh,   // not at all: a new connection (the one retry after a pooled one was stale)
+    Probed,  // each first checked for a close from the peer (a syscall): for requests that
+             // cannot be sent twice, such as those with a body
+    Recent,  // ones pooled under a second ago unchecked: for requests the caller retries on a
+             // fresh connection when the pooled one turns out closed
+  };
+
+  // Opens a stream to u. On failure, detail says why (for the log).
   awaitable<Error> open(const routes::Upstream& u, SSL_CTX* tls, const conf::Limits& limits,
-                        bool fresh, std::unique_ptr<ClientStream>& out, std::string& detail);
+                        Reuse reuse, std::unique_ptr<ClientStream>& out, std::string& detail);
 
   // Closes idle connections; HTTP/2 sessions get a GOAWAY (now=false) or are closed (now=true).
   // Connections in use close when their exchange ends.

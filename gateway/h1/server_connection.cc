@@ -10,6 +10,8 @@ namespace {
 // answered early (nginx's lingering close has the same purpose).
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kLingerBytes = 16 * 1024 * 1024;
+// Request body left unread after the response that is read and dropped to keep the connection.
+constexpr uint64_t kDiscardBudget = 64 * 1024;
 
 }  // namespace
 
@@ -129,6 +131,12 @@ awaitable<Error> ServerConnection::Stream::writeHead(http::ResponseHead& head, b
     framing_ = Framing::UntilClose;
     keepAlive_ = false;
   }
+  // Answering before the request body was read: keep-alive is promised only if discardBody can
+  // drain the rest. Otherwise the connection is going to close, and saying so keeps the client
+  // from reusing it for a request that would then be lost.
+  if (keepAlive_ && req_.hasBody && !c_.parser_->is_done() &&
+      !(req_.contentLength && *req_.contentLength - bodyRead_ <= kDiscardBudget))
+    keepAlive_ = false;
   if (c_.draining_ || c_.env_.registry.draining()) keepAlive_ = false;
   appendResponseHead(out_, head, framing_, keepAlive_, keepAlive_ && req_.version == 10);
   if (endStream) {
@@ -219,7 +227,7 @@ awaitable<void> ServerConnection::replyAndClose(int status, std::string_view cau
 
 awaitable<bool> ServerConnection::discardBody(Stream& stream) {
   // Small leftovers are read and dropped so the connection can be reused.
-  uint64_t budget = 64 * 1024;
+  uint64_t budget = kDiscardBudget;
   deadline_.arm(env_.limits.headerTimeout);
   while (!parser_->is_done()) {
     http::BodyChunk chunk;

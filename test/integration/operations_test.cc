@@ -263,6 +263,12 @@ TEST_F(Operations, LimitsCutOffBadClientsAndEveryoneElseIsServed) {
                                  "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
                                  "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")),
             "HTTP/1.1 400");
+  // Answered before its large body was sent: the answer announces the close that follows, so
+  // no client reuses the connection.
+  std::string early = rawExchange(ip, port,
+                                  "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n");
+  EXPECT_EQ(statusOf(early), "HTTP/1.1 401");
+  EXPECT_NE(early.find("\r\nconnection: close\r\n"), std::string::npos) << early;
   normal();
   // A head that never finishes: 408 after headerTimeout, while others are served meanwhile.
   std::string slowAnswer;
