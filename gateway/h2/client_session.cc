@@ -49,7 +49,7 @@ class ClientSession::Stream final : public ClientStream {
       co_await s_->inEvent.wait();
     }
     out = std::move(s_->response);
-    out.hasBody = !(s_->inEnd && s_->inBuf.empty());
+    out.hasBody = !(s_->inEnd && s_->inBlocks.empty());
     co_return Error::Ok;
   }
 

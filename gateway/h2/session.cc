@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <vector>
 
 #include "gateway/log.h"
 #include "gateway/spawn.h"
@@ -27,11 +28,57 @@ bool parseLength(std::string_view v, uint64_t& out) {
   return ec == std::errc() && p == v.data() + v.size();
 }
 
+// Inbound body blocks, recycled per thread. Growing a fresh buffer for every stream cost an
+// upload about a fifth of kgate's CPU: reallocation copies, and page faults because the allocator
+// hands big blocks back to the kernel between streams. Up to 4 MiB of blocks kept per worker
+// make the steady state allocation-free.
+constexpr size_t kPooledBlocks = 16;
+
+struct BodyBlockPool {
+  std::vector<std::string> free;
+
+  // An empty block with room for at least `want` bytes (a whole block for bulk data).
+  std::string take(size_t want) {
+    if (!free.empty()) {
+      std::string s = std::move(free.back());
+      free.pop_back();
+      return s;
+    }
+    std::string s;
+    s.reserve(want >= kBodyBlock / 4 ? kBodyBlock : want);
+    return s;
+  }
+  void give(std::string& s) {
+    if (s.capacity() >= kBodyBlock && s.capacity() <= 2 * kBodyBlock &&
+        free.size() < kPooledBlocks) {
+      s.clear();
+      free.push_back(std::move(s));
+    }
+    s = std::string();
+  }
+};
+
+BodyBlockPool& bodyBlocks() {
+  thread_local BodyBlockPool pool;
+  return pool;
+}
+
+void dropInput(StreamState& s) {
+  for (auto& b : s.inBlocks) bodyBlocks().give(b);
+  s.inBlocks.clear();
+  s.inFront = 0;
+}
+
 StreamState* stateOf(nghttp2_session* s, int32_t id) {
   return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(s, id));
 }
 
 }  // namespace
+
+StreamState::~StreamState() {
+  dropInput(*this);
+  bodyBlocks().give(handed);
+}
 
 // The C callbacks, forwarding to the Session (user_data) and the StreamState (stream user data).
 struct Callbacks {
@@ -148,8 +195,17 @@ struct Callbacks {
       nghttp2_session_consume(raw, id, len);  // nobody will read it: reopen the window now
       return 0;
     }
-    s->inBuf.append(reinterpret_cast<const char*>(data), len);
     s->unreturned += len;
+    auto* p = reinterpret_cast<const char*>(data);
+    while (len > 0) {
+      if (s->inBlocks.empty() || s->inBlocks.back().size() >= kBodyBlock)
+        s->inBlocks.push_back(bodyBlocks().take(len));
+      std::string& block = s->inBlocks.back();
+      size_t n = std::min(len, kBodyBlock - block.size());
+      block.append(p, n);
+      p += n;
+      len -= n;
+    }
     s->inEvent.notify();
     return 0;
   }
@@ -359,7 +415,7 @@ awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
 
 void Session::returnWindow(StreamState& s) {
   size_t n = s.handed.size();
-  s.handed.clear();
+  bodyBlocks().give(s.handed);
   if (n == 0 || s.closed || dead_ || s.unreturned < n) return;
   s.unreturned -= n;
   nghttp2_session_consume(session_, s.id, n);
@@ -369,9 +425,10 @@ void Session::returnWindow(StreamState& s) {
 awaitable<Error> Session::readBody(StreamState& s, http::BodyChunk& out) {
   returnWindow(s);
   for (;;) {
-    if (!s.inBuf.empty()) {
-      std::swap(s.handed, s.inBuf);
-      bool last = s.inEnd;
+    if (!s.inBlocks.empty()) {
+      s.handed = std::move(s.inBlocks[s.inFront++]);
+      if (s.inFront == s.inBlocks.size()) s.inBlocks.clear(), s.inFront = 0;
+      bool last = s.inEnd && s.inBlocks.empty();
       out = http::BodyChunk{s.handed, last, last && !s.inTrailers.empty() ? &s.inTrailers : nullptr};
       co_return Error::Ok;
     }
@@ -423,7 +480,7 @@ void Session::resetStream(StreamState& s, uint32_t code) {
     if (!s.closed && !dead_) nghttp2_session_consume(session_, s.id, s.unreturned);
     s.unreturned = 0;
   }
-  s.inBuf.clear();
+  dropInput(s);
   if (s.closed || dead_) return;
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, code);
   signalWrite();

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "conf/config.h"
 #include "gateway/deadline.h"
@@ -25,9 +26,15 @@ namespace kgate::h2 {
 
 class Session;
 
+// Largest piece of inbound body one read hands out.
+constexpr size_t kBodyBlock = 256 * 1024;
+
 // Per-stream state touched by nghttp2 callbacks and by the coroutine using the stream.
 struct StreamState {
   explicit StreamState(const net::any_io_executor& ex) : inEvent(ex), outEvent(ex) {}
+  ~StreamState();  // hands its body buffers back for the next stream on this thread
+  StreamState(const StreamState&) = delete;
+  StreamState& operator=(const StreamState&) = delete;
 
   int32_t id = -1;
   Session* session = nullptr;  // cleared when the session is gone
@@ -40,7 +47,10 @@ struct StreamState {
   bool headersTooLarge = false;
 
   // Inbound body.
-  std::string inBuf;    // received, not yet handed to the reader
+  // Received, not yet handed to the reader: blocks of at most kBodyBlock bytes filled in order
+  // and handed out one at a time, so no buffer ever grows by copying what it already holds.
+  std::vector<std::string> inBlocks;
+  size_t inFront = 0;   // first block not handed out yet; inBlocks is empty once all were
   std::string handed;   // handed out by the last read; returned to flow control on the next
   bool inEnd = false;
   http::Headers inTrailers;
