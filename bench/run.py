@@ -10,6 +10,8 @@ CPU-second (CPU from /proc, all processes and threads of the proxy), throughput,
 latency, full TLS handshakes per CPU-second (none resumed) and memory per idle TLS connection.
 
 Usage: bench/run.py [--seconds 5] [--reps 3] [--workers 2] [--only kgate,nginx,haproxy]
+Environment: KGATE_BUILD_DIR (default build), KGATE_BIN (a kgate binary to compare, e.g. an
+older build).
 The table is printed and appended, with date, versions and machine, to bench/RESULTS.md.
 """
 import argparse
@@ -18,6 +20,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -28,7 +31,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, os.environ.get("KGATE_BUILD_DIR", "build"))  # relative: to the repo
-KGATE = os.path.join(BUILD, "gateway", "kgate")
+KGATE = os.environ.get("KGATE_BIN", os.path.join(BUILD, "gateway", "kgate"))
 TLS_TOOL = os.path.join(BUILD, "bench", "kgate_bench_tls")
 UPSTREAM = os.path.join(BUILD, "test", "support", "kgate_test_upstream")
 TOKEN = "YmVuY2gtdG9rZW4tMDEyMzQ1Njc4OWFiY2RlZjAxMjM="
@@ -286,6 +289,8 @@ def run_wrk(proxy, seconds):
 
 def run_h2load(proxy, seconds, path, clients, streams, work, upload=None, sink=False):
     log = os.path.join(work, "h2load.log")
+    if os.path.exists(log):
+        os.unlink(log)  # h2load appends; a stale log would mix in the previous proxy's latencies
     argv = ["h2load", f"-c{clients}", f"-m{streams}", "-t1", f"-D{seconds}",
             "--tls13-ciphers=TLS_AES_128_GCM_SHA256",
             f"--log-file={log}"]
@@ -302,6 +307,9 @@ def run_h2load(proxy, seconds, path, clients, streams, work, upload=None, sink=F
     codes = re.search(r"status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
     non2xx = sum(int(c) for c in codes.groups()) if codes else done
     traffic = re.search(r"traffic: \S+ \((\d+)\) total", out)
+    moved = int(traffic.group(1)) if traffic else 0
+    if upload:  # h2load's traffic counts what it received; an upload's payload went the other way
+        moved = ok * os.path.getsize(upload)
     lat = []
     try:
         with open(log) as f:
@@ -312,15 +320,16 @@ def run_h2load(proxy, seconds, path, clients, streams, work, upload=None, sink=F
     except OSError:
         pass
     return {"out": out, "requests": ok, "errors": failed + non2xx, "p50": percentile(lat, 50),
-            "p99": percentile(lat, 99), "bytes": int(traffic.group(1)) if traffic else 0}
+            "p99": percentile(lat, 99), "bytes": moved}
 
 
 def measure(proxy, fn, perf_out=None):
     perf = None
     if perf_out:  # profile the proxy while the load runs: `perf report -i <file>`
-        perf = subprocess.Popen(["perf", "record", "-g", "-o", perf_out, "-p",
-                                 str(proxy.proc.pid)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        # DWARF unwinding: a Release kgate has no frame pointers to walk.
+        perf = subprocess.Popen(["perf", "record", "--call-graph", "dwarf,16384", "-F", "999",
+                                 "-o", perf_out, "-p", str(proxy.proc.pid)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
     before = cpu_seconds(proxy.proc.pid)
     start = time.time()
@@ -401,6 +410,9 @@ def main():
         for n in names:
             proxies[n] = starters[n](work, args, free_port(), cert, key, upstream_port, sink_port)
             check(proxies[n])
+        # Before any load: memory an allocator kept from the loads would otherwise be counted
+        # for the allocator that returns it to the system and not for the one that keeps it.
+        memory = {n: idle_memory(proxies[n], args.idle) for n in names} if args.idle else {}
         loads = [l for l in LOADS if not args.loads or l[0] in args.loads.split(",")]
         results = {(load, n): [] for load, _, _ in loads for n in names}
         for rep in range(args.reps):
@@ -416,13 +428,16 @@ def main():
                     print(f"rep {rep + 1} {load:15} {n:8} {r['requests'] / r['wall']:10.0f}/s "
                           f"{r['requests'] / max(r['cpu'], 1e-9):10.0f}/cpu-s p99 {r['p99']:.2f} ms",
                           file=sys.stderr)
-        memory = {n: idle_memory(proxies[n], args.idle) for n in names} if args.idle else {}
     finally:
         for p in proxies.values():
             p.stop()
         for p in procs:
             p.terminate()
             p.wait(10)
+        if args.perf:
+            print(f"profiles: {work}/perf-*.data (perf report -i FILE)", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
     def med(load, n, f):
         return statistics.median(f(r) for r in results[(load, n)])
