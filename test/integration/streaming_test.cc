@@ -29,6 +29,11 @@ class Streaming : public ::testing::TestWithParam<std::string> {
   }
 
   void expectFlatMemory() {
+#ifdef KGATE_SANITIZED
+    // AddressSanitizer's shadow and quarantine put any process over the bound; the plain build
+    // of the same tests (also in .ci/run) checks memory, this one checks correctness.
+    return;
+#endif
     for (Node* n : {&*alice_, &*bob_}) {
       auto peak = procStatusKb(n->process().pid(), "VmHWM");
       ASSERT_TRUE(peak.has_value());
