@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <thread>
 
 #include "auth/migrations.h"
 #include "auth/token_set.h"
@@ -66,6 +68,18 @@ int queryText(sqlite3* db, const char* sql, std::string& out) {
   int rc = s.step();
   out = rc == SQLITE_ROW ? s.text(0) : "";
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+// Switching a database to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at once,
+// without calling the busy handler, when another connection is switching it at the same moment
+// (two nodes starting on a new file). Retried here for as long as the busy timeout.
+int switchToWal(sqlite3* db, std::string& mode) {
+  auto giveUpAt = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  for (;;) {
+    int rc = queryText(db, "PRAGMA journal_mode = WAL", mode);
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= giveUpAt) return rc;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 int64_t unixNow() { return static_cast<int64_t>(std::time(nullptr)); }
@@ -142,7 +156,7 @@ Result<std::shared_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
 
   // WAL: readers do not block the writer. synchronous=FULL: in WAL mode NORMAL may lose the
   // last commits on power loss, and a write must be durable before it is acknowledged.
-  if ((rc = queryText(db.get(), "PRAGMA journal_mode = WAL", value)) != SQLITE_OK)
+  if ((rc = switchToWal(db.get(), value)) != SQLITE_OK)
     return sqlFailure(rc, "setting journal_mode=WAL");
   if (value != "wal")
     return fail("sqlite store " + path + ": journal_mode stays '" + value +
