@@ -30,8 +30,8 @@ bool parseLength(std::string_view v, uint64_t& out) {
 
 // Inbound body blocks, recycled per thread. Growing a fresh buffer for every stream cost an
 // upload about a fifth of kgate's CPU: reallocation copies, and page faults because the allocator
-// hands big blocks back to the kernel between streams. Up to 4 MiB of blocks kept per worker
-// make the steady state allocation-free.
+// hands big blocks back to the kernel between streams. Up to 16 blocks (256-512 KiB each) kept
+// per worker make the steady state allocation-free.
 constexpr size_t kPooledBlocks = 16;
 
 struct BodyBlockPool {
