@@ -70,6 +70,18 @@ class Walkthrough : public ::testing::Test {
     if (h2) args.push_back("--http2-prior-knowledge");
     return curl(args);
   }
+  // Calls until the answer has `status` (routes and tokens arrive by polling) or 15 s pass;
+  // the last answer either way.
+  HttpReply callUntil(Node& from, const std::string& host, const std::string& path, int status) {
+    HttpReply r;
+    waitUntil(
+        [&] {
+          r = call(from, host, path);
+          return r.status == status;
+        },
+        std::chrono::seconds(15));
+    return r;
+  }
 
   TempDir dir_;
   std::optional<Node> master_;
@@ -177,13 +189,8 @@ TEST_F(Walkthrough, UnregisteredDestinationIsNotAuthorized) {
   EXPECT_TRUE(waitReady("alice-carol", "False", std::chrono::seconds(10)));
   EXPECT_EQ(readiness(dir_, "alice-carol").second, "DestinationIsNotAuthorized");
   // Once alice has learned the route (it polls the master), the route is known but has no token.
-  HttpReply r;
-  EXPECT_TRUE(waitUntil(
-      [&] {
-        r = call(alice, "echo.carol.svc", "/");
-        return r.status == 503;
-      },
-      std::chrono::seconds(15)));
+  HttpReply r = callUntil(alice, "echo.carol.svc", "/", 503);
+  EXPECT_EQ(r.status, 503);
   EXPECT_NE(r.header("kuscia-error-message").find("return http code 503"), std::string::npos);
 }
 
@@ -212,14 +219,8 @@ TEST_F(Walkthrough, TransitThroughAThirdDomain) {
   auto transit = kgateIn(dir_, "route create alice bob --transit carol");
   ASSERT_EQ(transit.exitCode, 0) << transit.err;
   ASSERT_TRUE(waitReady("alice-bob")) << readiness(dir_, "alice-bob").second;
-  HttpReply r;
-  ASSERT_TRUE(waitUntil(
-      [&] {
-        r = call(alice, "echo.bob.svc", "/via-carol");
-        return r.status == 200;
-      },
-      std::chrono::seconds(15)))
-      << r.status << " " << r.header("kuscia-error-message");
+  HttpReply r = callUntil(alice, "echo.bob.svc", "/via-carol", 200);
+  ASSERT_EQ(r.status, 200) << r.header("kuscia-error-message");
   EXPECT_EQ(jsonGet(r.body, {"headers", "kuscia-source"}), "carol");
   EXPECT_EQ(jsonGet(r.body, {"headers", "kuscia-origin-source"}), "alice");
 }
@@ -272,14 +273,8 @@ TEST_F(Walkthrough, MtlsRouteUsesCertificatesFromTheMaster) {
   EXPECT_NE(refused.err.find("https"), std::string::npos) << refused.err;
   ASSERT_EQ(kgateIn(dir_, "route create alice bob " + bob.externalUrl("") + " --auth MTLS").exitCode, 0);
   ASSERT_TRUE(waitReady("alice-bob")) << readiness(dir_, "alice-bob").second;
-  HttpReply r;
-  ASSERT_TRUE(waitUntil(
-      [&] {
-        r = call(alice, "echo.bob.svc", "/mtls");
-        return r.status == 200;
-      },
-      std::chrono::seconds(15)))
-      << r.status << " " << r.header("kuscia-error-message");
+  HttpReply r = callUntil(alice, "echo.bob.svc", "/mtls", 200);
+  ASSERT_EQ(r.status, 200) << r.header("kuscia-error-message");
   EXPECT_EQ(jsonGet(r.body, {"headers", "kuscia-source"}), "alice");
   EXPECT_FALSE(jsonGet(r.body, {"headers", "kuscia-token"}).has_value()) << "no token on MTLS";
 
@@ -335,13 +330,8 @@ TEST_F(Walkthrough, MtlsRouteToAPeerWithoutTheMastersCertificateIsNotReady) {
       },
       std::chrono::seconds(90), std::chrono::seconds(1)))
       << kgateIn(dir_, "route list").out;
-  HttpReply r;
-  EXPECT_TRUE(waitUntil(
-      [&] {
-        r = call(alice, "echo.bob.svc", "/");
-        return r.status == 503;
-      },
-      std::chrono::seconds(15)));
+  HttpReply r = callUntil(alice, "echo.bob.svc", "/", 503);
+  EXPECT_EQ(r.status, 503);
   auto probe = kgateIn(dir_, "route probe alice bob");
   EXPECT_NE(probe.out.find("tls      FAIL"), std::string::npos) << probe.out;
 }
