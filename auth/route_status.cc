@@ -71,6 +71,11 @@ std::string readEntry(const json::value& v, ReportEntry& entry) {
       return "heartbeatState must be an integer from -1 to 255";
     }
     s.heartbeatState = int(state);
+    if (!readInt(o, "heartbeatInterval", s.heartbeatInterval) || s.heartbeatInterval < 1 ||
+        s.heartbeatInterval > kMaxHeartbeatInterval) {
+      return "heartbeatInterval must be an integer from 1 to " +
+             std::to_string(kMaxHeartbeatInterval);
+    }
     if (const json::value* e = o.if_contains("error"); e != nullptr && !e->is_null()) {
       if (!e->is_string()) return "error must be a string";
       s.error = oneLine(e->get_string());
@@ -79,6 +84,7 @@ std::string readEntry(const json::value& v, ReportEntry& entry) {
                                               {"heartbeatOkAt", s.heartbeatOkAt},
                                               {"unreachableSince", s.unreachableSince},
                                               {"heartbeatState", s.heartbeatState},
+                                              {"heartbeatInterval", s.heartbeatInterval},
                                               {"error", s.error}});
   } else if (entry.side == "destination") {
     DestinationReport& d = entry.destination;
@@ -144,9 +150,10 @@ Readiness evaluateAt(const World& w, const RouteRecord& r, int depth) {
                     src + " has not reported this route yet (is its gateway running?)");
   }
   const SourceReport& s = reported->second;
+  const int64_t grace = kMissedHeartbeats * s.heartbeatInterval;
 
   // 5. Network: the source keeps failing to connect at all.
-  if (s.unreachableSince != 0 && w.now - s.unreachableSince >= kUnreachableSeconds) {
+  if (s.unreachableSince != 0 && w.now - s.unreachableSince >= grace) {
     std::string where = r.endpoint.empty() ? "its master endpoint" : r.endpoint;
     return notReady("DestinationUnreachable", src + " cannot reach " + dst + " at " + where +
                                                   " since " + rfc3339(s.unreachableSince) +
@@ -183,7 +190,7 @@ Readiness evaluateAt(const World& w, const RouteRecord& r, int depth) {
   }
 
   // 9. Everything looks right, but only a recent heartbeat proves it works end to end.
-  if (s.heartbeatOkAt == 0 || w.now - s.heartbeatOkAt > kHeartbeatSeconds) {
+  if (s.heartbeatOkAt == 0 || w.now - s.heartbeatOkAt > grace) {
     return notReady("HeartBeatTimeout",
                     "no successful heartbeat from " + src + " to " + dst + " since " +
                         (s.heartbeatOkAt == 0 ? std::string("start") : rfc3339(s.heartbeatOkAt)));
@@ -227,6 +234,7 @@ SourceReport sourceFromJson(const std::string& text) {
   readInt(o, "unreachableSince", s.unreachableSince);
   readInt(o, "heartbeatState", state);
   s.heartbeatState = int(state);
+  readInt(o, "heartbeatInterval", s.heartbeatInterval);
   if (const json::value* e = o.if_contains("error"); e != nullptr && e->is_string()) {
     s.error = std::string(e->get_string());
   }

@@ -17,8 +17,11 @@
 namespace kgate::auth::routes {
 
 inline constexpr int64_t kReportFreshSeconds = 60;  // an older report counts as absent
-inline constexpr int64_t kUnreachableSeconds = 45;  // Kuscia's grace before "unreachable"
-inline constexpr int64_t kHeartbeatSeconds = 45;    // three missed 15 s heartbeats
+inline constexpr int64_t kDefaultHeartbeatInterval = 15;  // Kuscia's, for reports without one
+inline constexpr int64_t kMaxHeartbeatInterval = 300;
+// A source that has not connected, or not heard TokenReady, for this many of its heartbeat
+// intervals makes the route not ready (Kuscia: 45 s at its fixed 15 s).
+inline constexpr int64_t kMissedHeartbeats = 3;
 
 // A source end's view of one route.
 struct SourceReport {
@@ -27,6 +30,7 @@ struct SourceReport {
   int64_t unreachableSince = 0;  // first failed attempt of the current outage; 0 = reachable
   int heartbeatState = -1;       // last GET /handshake state (0..7); -1 = none yet
   std::string error;             // last handshake/heartbeat error, one sanitised line
+  int64_t heartbeatInterval = kDefaultHeartbeatInterval;  // seconds, as the source runs it
   int64_t reportedAt = 0;        // when the master received it (set by the Authority)
 };
 

@@ -118,6 +118,9 @@ struct Config {
   std::string liteDeployToken;
   // Master only: empty = SQLite in the data directory.
   std::string datastoreEndpoint;
+  // How often a route's source heartbeats its destination. The master calls a route not ready
+  // after three intervals without a successful heartbeat (the source reports its interval).
+  Seconds heartbeatInterval{15};
 
   std::vector<Service> services;
   std::vector<Route> routes;

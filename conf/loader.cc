@@ -83,7 +83,7 @@ void readTopLevel(Ctx& ctx, const YAML::Node& root, Config& cfg, TopLevel& top) 
       ctx, root, "",
       {"mode", "domainID", "domainKeyData", "logLevel", "protocol", "errorMessageFormat",
        "instance", "dataDir", "listenAddress", "hostNames", "ports", "workers", "masterEndpoint",
-       "liteDeployToken", "datastoreEndpoint", "services", "routes", "tokens", "limits",
+       "liteDeployToken", "datastoreEndpoint", "heartbeatInterval", "services", "routes", "tokens", "limits",
        "accessLog", "tls"},
       [&](const std::string& key, const YAML::Node&, const YAML::Node& v, const std::string& p) {
         top.nodes.emplace(key, v);  // copy; Node::operator= would write into the document
@@ -170,6 +170,15 @@ void readTopLevel(Ctx& ctx, const YAML::Node& root, Config& cfg, TopLevel& top) 
           readString(ctx, v, p, cfg.liteDeployToken);
         } else if (key == "datastoreEndpoint") {
           readString(ctx, v, p, cfg.datastoreEndpoint);
+        } else if (key == "heartbeatInterval") {
+          Seconds interval{};
+          if (readSeconds(ctx, v, p, false, interval)) {
+            if (interval > Seconds(300)) {
+              ctx.errors.add(v, p, "must be at most 300s (the default is 15s)");
+            } else {
+              cfg.heartbeatInterval = interval;
+            }
+          }
         } else if (key == "limits") {
           readLimits(ctx, v, cfg.limits);
         } else if (key == "accessLog") {

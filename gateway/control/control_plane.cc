@@ -299,6 +299,7 @@ std::string ControlPlane::reportJson() const {
                                  {"heartbeatOkAt", health.heartbeatOkAt},
                                  {"unreachableSince", health.unreachableSince},
                                  {"heartbeatState", health.heartbeatState},
+                                 {"heartbeatInterval", config_->heartbeatInterval.count()},
                                  {"error", health.error}});
     } else if (r.destination == config_->domainID) {
       json::array revisions;

@@ -4,10 +4,11 @@
 // config + this state and published to every worker.
 //
 // Source end of a route (self -> peer): one coroutine per route runs the RSA-GEN handshake
-// when a token is due, heartbeats the peer every 15 s and tracks reachability. Destination
-// end: POST /handshake and GET /handshake arrive from the data plane and are answered here; a
-// new token is live on every worker before the handshake reply leaves. A lite also polls the
-// master for its routes and reports each route's state, through its route to the master.
+// when a token is due, heartbeats the peer every heartbeatInterval (15 s by default) and tracks
+// reachability. Destination end: POST /handshake and GET /handshake arrive from the data plane
+// and are answered here; a new token is live on every worker before the handshake reply leaves.
+// A lite also polls the master for its routes and reports each route's state, through its route
+// to the master.
 #pragma once
 
 #include <functional>

@@ -13,7 +13,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr int64_t kHeartbeatEverySeconds = 15;
 constexpr auto kPollEvery = 2s;
 constexpr int64_t kReportEverySeconds = 5;
 
@@ -154,7 +153,7 @@ awaitable<void> ControlPlane::sourceLoop(std::string name) {
     SourceHealth& h = health_[name];
     bool justNegotiated = needsTokens(route) && sourceTokens_[name].current() &&
                           h.heartbeatState != 0 && now - h.lastHeartbeat >= 1;
-    if (now - h.lastHeartbeat >= kHeartbeatEverySeconds || justNegotiated)
+    if (now - h.lastHeartbeat >= config_->heartbeatInterval.count() || justNegotiated)
       co_await heartbeat(route);
     co_await sleep(1s);
   }

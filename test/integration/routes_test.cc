@@ -44,15 +44,20 @@ class Walkthrough : public ::testing::Test {
     master_->start();
     echo_.emplace(Upstream::Options{.ip = "127.0.0.3", .name = "bob-echo"});
   }
-  Node& lite(const std::string& id, const std::string& ip, const std::string& extraYaml = "") {
-    auto token = kgateIn(dir_, "domain add " + id).out;
-    token = token.substr(0, token.find('\n'));
-    lites_.emplace_back(dir_, NodeSpec{.domain = id, .mode = "lite", .ip = ip,
-                                       .masterEndpoint = master_->externalUrl(""),
-                                       .deployToken = token});
-    if (!extraYaml.empty()) lites_.back().appendConfig(extraYaml);
+  // A lite registered with the master and started. It heartbeats every 2 s, so READY follows a
+  // change within seconds instead of the default 45.
+  Node& addLite(NodeSpec spec, const std::string& extraYaml = "") {
+    auto token = kgateIn(dir_, "domain add " + spec.domain).out;
+    spec.mode = "lite";
+    spec.masterEndpoint = master_->externalUrl("");
+    spec.deployToken = token.substr(0, token.find('\n'));
+    lites_.emplace_back(dir_, spec);
+    lites_.back().appendConfig("heartbeatInterval: 2s\n" + extraYaml);
     lites_.back().start();
     return lites_.back();
+  }
+  Node& lite(const std::string& id, const std::string& ip, const std::string& extraYaml = "") {
+    return addLite(NodeSpec{.domain = id, .ip = ip}, extraYaml);
   }
   void createRoutes(Node& alice, Node& bob, const std::string& options = "") {
     auto ab = kgateIn(dir_, "route create alice bob " + bob.externalUrl("") + " " + options);
@@ -258,13 +263,7 @@ TEST_F(Walkthrough, RehandshakeNegotiatesANewToken) {
 
 TEST_F(Walkthrough, MtlsRouteUsesCertificatesFromTheMaster) {
   auto mtlsLite = [&](const std::string& id, const std::string& ip, const std::string& extra) -> Node& {
-    auto token = kgateIn(dir_, "domain add " + id).out;
-    lites_.emplace_back(dir_, NodeSpec{.domain = id, .mode = "lite", .ip = ip, .protocol = "MTLS",
-                                       .masterEndpoint = master_->externalUrl(""),
-                                       .deployToken = token.substr(0, token.find('\n'))});
-    if (!extra.empty()) lites_.back().appendConfig(extra);
-    lites_.back().start();
-    return lites_.back();
+    return addLite(NodeSpec{.domain = id, .ip = ip, .protocol = "MTLS"}, extra);
   };
   Node& alice = mtlsLite("alice", "127.0.0.2", "");
   Node& bob = mtlsLite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
@@ -306,21 +305,9 @@ TEST_F(Walkthrough, MtlsRouteUsesCertificatesFromTheMaster) {
 
 TEST_F(Walkthrough, MtlsRouteToAPeerWithoutTheMastersCertificateIsNotReady) {
   // bob serves TLS with its own CA's certificate, not one from the master: alice refuses it.
-  auto token = [&](const std::string& id) {
-    auto t = kgateIn(dir_, "domain add " + id).out;
-    return t.substr(0, t.find('\n'));
-  };
-  lites_.emplace_back(dir_, NodeSpec{.domain = "alice", .mode = "lite", .ip = "127.0.0.2",
-                                     .protocol = "MTLS", .masterEndpoint = master_->externalUrl(""),
-                                     .deployToken = token("alice")});
-  Node& alice = lites_.back();
-  alice.start();
-  lites_.emplace_back(dir_, NodeSpec{.domain = "bob", .mode = "lite", .ip = "127.0.0.3",
-                                     .protocol = "TLS", .masterEndpoint = master_->externalUrl(""),
-                                     .deployToken = token("bob")});
-  Node& bob = lites_.back();
-  bob.appendConfig("services:\n  echo: " + echo_->url());
-  bob.start();
+  Node& alice = addLite(NodeSpec{.domain = "alice", .ip = "127.0.0.2", .protocol = "MTLS"});
+  Node& bob = addLite(NodeSpec{.domain = "bob", .ip = "127.0.0.3", .protocol = "TLS"},
+                      "services:\n  echo: " + echo_->url());
   ASSERT_EQ(kgateIn(dir_, "route create alice bob " + bob.externalUrl("") + " --auth MTLS").exitCode, 0);
   ASSERT_TRUE(waitReady("alice-bob", "False", std::chrono::seconds(20)));
   EXPECT_TRUE(waitUntil(

@@ -206,6 +206,26 @@ TEST_F(Readiness, HeartbeatTimeout) {
   EXPECT_EQ(status("alice-bob"), "True |  | Success");
 }
 
+TEST_F(Readiness, TheGraceIsThreeOfTheSourcesHeartbeatIntervals) {
+  auto report = [&](int64_t okAt, int64_t unreachableSince) {
+    return send("alice", json::object{{"name", "alice-bob"},
+                                      {"side", "source"},
+                                      {"revision", 3},
+                                      {"heartbeatOkAt", okAt},
+                                      {"unreachableSince", unreachableSince},
+                                      {"heartbeatState", 0},
+                                      {"heartbeatInterval", 2}});
+  };
+  ok(report(now - 6, 0));
+  EXPECT_EQ(status("alice-bob"), "True |  | Success");
+  ok(report(now - 7, 0));
+  EXPECT_EQ(listed("alice-bob").at("reason"), "HeartBeatTimeout");
+  ok(report(now, now - 5));
+  EXPECT_EQ(status("alice-bob"), "True |  | Success");
+  ok(report(now, now - 6));
+  EXPECT_EQ(listed("alice-bob").at("reason"), "DestinationUnreachable");
+}
+
 TEST_F(Readiness, TheRulesApplyInOrder) {
   // Everything wrong at once: each fix uncovers the next rule.
   ok(reportDestination("bob", "alice-bob", {1}, now));

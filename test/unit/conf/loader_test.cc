@@ -22,6 +22,7 @@ TEST(Loader, ParsesEveryTopLevelKey) {
       "ports: {external: 18080, internal: 18081, api: 18082, metrics: 18084}\n"
       "workers: 4\n"
       "datastoreEndpoint: mysql://u:p@db:3306/kgate\n"
+      "heartbeatInterval: 2s\n"
       "accessLog: {enabled: false}\n");
   EXPECT_EQ(c.mode, Mode::Master);
   EXPECT_EQ(c.domainKeyData, "QUJDREVG");  // block scalar joined
@@ -38,6 +39,7 @@ TEST(Loader, ParsesEveryTopLevelKey) {
   EXPECT_EQ(c.ports.metrics, 18084);
   EXPECT_EQ(c.workers, 4u);
   EXPECT_EQ(c.datastoreEndpoint, "mysql://u:p@db:3306/kgate");
+  EXPECT_EQ(c.heartbeatInterval, Seconds(2));
   EXPECT_FALSE(c.accessLog.enabled);
   EXPECT_TRUE(c.externalTls());
   EXPECT_EQ(parsed(kMinimal + "protocol: \"\"\n").protocol, Protocol::Default);
@@ -45,6 +47,15 @@ TEST(Loader, ParsesEveryTopLevelKey) {
   EXPECT_EQ(parsed(kMinimal + "protocol: TLS\n").protocol, Protocol::Tls);
   EXPECT_EQ(parsed(kMinimal + "logLevel: WARN\n").logLevel, LogLevel::Warn);
   EXPECT_EQ(parsed(kMinimal + "logLevel: error\n").logLevel, LogLevel::Error);
+}
+
+TEST(Loader, HeartbeatIntervalIsWholeSecondsUpTo300) {
+  EXPECT_EQ(parsed(kMinimal).heartbeatInterval, Seconds(15));
+  EXPECT_EQ(parsed(kMinimal + "heartbeatInterval: 5m\n").heartbeatInterval, Seconds(300));
+  EXPECT_HAS(errorsOf(kMinimal + "heartbeatInterval: 301s\n"),
+             "heartbeatInterval: must be at most 300s (the default is 15s)");
+  EXPECT_HAS(errorsOf(kMinimal + "heartbeatInterval: 0s\n"), "must be greater than 0");
+  EXPECT_HAS(errorsOf(kMinimal + "heartbeatInterval: 1500ms\n"), "whole number of seconds");
 }
 
 TEST(Loader, NullValuesKeepDefaults) {
