@@ -6,17 +6,19 @@
 # sanitizer report fails the run.
 #   KGATE_TEST_ARGS    extra arguments to ctest (e.g. "-R Proxy")
 #   KGATE_SANITIZERS=0 skips the sanitized run (quicker local runs; CI always does both)
+#   KGATE_TEST_JOBS    tests run at once (default: CPUs + 1; integration tests mostly wait)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh --with-tests
 root=$PWD
+jobs=${KGATE_TEST_JOBS:-$(($(nproc) + 1))}
 
 run_suite() {  # run_suite BUILD_DIR [cmake args...]
   local dir=$1
   shift
   rm -rf "$dir"
   KGATE_BUILD_DIR=$dir ./scripts/build.sh "$@"
-  (cd "$dir" && ctest --output-on-failure -j"$(nproc)" ${KGATE_TEST_ARGS:-})
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" ${KGATE_TEST_ARGS:-})
 }
 
 # -g1: line tables are enough for test failures, and full debug info costs a third of the build.
