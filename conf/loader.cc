@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 
+#include "conf/datastore.h"
 #include "conf/domain_id.h"
 #include "conf/endpoint.h"
 #include "conf/loader_internal.h"
@@ -222,9 +223,10 @@ void checkModeKeys(Ctx& ctx, Config& cfg, TopLevel& top) {
     ctx.errors.add(at("liteDeployToken"), "liteDeployToken",
                    "is only used by lite nodes (mode is " + role + "); remove it");
   }
-  // Never echo the value: a DSN carries a password.
+  // Never echo the value: a DSN carries a password (parseMysqlDsn's errors leave it out).
   const std::string& ds = cfg.datastoreEndpoint;
-  if (!ds.empty() && !ds.starts_with("mysql://")) {
+  if (ds.empty()) return;
+  if (!ds.starts_with("mysql://")) {
     auto sep = ds.find("://");
     std::string what = sep == std::string::npos || sep > 16
                            ? "is not a URL"
@@ -232,6 +234,9 @@ void checkModeKeys(Ctx& ctx, Config& cfg, TopLevel& top) {
     ctx.errors.add(at("datastoreEndpoint"), "datastoreEndpoint",
                    what + "; leave it empty for the embedded SQLite database or use "
                           "mysql://user:pass@host:3306/db for MySQL/MariaDB");
+  } else if (auto dsn = parseMysqlDsn(ds); !dsn) {
+    std::string why = dsn.error().substr(std::string_view("datastoreEndpoint: ").size());
+    ctx.errors.add(at("datastoreEndpoint"), "datastoreEndpoint", why);
   }
 }
 

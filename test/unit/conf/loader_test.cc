@@ -264,6 +264,10 @@ TEST(Loader, DatastoreEndpointIsEmptyOrMysqlAndNeverEchoed) {
   std::string junk = errorsOf(kMinimal + "datastoreEndpoint: u:hunter2@tcp(h)/db\n");
   EXPECT_HAS(junk, "datastoreEndpoint: is not a URL");
   EXPECT_LACKS(junk, "hunter2");
+  std::string noDb = errorsOf(kMinimal + "datastoreEndpoint: mysql://u:hunter2@h:3306\n");
+  EXPECT_HAS(noDb, "/cfg/node.yaml:4: datastoreEndpoint: no database name (/database after the "
+                   "host) (expected mysql://user:pass@host:3306/database)");
+  EXPECT_LACKS(noDb, "hunter2");
 }
 
 TEST(Loader, LimitsParseSizesAndDurations) {
