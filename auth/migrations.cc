@@ -49,6 +49,15 @@ constexpr std::array kMigrations{
         generation             INTEGER NOT NULL DEFAULT 1 CHECK (generation >= 1)
       );
     )sql"},
+    // The CA, one row: masters sharing a database share it.
+    Migration{3, R"sql(
+      CREATE TABLE authority_ca (
+        id         INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+        cert_pem   TEXT    NOT NULL CHECK (cert_pem <> ''),
+        key_pem    TEXT    NOT NULL CHECK (key_pem <> ''),
+        created_at INTEGER NOT NULL
+      );
+    )sql"},
 };
 
 constexpr std::string_view kVersionTable = R"sql(

@@ -443,4 +443,35 @@ StoreResult<RouteRecord> SqliteStore::bumpRouteGeneration(const std::string& nam
   return success(std::move(*bumped));
 }
 
+StoreResult<CaRecord> SqliteStore::getCa() {
+  Statement s(db_.get(), "SELECT cert_pem, key_pem, created_at FROM authority_ca WHERE id = 1");
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return success(CaRecord{s.text(0), s.text(1), s.int64(2)});
+  if (rc == SQLITE_DONE) return failed<CaRecord>({StoreErrorKind::NotFound, "no CA stored yet"});
+  return failed<CaRecord>(error(rc, "reading the CA"));
+}
+
+StoreResult<CaRecord> SqliteStore::putCaIfAbsent(const CaRecord& ca) {
+  using R = CaRecord;
+  const std::string what = "storing the CA";
+  Transaction tx(db_.get(), Transaction::Immediate);
+  if (tx.begun() != SQLITE_OK) return failed<R>(error(tx.begun(), what));
+  int rc;
+  {
+    Statement s(db_.get(), "INSERT INTO authority_ca (id, cert_pem, key_pem, created_at) "
+                           "VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO NOTHING");
+    rc = s.bind(1, ca.certPem).bind(2, ca.keyPem).bind(3, ca.createdAt).step();
+  }
+  if (rc != SQLITE_DONE) return failed<R>(error(rc, what));
+  std::optional<CaRecord> stored;
+  {
+    Statement s(db_.get(), "SELECT cert_pem, key_pem, created_at FROM authority_ca WHERE id = 1");
+    rc = s.step();
+    if (rc == SQLITE_ROW) stored = CaRecord{s.text(0), s.text(1), s.int64(2)};
+  }
+  if (rc != SQLITE_ROW) return failed<R>(error(rc, what + ": reading it back"));
+  if ((rc = tx.commit()) != SQLITE_OK) return failed<R>(error(rc, what + ": commit"));
+  return success(std::move(*stored));
+}
+
 }  // namespace kgate::auth

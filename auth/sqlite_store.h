@@ -53,6 +53,8 @@ class SqliteStore final : public Store {
   StoreResult<std::vector<RouteRecord>> listRoutes() override;
   StoreResult<bool> deleteRoute(const std::string& name) override;
   StoreResult<RouteRecord> bumpRouteGeneration(const std::string& name) override;
+  StoreResult<CaRecord> getCa() override;
+  StoreResult<CaRecord> putCaIfAbsent(const CaRecord& ca) override;
 
   const std::string& path() const { return path_; }
 

@@ -1,5 +1,5 @@
-// The authority's durable state, behind an interface: SQLite (sqlite_store.h) today, MySQL /
-// MariaDB next. Every method is one transaction: it either commits whole or changes nothing,
+// The authority's durable state, behind an interface: SQLite (sqlite_store.h) by default,
+// MySQL / MariaDB (mariadb_store.h) for production masters. Every method is one transaction: it either commits whole or changes nothing,
 // and returns only after the commit is durable. Failures are values (Result) with a one-line
 // message; a Conflict/NotFound kind lets callers map them to HTTP statuses.
 #pragma once
@@ -46,6 +46,13 @@ struct RouteRecord {
   std::string transit;           // "" or the domain requests go through
   int64_t createdAt = 0;
   int64_t generation = 1;        // bumped by `route rehandshake`: both ends negotiate anew
+};
+
+// The master's CA, kept with the rest of its state: masters sharing one database sign with one
+// CA, so every lite trusts every master.
+struct CaRecord {
+  std::string certPem, keyPem;
+  int64_t createdAt = 0;
 };
 
 // Why a store call failed, so the API can answer 404/409/503 instead of a generic 500.
@@ -108,6 +115,12 @@ class Store {
   virtual StoreResult<std::vector<RouteRecord>> listRoutes() = 0;           // by name
   virtual StoreResult<bool> deleteRoute(const std::string& name) = 0;       // NotFound
   virtual StoreResult<RouteRecord> bumpRouteGeneration(const std::string& name) = 0;
+
+  // The CA. getCa: NotFound until a master stored one. putCaIfAbsent stores `ca` unless a CA is
+  // stored already and returns the stored one either way: of masters racing on a new database,
+  // all get the winner's.
+  virtual StoreResult<CaRecord> getCa() = 0;
+  virtual StoreResult<CaRecord> putCaIfAbsent(const CaRecord& ca) = 0;
 };
 
 }  // namespace kgate::auth

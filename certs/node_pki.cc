@@ -118,9 +118,33 @@ struct Ca {
   PrivateKey key;
 };
 
+// Checks a CA given in the options and puts it in the files loadOrCreateCa reads.
+Result<void> installGivenCa(const NodePkiOptions& options) {
+  const std::string certPath = options.certDir + "/ca.crt";
+  const std::string keyPath = options.certDir + "/ca.key";
+  auto cert = certFromPem(options.caCertPem);
+  if (!cert) return fail("the stored CA certificate: " + cert.error());
+  auto key = privateKeyFromPem(options.caKeyPem);
+  if (!key) return fail("the stored CA key: " + key.error());
+  if (!certMatchesKey(**cert, **key)) return fail("the stored CA key does not match its certificate");
+  if (X509_check_ca(cert->get()) < 1) return fail("the stored CA certificate is not a CA");
+  auto same = [](const std::string& path, const std::string& text) {
+    auto have = readFile(path);
+    return have && *have == text;
+  };
+  // Key first: a crash between the two leaves a mismatch that the next start repairs the same way.
+  if (!same(keyPath, options.caKeyPem))
+    if (auto w = writeFileAtomic(keyPath, options.caKeyPem, kKeyMode); !w) return fail(w.error());
+  if (!same(certPath, options.caCertPem))
+    if (auto w = writeFileAtomic(certPath, options.caCertPem, kCertMode); !w) return fail(w.error());
+  return {};
+}
+
 Result<Ca> loadOrCreateCa(const NodePkiOptions& options, NodePki& out) {
   const std::string certPath = options.certDir + "/ca.crt";
   const std::string keyPath = options.certDir + "/ca.key";
+  if (!options.caCertPem.empty() || !options.caKeyPem.empty())
+    if (auto r = installGivenCa(options); !r) return fail(r.error());
   const bool haveCert = fileExists(certPath), haveKey = fileExists(keyPath);
   if (!haveCert && !haveKey) {
     // Both made in memory first, so a failure here leaves neither file behind.

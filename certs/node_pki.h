@@ -15,6 +15,9 @@ struct NodePkiOptions {
   std::string domainID{};
   std::string caCommonName = "Kuscia"; // issuer CN the tutorial shows
   std::vector<std::string> sans{};     // 127.0.0.1 is always included, plus these
+  // Set (both PEM): use this CA, a master's from its store, shared with the other masters. It is
+  // written over ca.crt and ca.key when they differ; leaves it did not sign are re-issued.
+  std::string caCertPem{}, caKeyPem{};
 };
 
 // Paths are inside certDir: ca.crt, ca.key, external.crt, external.key, api.crt, api.key,

@@ -10,10 +10,12 @@
 #include "certs/files.h"
 #include "certs/keys.h"
 #include "certs/node_pki.h"
+#include "conf/datastore.h"
 #include "conf/loader.h"
 #include "gateway/admin/api_handler.h"
 #include "gateway/admin/health_handler.h"
 #include "auth/authority.h"
+#include "auth/mariadb_store.h"
 #include "auth/sqlite_store.h"
 #include "gateway/control/control_plane.h"
 #include "gateway/event.h"
@@ -88,7 +90,7 @@ class Node {
 
  private:
   void prepare();
-  void openAuthority(const std::string& domainKeyPem);
+  void openAuthority(const std::string& domainKeyPem, certs::NodePkiOptions po);
   void bindAll();
   void printListeners();
   void writeNodeInfo();
@@ -142,6 +144,7 @@ void Node::prepare() {
   po.sans = c.hostNames;
   if (c.listenAddress != "0.0.0.0" && c.listenAddress != "::") po.sans.push_back(c.listenAddress);
   pki_ = must(certs::loadOrCreateNodePki(po), "certificates in " + certDir);
+  if (c.mode == conf::Mode::Master) openAuthority(pem, po);  // may take the store's CA
   adminToken_ = loadOrCreateAdminToken(certDir + "/token");
   for (auto [name, pemText] : {std::pair<const char*, const std::string*>{"ca", &pki_.caCertPem},
                                {"external", &pki_.externalCertPem},
@@ -161,7 +164,6 @@ void Node::prepare() {
   apiTls_ = must(certs::makeServerContext(api), "API listener TLS");
 
   domainKeyPem_ = pem;
-  if (c.mode == conf::Mode::Master) openAuthority(pem);
   if (c.mode == conf::Mode::Lite) {
     auto key = must(certs::privateKeyFromPem(pem), "domainKeyData");
     lite_ = must(bootstrapLite(c, *key, certDir), "cannot join the master");
@@ -197,13 +199,30 @@ void Node::prepare() {
   }
 }
 
-void Node::openAuthority(const std::string& domainKeyPem) {
+void Node::openAuthority(const std::string& domainKeyPem, certs::NodePkiOptions po) {
   const conf::Config& c = *config_;
-  if (!c.datastoreEndpoint.empty())
-    throw StartError{"datastoreEndpoint: MySQL/MariaDB is not supported by this kgate yet; "
-                     "leave it empty for the embedded SQLite store"};
-  std::string path = c.dataDir + "/authority.db";
-  auto store = must(auth::SqliteStore::open(path), "authority store " + path);
+  std::shared_ptr<auth::Store> store;
+  if (c.datastoreEndpoint.empty()) {
+    std::string path = c.dataDir + "/authority.db";
+    store = must(auth::SqliteStore::open(path), "authority store " + path);
+  } else {
+    // The loader checked it; its errors never hold the password.
+    auto dsn = conf::parseMysqlDsn(c.datastoreEndpoint);
+    if (!dsn) throw StartError{dsn.error()};
+    store = must(auth::MariaDbStore::open(*dsn), "authority store");
+  }
+  // The CA lives in the store: masters sharing a database sign with one CA. The first to start
+  // stores its own; the others (and this one after a restart) take the stored one.
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  auto ca = store->putCaIfAbsent(auth::CaRecord{pki_.caCertPem, pki_.caKeyPem, now.count()});
+  if (!ca.ok()) throw StartError{"authority store: " + ca.error.message};
+  if (ca.value->certPem != pki_.caCertPem || ca.value->keyPem != pki_.caKeyPem) {
+    KGATE_LOG(Info, "taking the CA kept in the authority store (its certificates are re-issued)");
+    po.caCertPem = ca.value->certPem;
+    po.caKeyPem = ca.value->keyPem;
+    pki_ = must(certs::loadOrCreateNodePki(po), "certificates in " + po.certDir);
+  }
   auth::AuthorityKeys keys{pki_.caCertPem, pki_.caKeyPem, domainKeyPem, c.domainID};
   authority_ = std::make_unique<auth::Authority>(std::move(store), std::move(keys));
 }

@@ -36,6 +36,10 @@ Node::Node(const TempDir& dir, NodeSpec spec) : dir_(dir.path()), spec_(std::mov
       argv.push_back(spec_.deployToken);
     }
   }
+  if (!spec_.datastore.empty()) {
+    argv.push_back("--datastore-endpoint");
+    argv.push_back(spec_.datastore);
+  }
   auto r = run(argv);
   if (r.exitCode != 0 || !r.err.empty())
     throw std::runtime_error("kgate init failed: " + r.err);

@@ -21,6 +21,7 @@ struct NodeSpec {
   std::string protocol{};         // --protocol at init: "", "NOTLS", "TLS", "MTLS"
   std::string masterEndpoint{};   // lite: --master-endpoint
   std::string deployToken{};      // lite: --lite-deploy-token
+  std::string datastore{};        // master: --datastore-endpoint (mysql://...)
   bool seedDataDir = false;       // leave dataDir to kgate's default (<user>-kgate-<role>...)
 };
 

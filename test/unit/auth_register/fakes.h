@@ -116,6 +116,15 @@ class FakeStore : public Store {
   StoreResult<RouteRecord> bumpRouteGeneration(const std::string&) override {
     return StoreResult<RouteRecord>::failure(StoreErrorKind::NotFound, "none");
   }
+  StoreResult<CaRecord> getCa() override {
+    if (!ca) return StoreResult<CaRecord>::failure(StoreErrorKind::NotFound, "no CA");
+    return {*ca, {}};
+  }
+  StoreResult<CaRecord> putCaIfAbsent(const CaRecord& c) override {
+    if (!ca) ca = c;
+    return {*ca, {}};
+  }
+  std::optional<CaRecord> ca;
 
   std::vector<DeployToken> tokensOf(const std::string& domain) const {
     std::vector<DeployToken> out;

@@ -144,6 +144,15 @@ class FakeStore : public Store {
     ++it->second.generation;
     return {it->second, {}};
   }
+  StoreResult<CaRecord> getCa() override {
+    if (!ca) return StoreResult<CaRecord>::failure(StoreErrorKind::NotFound, "no CA");
+    return {*ca, {}};
+  }
+  StoreResult<CaRecord> putCaIfAbsent(const CaRecord& c) override {
+    if (!ca) ca = c;
+    return {*ca, {}};
+  }
+  std::optional<CaRecord> ca;
 
   std::vector<DeployToken> tokensOf(const std::string& domain) const {
     std::vector<DeployToken> out;

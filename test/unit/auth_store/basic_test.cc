@@ -1,4 +1,4 @@
-// SqliteStore: the plain calls (domains, tokens, certificates) and what survives a reopen.
+// Every store: the plain calls (domains, tokens, certificates) and what survives a reopen.
 #include "store_fixture.h"
 
 namespace kgate::auth::testing {
@@ -10,7 +10,7 @@ TEST(TokenStateToString, NamesEveryState) {
   EXPECT_EQ(toString(TokenState::Expired), "expired");
 }
 
-TEST_F(StoreTest, AddDomainStoresTheDomainAndItsFirstUnusedToken) {
+TEST_P(StoreTest, AddDomainStoresTheDomainAndItsFirstUnusedToken) {
   auto store = open();
   ASSERT_TRUE(store);
   auto added = store->addDomain(lite("alice", 100, 3600), token("T1", "alice", 100, 3700));
@@ -27,7 +27,7 @@ TEST_F(StoreTest, AddDomainStoresTheDomainAndItsFirstUnusedToken) {
   EXPECT_EQ(str(tokens.value->at(0)), "T1|alice|unused|100|0|3700");
 }
 
-TEST_F(StoreTest, AddDomainTwiceIsAConflictAndChangesNothing) {
+TEST_P(StoreTest, AddDomainTwiceIsAConflictAndChangesNothing) {
   auto store = open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->addDomain(lite("alice"), token("T1", "alice")).ok());
@@ -41,7 +41,7 @@ TEST_F(StoreTest, AddDomainTwiceIsAConflictAndChangesNothing) {
   EXPECT_EQ(snapshot(), before);  // in particular T2 was not inserted
 }
 
-TEST_F(StoreTest, AddDomainWhoseTokenIsTakenIsAConflictWithoutTheTokenInTheMessage) {
+TEST_P(StoreTest, AddDomainWhoseTokenIsTakenIsAConflictWithoutTheTokenInTheMessage) {
   auto store = open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->addDomain(lite("alice"), token("SecretTok1", "alice")).ok());
@@ -53,7 +53,7 @@ TEST_F(StoreTest, AddDomainWhoseTokenIsTakenIsAConflictWithoutTheTokenInTheMessa
   EXPECT_EQ(store->getDomain("bob").error.kind, StoreErrorKind::NotFound);
 }
 
-TEST_F(StoreTest, FirstTokenNamingAnotherDomainIsRefused) {
+TEST_P(StoreTest, FirstTokenNamingAnotherDomainIsRefused) {
   auto store = open();
   ASSERT_TRUE(store);
   auto r = store->addDomain(lite("alice"), token("T1", "bob"));
@@ -64,7 +64,7 @@ TEST_F(StoreTest, FirstTokenNamingAnotherDomainIsRefused) {
   EXPECT_EQ(store->listTokens("alice", 0).value->at(0).domain, "alice");
 }
 
-TEST_F(StoreTest, GetUnknownDomainIsNotFound) {
+TEST_P(StoreTest, GetUnknownDomainIsNotFound) {
   auto store = open();
   ASSERT_TRUE(store);
   auto r = store->getDomain("nobody");
@@ -73,7 +73,7 @@ TEST_F(StoreTest, GetUnknownDomainIsNotFound) {
   EXPECT_EQ(store->listTokens("nobody", 0).error.kind, StoreErrorKind::NotFound);
 }
 
-TEST_F(StoreTest, ListDomainsInCreationOrder) {
+TEST_P(StoreTest, ListDomainsInCreationOrder) {
   auto store = open();
   ASSERT_TRUE(store);
   EXPECT_TRUE(store->listDomains().value->empty());
@@ -88,7 +88,7 @@ TEST_F(StoreTest, ListDomainsInCreationOrder) {
   EXPECT_EQ(all.value->at(2).id, "bob");
 }
 
-TEST_F(StoreTest, AddTokenToUnknownDomainIsNotFound) {
+TEST_P(StoreTest, AddTokenToUnknownDomainIsNotFound) {
   auto store = open();
   ASSERT_TRUE(store);
   auto r = store->addToken(token("T1", "nobody"));
@@ -97,7 +97,7 @@ TEST_F(StoreTest, AddTokenToUnknownDomainIsNotFound) {
   EXPECT_EQ(snapshot(), "");
 }
 
-TEST_F(StoreTest, AddTokenStoresItUnusedAndRefusesADuplicate) {
+TEST_P(StoreTest, AddTokenStoresItUnusedAndRefusesADuplicate) {
   auto store = open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->addDomain(lite("alice"), token("T1", "alice")).ok());
@@ -115,7 +115,7 @@ TEST_F(StoreTest, AddTokenStoresItUnusedAndRefusesADuplicate) {
   EXPECT_EQ(snapshot(), before);
 }
 
-TEST_F(StoreTest, ListTokensOldestFirstWithExpiredDerivedFromNow) {
+TEST_P(StoreTest, ListTokensOldestFirstWithExpiredDerivedFromNow) {
   auto store = open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->addDomain(lite("alice"), token("T30", "alice", 30, 0)).ok());
@@ -137,11 +137,10 @@ TEST_F(StoreTest, ListTokensOldestFirstWithExpiredDerivedFromNow) {
   EXPECT_EQ(at1000.value->at(1).state, TokenState::Expired);
   EXPECT_EQ(at1000.value->at(3).state, TokenState::Unused);
   // Deriving does not write: the stored state is still "unused".
-  RawDb raw(path_);
-  EXPECT_EQ(raw.query("SELECT DISTINCT state FROM deploy_tokens"), "unused\n");
+  EXPECT_EQ(query("SELECT DISTINCT state FROM deploy_tokens"), "unused\n");
 }
 
-TEST_F(StoreTest, UsedTokensStayUsedAfterTheirExpiry) {
+TEST_P(StoreTest, UsedTokensStayUsedAfterTheirExpiry) {
   auto store = open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->addDomain(lite("alice"), token("T1", "alice", 100, 200)).ok());
@@ -151,7 +150,7 @@ TEST_F(StoreTest, UsedTokensStayUsedAfterTheirExpiry) {
   EXPECT_EQ(str(tokens.value->at(0)), "T1|alice|used|100|150|200");
 }
 
-TEST_F(StoreTest, SetCertificateReplacesItAndItsTime) {
+TEST_P(StoreTest, SetCertificateReplacesItAndItsTime) {
   auto store = open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->addDomain(lite("alice"), token("T1", "alice")).ok());
@@ -166,7 +165,7 @@ TEST_F(StoreTest, SetCertificateReplacesItAndItsTime) {
   EXPECT_EQ(unknown.error.message, "domain nobody does not exist");
 }
 
-TEST_F(StoreTest, EverythingSurvivesCloseAndReopen) {
+TEST_P(StoreTest, EverythingSurvivesCloseAndReopen) {
   {
     auto store = open();
     ASSERT_TRUE(store);
@@ -193,6 +192,25 @@ TEST_F(StoreTest, EverythingSurvivesCloseAndReopen) {
   EXPECT_EQ(str(tokens.value->at(2)), "A3|alice|expired|300|0|310");
   EXPECT_EQ(str(store->listTokens("master", 400).value->at(0)), "M1|master|unused|10|0|0");
 }
+
+TEST_P(StoreTest, TheFirstCaStoredIsTheOneEveryoneGets) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->getCa().error.kind, StoreErrorKind::NotFound);
+  auto first = store->putCaIfAbsent({"CERT-A", "KEY-A", 10});
+  ASSERT_TRUE(first.ok()) << first.error.message;
+  EXPECT_EQ(first.value->certPem, "CERT-A");
+  auto second = open()->putCaIfAbsent({"CERT-B", "KEY-B", 20});  // another master, later
+  ASSERT_TRUE(second.ok()) << second.error.message;
+  EXPECT_EQ(second.value->certPem, "CERT-A");
+  EXPECT_EQ(second.value->keyPem, "KEY-A");
+  EXPECT_EQ(second.value->createdAt, 10);
+  auto got = open()->getCa();
+  ASSERT_TRUE(got.ok()) << got.error.message;
+  EXPECT_EQ(got.value->keyPem, "KEY-A");
+}
+
+KGATE_ON_EVERY_STORE(StoreTest);
 
 }  // namespace
 }  // namespace kgate::auth::testing

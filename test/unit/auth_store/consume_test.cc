@@ -1,4 +1,4 @@
-// SqliteStore::consumeDeployToken: the one path that applies, and every refusal leaving the
+// consumeDeployToken on every store: the one path that applies, and every refusal leaving the
 // database exactly as it was.
 #include "store_fixture.h"
 
@@ -32,10 +32,10 @@ class ConsumeTest : public StoreTest {
     EXPECT_EQ(snapshot(), before);
   }
 
-  std::shared_ptr<SqliteStore> store_;
+  std::shared_ptr<Store> store_;
 };
 
-TEST_F(ConsumeTest, ConsumedMarksUsedStoresCertAndInsertsTheNewToken) {
+TEST_P(ConsumeTest, ConsumedMarksUsedStoresCertAndInsertsTheNewToken) {
   auto r = consume("alice", "AliceTok1", 250);
   ASSERT_TRUE(r.ok()) << r.error.message;
   EXPECT_EQ(*r.value, ConsumeOutcome::Consumed);
@@ -50,36 +50,36 @@ TEST_F(ConsumeTest, ConsumedMarksUsedStoresCertAndInsertsTheNewToken) {
   EXPECT_EQ(str(*store_->getDomain("bob").value), "bob|lite||100|0|0");
 }
 
-TEST_F(ConsumeTest, WrongTokenIsUnknown) {
+TEST_P(ConsumeTest, WrongTokenIsUnknown) {
   expectRefused("alice", "AliceTok9", 250, ConsumeOutcome::UnknownToken);
   expectRefused("alice", "", 250, ConsumeOutcome::UnknownToken);
   expectRefused("alice", "AliceTok1 ", 250, ConsumeOutcome::UnknownToken);
 }
 
-TEST_F(ConsumeTest, AnotherDomainsTokenIsUnknown) {
+TEST_P(ConsumeTest, AnotherDomainsTokenIsUnknown) {
   expectRefused("alice", "BobTok1", 250, ConsumeOutcome::UnknownToken);
   expectRefused("carol", "AliceTok1", 250, ConsumeOutcome::UnknownToken);  // no such domain
 }
 
-TEST_F(ConsumeTest, ASecondUseIsAlreadyUsed) {
+TEST_P(ConsumeTest, ASecondUseIsAlreadyUsed) {
   ASSERT_EQ(*consume("alice", "AliceTok1", 250).value, ConsumeOutcome::Consumed);
   expectRefused("alice", "AliceTok1", 260, ConsumeOutcome::AlreadyUsed);
   expectRefused("alice", "AliceTok1", 100000, ConsumeOutcome::AlreadyUsed);  // used wins
 }
 
-TEST_F(ConsumeTest, PastItsExpiryIsExpired) {
+TEST_P(ConsumeTest, PastItsExpiryIsExpired) {
   expectRefused("alice", "AliceTok1", 700, ConsumeOutcome::Expired);  // expiresAt <= now
   expectRefused("alice", "AliceTok1", 5000, ConsumeOutcome::Expired);
   EXPECT_EQ(*consume("alice", "AliceTok1", 699).value, ConsumeOutcome::Consumed);
 }
 
-TEST_F(ConsumeTest, ATokenWithoutExpiryNeverExpires) {
+TEST_P(ConsumeTest, ATokenWithoutExpiryNeverExpires) {
   auto r = store_->consumeDeployToken("bob", "BobTok1", "PEM", token("BobTok2", "bob"),
                                       int64_t{1} << 40);
   EXPECT_EQ(*r.value, ConsumeOutcome::Consumed);
 }
 
-TEST_F(ConsumeTest, ACollidingNewTokenFailsTheWholeCallAndKeepsTheOldTokenUnused) {
+TEST_P(ConsumeTest, ACollidingNewTokenFailsTheWholeCallAndKeepsTheOldTokenUnused) {
   std::string before = snapshot();
   auto r = consume("alice", "AliceTok1", 250, /*next=*/"BobTok1");
   EXPECT_EQ(r.error.kind, StoreErrorKind::Conflict);
@@ -89,12 +89,14 @@ TEST_F(ConsumeTest, ACollidingNewTokenFailsTheWholeCallAndKeepsTheOldTokenUnused
   EXPECT_EQ(*consume("alice", "AliceTok1", 250).value, ConsumeOutcome::Consumed);
 }
 
-TEST_F(ConsumeTest, ANewTokenNamingAnotherDomainIsRefused) {
+TEST_P(ConsumeTest, ANewTokenNamingAnotherDomainIsRefused) {
   std::string before = snapshot();
   auto r = store_->consumeDeployToken("alice", "AliceTok1", "PEM", token("X", "bob"), 250);
   EXPECT_EQ(r.error.kind, StoreErrorKind::Conflict);
   EXPECT_EQ(snapshot(), before);
 }
+
+KGATE_ON_EVERY_STORE(ConsumeTest);
 
 }  // namespace
 }  // namespace kgate::auth::testing

@@ -24,7 +24,7 @@ void writeFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
-TEST_F(StoreTest, CreatesTheFileAndItsWalWithMode0600WhateverTheUmask) {
+TEST_F(SqliteStoreTest, CreatesTheFileAndItsWalWithMode0600WhateverTheUmask) {
   mode_t old = ::umask(0);  // the most permissive umask must not widen the mode
   auto store = open();
   ::umask(old);
@@ -35,14 +35,14 @@ TEST_F(StoreTest, CreatesTheFileAndItsWalWithMode0600WhateverTheUmask) {
   EXPECT_EQ(modeOf(path_ + "-shm"), 0600u);
 }
 
-TEST_F(StoreTest, JournalModeIsWal) {
+TEST_F(SqliteStoreTest, JournalModeIsWal) {
   auto store = open();
   ASSERT_TRUE(store);
   RawDb raw(path_);
   EXPECT_EQ(raw.query("PRAGMA journal_mode"), "wal\n");
 }
 
-TEST_F(StoreTest, TokensReferenceTheirDomain) {
+TEST_F(SqliteStoreTest, TokensReferenceTheirDomain) {
   auto store = open();
   ASSERT_TRUE(store);
   RawDb raw(path_);
@@ -51,7 +51,7 @@ TEST_F(StoreTest, TokensReferenceTheirDomain) {
             "domains|domain|id\n");
 }
 
-TEST_F(StoreTest, MigrationsRunOnceAndReopeningChangesNothing) {
+TEST_F(SqliteStoreTest, MigrationsRunOnceAndReopeningChangesNothing) {
   { ASSERT_TRUE(open()); }
   std::string firstVersions;
   {
@@ -60,7 +60,7 @@ TEST_F(StoreTest, MigrationsRunOnceAndReopeningChangesNothing) {
     EXPECT_EQ(firstVersions.substr(0, 2), "1|");
     EXPECT_EQ(raw.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND "
                         "name NOT LIKE 'sqlite_%' ORDER BY name"),
-              "deploy_tokens\ndeploy_tokens_by_domain\ndomains\nroutes\nschema_version\n");
+              "authority_ca\ndeploy_tokens\ndeploy_tokens_by_domain\ndomains\nroutes\nschema_version\n");
   }
   auto store = open();
   ASSERT_TRUE(store);
@@ -72,7 +72,7 @@ TEST_F(StoreTest, MigrationsRunOnceAndReopeningChangesNothing) {
   EXPECT_EQ(raw.query("SELECT id FROM domains"), "alice\n");
 }
 
-TEST_F(StoreTest, ADatabaseFromANewerKgateIsRefused) {
+TEST_F(SqliteStoreTest, ADatabaseFromANewerKgateIsRefused) {
   { ASSERT_TRUE(open()); }
   {
     RawDb raw(path_);
@@ -82,12 +82,12 @@ TEST_F(StoreTest, ADatabaseFromANewerKgateIsRefused) {
   auto r = SqliteStore::open(path_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error(), "sqlite store " + path_ +
-                           ": schema version 7 is newer than this kgate (knows up to 2); "
+                           ": schema version 7 is newer than this kgate (knows up to 3); "
                            "upgrade kgate");
   EXPECT_EQ(snapshot(), before);
 }
 
-TEST_F(StoreTest, AGarbageFileIsRefusedAndLeftByteIdentical) {
+TEST_F(SqliteStoreTest, AGarbageFileIsRefusedAndLeftByteIdentical) {
   std::string garbage;
   for (int i = 0; i < 600; ++i) garbage += "not a database, honest ";
   for (const std::string& bytes : {garbage, std::string("tiny"), garbage.substr(0, 100)}) {
@@ -104,7 +104,7 @@ TEST_F(StoreTest, AGarbageFileIsRefusedAndLeftByteIdentical) {
   }
 }
 
-TEST_F(StoreTest, AnotherProgramsSqliteDatabaseIsRefused) {
+TEST_F(SqliteStoreTest, AnotherProgramsSqliteDatabaseIsRefused) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
@@ -118,14 +118,14 @@ TEST_F(StoreTest, AnotherProgramsSqliteDatabaseIsRefused) {
   EXPECT_EQ(raw.query("SELECT name FROM sqlite_master"), "notes\n");
 }
 
-TEST_F(StoreTest, AMissingDirectoryIsAClearFailure) {
-  auto r = SqliteStore::open((dir_ / "no" / "such" / "dir" / "a.db").string());
+TEST_F(SqliteStoreTest, AMissingDirectoryIsAClearFailure) {
+  auto r = SqliteStore::open(dir_.file("no/such/dir/a.db"));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("no/such/dir/a.db"), std::string::npos) << r.error();
   EXPECT_NE(r.error().find("No such file or directory"), std::string::npos) << r.error();
 }
 
-TEST_F(StoreTest, AnEmptyPathIsRefused) { EXPECT_FALSE(SqliteStore::open("").ok()); }
+TEST_F(SqliteStoreTest, AnEmptyPathIsRefused) { EXPECT_FALSE(SqliteStore::open("").ok()); }
 
 }  // namespace
 }  // namespace kgate::auth::testing

@@ -1,5 +1,6 @@
-// Shared by the SqliteStore tests: a temporary directory per test, a raw sqlite3 connection to
-// look at (or tamper with) the file behind the store's back, and record builders.
+// Shared by the store tests: the contract fixture that runs each test on every backend, the
+// SQLite-only fixture, a raw sqlite3 connection to look at (or tamper with) the file behind the
+// store's back, and record builders.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,9 +9,13 @@
 
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
+#include "auth/mariadb_store.h"
 #include "auth/sqlite_store.h"
+#include "conf/datastore.h"
+#include "support/mariadb.h"
 
 namespace kgate::auth::testing {
 
@@ -52,31 +57,89 @@ class RawDb {
   sqlite3* db_ = nullptr;
 };
 
-class StoreTest : public ::testing::Test {
+// A fresh temporary directory per test.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "kgate-store-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+  }
+  ~ScratchDir() { std::filesystem::remove_all(dir_); }
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+enum class Backend { Sqlite, Mariadb };
+
+inline std::string backendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::Sqlite ? "Sqlite" : "Mariadb";
+}
+inline void PrintTo(Backend b, std::ostream* os) { *os << (b == Backend::Sqlite ? "Sqlite" : "Mariadb"); }
+
+// The Store contract, run against every backend: a test written with TEST_P on this fixture
+// (or one derived from it) runs once on SQLite and once on MariaDB (a database of its own on
+// the test run's server, test/support/mariadb.h).
+class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kgate-store-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "authority.db").string();
+    if (GetParam() == Backend::Mariadb) db_ = std::make_unique<test::TestDatabase>();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
+  std::shared_ptr<Store> open() {
+    if (GetParam() == Backend::Sqlite) {
+      auto r = SqliteStore::open(path_);
+      EXPECT_TRUE(r.ok()) << r.error();
+      return r.ok() ? std::shared_ptr<Store>(*r) : nullptr;
+    }
+    auto dsn = conf::parseMysqlDsn(db_->dsn());
+    EXPECT_TRUE(dsn.ok()) << dsn.error();
+    if (!dsn) return nullptr;
+    auto r = MariaDbStore::open(*dsn);
+    EXPECT_TRUE(r.ok()) << r.error();
+    return r.ok() ? std::shared_ptr<Store>(*r) : nullptr;
+  }
+
+  // Rows as "a|b|c" lines, straight from the database (behind the store's back).
+  std::string query(const std::string& sql) {
+    if (GetParam() == Backend::Sqlite) return RawDb(path_).query(sql);
+    return db_->query(sql);
+  }
+
+  // Every row of every table, to show a refused call changed nothing.
+  std::string snapshot() {
+    return query("SELECT * FROM domains ORDER BY id; SELECT * FROM deploy_tokens "
+                 "ORDER BY token; SELECT * FROM routes ORDER BY name");
+  }
+
+  ScratchDir dir_;
+  std::string path_ = dir_.file("authority.db");
+  std::unique_ptr<test::TestDatabase> db_;
+};
+
+#define KGATE_ON_EVERY_STORE(Suite)                                                          \
+  INSTANTIATE_TEST_SUITE_P(Backends, Suite,                                                  \
+                           ::testing::Values(Backend::Sqlite, Backend::Mariadb), backendName)
+
+// SQLite only: the file itself (modes, WAL, corruption, processes killed mid-write).
+class SqliteStoreTest : public ::testing::Test {
+ protected:
   std::shared_ptr<SqliteStore> open() {
     auto r = SqliteStore::open(path_);
     EXPECT_TRUE(r.ok()) << r.error();
     return r.ok() ? *r : nullptr;
   }
 
-  // Every row of every table, to show a refused call changed nothing.
   std::string snapshot() {
     RawDb raw(path_);
     return raw.query("SELECT * FROM domains ORDER BY id; SELECT * FROM deploy_tokens "
                      "ORDER BY token; SELECT * FROM routes ORDER BY name");
   }
 
-  std::filesystem::path dir_;
-  std::string path_;
+  ScratchDir dir_;
+  std::string path_ = dir_.file("authority.db");
 };
 
 inline DomainRecord lite(const std::string& id, int64_t createdAt = 100, int64_t ttl = 0) {

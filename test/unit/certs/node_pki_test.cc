@@ -157,6 +157,39 @@ TEST_F(NodePkiTest, ReissuesLeafFromAnotherCaOrDamaged) {
   EXPECT_TRUE(samePublicKey(*X509_get0_pubkey(admin.get()), **adminKey));
 }
 
+// A master sharing a database takes the CA kept there: the files become that CA and every leaf
+// is re-issued under it; a bad CA is refused before any file changes.
+TEST_F(NodePkiTest, AGivenCaReplacesTheFilesAndItsLeavesAreReissued) {
+  auto own = loadOrCreateNodePki(options());
+  ASSERT_TRUE(own) << own.error();
+  TempDir other;
+  auto shared = loadOrCreateNodePki({.certDir = other.path(), .domainID = "m", .sans = {}});
+  ASSERT_TRUE(shared) << shared.error();
+
+  NodePkiOptions bad = options();
+  bad.caCertPem = shared->caCertPem;
+  bad.caKeyPem = own->caKeyPem;  // not its key
+  auto refused = loadOrCreateNodePki(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("does not match"), std::string::npos) << refused.error();
+  EXPECT_EQ(*readFile(path("ca.crt")), own->caCertPem);
+
+  NodePkiOptions given = options();
+  given.caCertPem = shared->caCertPem;
+  given.caKeyPem = shared->caKeyPem;
+  auto adopted = loadOrCreateNodePki(given);
+  ASSERT_TRUE(adopted) << adopted.error();
+  EXPECT_EQ(adopted->caCertPem, shared->caCertPem);
+  EXPECT_EQ(*readFile(path("ca.key")), shared->caKeyPem);
+  Certificate ca = parse(shared->caCertPem);
+  for (const std::string* pem :
+       {&adopted->externalCertPem, &adopted->apiCertPem, &adopted->adminClientCertPem})
+    EXPECT_TRUE(verifySignedBy(*parse(*pem), *ca));
+  auto again = loadOrCreateNodePki(given);  // nothing left to change
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->externalCertPem, adopted->externalCertPem);
+}
+
 TEST_F(NodePkiTest, NeverReplacesAnIncompleteOrMismatchedCa) {
   auto first = loadOrCreateNodePki(options());
   ASSERT_TRUE(first) << first.error();

@@ -1,0 +1,180 @@
+// A master keeping its state in MySQL/MariaDB (datastoreEndpoint), with real processes and a
+// real server: the tutorial's registration steps, a restart that keeps everything, start-up
+// refusals in one line, and a database outage answered with 503 and recovered from by itself.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <filesystem>
+#include <list>
+#include <thread>
+
+#include "integration/node.h"
+#include "support/mariadb.h"
+
+namespace kgate::test {
+namespace {
+
+CommandResult kgateIn(const TempDir& dir, const std::string& args) {
+  return run({"sh", "-c", "cd '" + dir.path() + "' && '" + kgateBinary() + "' " + args});
+}
+
+std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+class MasterOnMariadb : public ::testing::Test {
+ protected:
+  Node& startMaster(const std::string& dsn) {
+    master_.emplace(dir_, NodeSpec{.domain = "mycompany-secretflow-master", .mode = "master",
+                                   .datastore = dsn, .seedDataDir = true});
+    master_->start();
+    return *master_;
+  }
+  Node& lite(const std::string& id, const std::string& ip) {
+    auto added = kgateIn(dir_, "domain add " + id);
+    EXPECT_EQ(added.exitCode, 0) << added.err;
+    lites_.emplace_back(dir_, NodeSpec{.domain = id, .mode = "lite", .ip = ip,
+                                       .masterEndpoint = master_->externalUrl(""),
+                                       .deployToken = firstLine(added.out)});
+    lites_.back().start();
+    return lites_.back();
+  }
+
+  TempDir dir_;
+  std::optional<Node> master_;
+  std::list<Node> lites_;
+};
+
+TEST_F(MasterOnMariadb, TheTutorialsRegistrationKeepsItsStateInTheDatabase) {
+  TestDatabase db;
+  startMaster(db.dsn());
+  lite("alice", "127.0.0.2");
+  lite("bob", "127.0.0.3");
+  EXPECT_EQ(db.query("SELECT id, registered_at > 0, cert_pem LIKE '-----BEGIN CERTIFICATE-----%' "
+                     "FROM domains ORDER BY id"),
+            "alice|1|1\nbob|1|1\n");
+  EXPECT_EQ(db.query("SELECT domain, state FROM deploy_tokens ORDER BY domain, seq"),
+            "alice|used\nalice|unused\nbob|used\nbob|unused\n");
+  // Nothing went to an SQLite file beside it.
+  EXPECT_FALSE(std::filesystem::exists(master_->dataDir() + "/authority.db"));
+
+  ASSERT_EQ(kgateIn(dir_, "route create alice bob " + lites_.back().externalUrl("")).exitCode, 0);
+  EXPECT_EQ(db.query("SELECT source, destination FROM routes WHERE name = 'alice-bob'"),
+            "alice|bob\n");
+
+  std::string before = kgateIn(dir_, "domain list --show-tokens").out;
+  ASSERT_NE(before.find("alice"), std::string::npos) << before;
+  EXPECT_EQ(master_->stop(), 0);
+  master_->start();
+  EXPECT_EQ(kgateIn(dir_, "domain list --show-tokens").out, before);
+  EXPECT_NE(kgateIn(dir_, "route list").out.find("alice-bob"), std::string::npos);
+}
+
+TEST_F(MasterOnMariadb, StartupRefusalsAreOneLineWithoutThePassword) {
+  TestDatabase db;
+  std::string dsn = db.dsn();
+  std::string wrong = dsn.substr(0, dsn.find(':', 8) + 1) + "wrong-pass-123" + dsn.substr(dsn.rfind('@'));
+  master_.emplace(dir_, NodeSpec{.domain = "m", .mode = "master", .datastore = wrong});
+  CommandResult denied = master_->startExpectingFailure();
+  EXPECT_NE(denied.exitCode, 0);
+  EXPECT_NE(denied.err.find("cannot connect: Access denied for user 'kgate'"), std::string::npos)
+      << denied.err;
+  EXPECT_EQ(denied.err.find("wrong-pass-123"), std::string::npos) << denied.err;
+
+  uint16_t nobody = freePort();
+  master_.emplace(dir_, NodeSpec{.domain = "m2", .mode = "master",
+                                 .datastore = "mysql://kgate:pw-456@127.0.0.1:" +
+                                              std::to_string(nobody) + "/kgate"});
+  CommandResult refused = master_->startExpectingFailure();
+  EXPECT_NE(refused.exitCode, 0);
+  EXPECT_NE(refused.err.find("authority store: mariadb store kgate@127.0.0.1:" +
+                             std::to_string(nobody) + "/kgate: cannot connect"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(refused.err.find("pw-456"), std::string::npos);
+}
+
+TEST_F(MasterOnMariadb, ADatabaseOutageIs503AndTheMasterRecoversByItself) {
+  PrivateMariadbServer server(dir_.file("mariadb"));
+  startMaster(server.dsn() + "/kgate?timeout=2s");
+  std::string aliceToken = firstLine(kgateIn(dir_, "domain add alice").out);
+  ASSERT_EQ(aliceToken.size(), 32u);
+
+  server.kill();
+  CommandResult down = kgateIn(dir_, "domain add bob");
+  EXPECT_NE(down.exitCode, 0);
+  // The API answered 503; the CLI prints its message.
+  EXPECT_NE(down.err.find("authority store unavailable: adding domain bob: cannot reach the "
+                          "database"),
+            std::string::npos)
+      << down.err;
+  EXPECT_TRUE(master_->running());
+
+  server.restart();
+  CommandResult up = kgateIn(dir_, "domain add bob");
+  EXPECT_EQ(up.exitCode, 0) << up.err;
+  EXPECT_EQ(firstLine(kgateIn(dir_, "domain token alice").out), aliceToken);
+  // alice registers with the token acknowledged before the outage.
+  lites_.emplace_back(dir_, NodeSpec{.domain = "alice", .mode = "lite", .ip = "127.0.0.2",
+                                     .masterEndpoint = master_->externalUrl(""),
+                                     .deployToken = aliceToken});
+  lites_.back().start();
+  EXPECT_NE(kgateIn(dir_, "domain list").out.find("alice"), std::string::npos);
+}
+
+// Two master processes of one domain on one database (the operator copies the config: same
+// domain, same key, same datastoreEndpoint; another machine and data directory).
+TEST_F(MasterOnMariadb, TwoMastersServeOneStateAndADeployTokenIsUsedOnce) {
+  TestDatabase db;
+  Node& a = startMaster(db.dsn());
+  TempDir dirB;
+  Node b(dirB, NodeSpec{.domain = "mycompany-secretflow-master", .mode = "master",
+                        .ip = "127.0.0.5", .datastore = db.dsn(), .seedDataDir = true});
+  auto key = run({"sh", "-c", "grep '^domainKeyData:' '" + a.configPath() + "'"});
+  ASSERT_EQ(key.exitCode, 0);
+  b.dropGeneratedKey("domainKeyData");
+  b.appendConfig(key.out);
+  b.start();
+  // One CA: the second master took the first's from the store.
+  EXPECT_EQ(readFile(a.dataDir() + "/certs/ca.crt"), readFile(b.dataDir() + "/certs/ca.crt"));
+
+  // A domain added through one master is visible through the other at once.
+  std::string aliceToken = firstLine(kgateIn(dir_, "domain add alice").out);
+  ASSERT_EQ(aliceToken.size(), 32u);
+  EXPECT_EQ(firstLine(kgateIn(dirB, "domain token alice").out), aliceToken);
+
+  // Two lites race for alice's one token, one through each master: exactly one registers.
+  std::list<Node> racers;
+  racers.emplace_back(dir_, NodeSpec{.domain = "alice", .mode = "lite", .ip = "127.0.0.2",
+                                     .masterEndpoint = a.externalUrl(""),
+                                     .deployToken = aliceToken});
+  racers.emplace_back(dirB, NodeSpec{.domain = "alice", .mode = "lite", .ip = "127.0.0.3",
+                                     .masterEndpoint = b.externalUrl(""),
+                                     .deployToken = aliceToken});
+  std::vector<std::thread> threads;
+  std::array<bool, 2> started{false, false};
+  int i = 0;
+  for (Node& racer : racers) {
+    threads.emplace_back([&racer, &started, n = i++] {
+      try {
+        racer.start();
+        started[n] = true;
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_NE(started[0], started[1]) << "exactly one lite may register with one deploy token";
+  EXPECT_EQ(db.query("SELECT count(*) FROM deploy_tokens WHERE domain = 'alice' AND "
+                     "state = 'used'"),
+            "1\n");
+
+  // The other master's endpoint works for a lite as well: bob registers through b.
+  std::string bobToken = firstLine(kgateIn(dir_, "domain add bob").out);
+  lites_.emplace_back(dirB, NodeSpec{.domain = "bob", .mode = "lite", .ip = "127.0.0.4",
+                                     .masterEndpoint = b.externalUrl(""), .deployToken = bobToken});
+  lites_.back().start();
+  std::string list = kgateIn(dir_, "domain list").out;
+  EXPECT_NE(list.find("bob"), std::string::npos) << list;
+}
+
+}  // namespace
+}  // namespace kgate::test
