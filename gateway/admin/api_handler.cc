@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "auth/token_set.h"
+#include "gateway/admin/api_request.h"
 #include "gateway/admin/respond.h"
 #include "gateway/control/control_plane.h"
 
@@ -68,18 +69,13 @@ awaitable<bool> ApiHandler::serveDomains(ServerStream& stream, std::string_view 
       co_await respond(stream, 413, "application/json", jsonError(413, "request body too large"));
       co_return true;
     }
-    boost::system::error_code ec;
-    auto doc = boost::json::parse(body, ec);
-    const boost::json::object* o = ec ? nullptr : doc.if_object();
-    const boost::json::value* id = o ? o->if_contains("domain") : nullptr;
-    const boost::json::value* ttl = o ? o->if_contains("tokenTtlSeconds") : nullptr;
-    if (!id || !id->is_string() || (ttl && !ttl->is_int64())) {
+    auto request = parseAddDomain(body);
+    if (!request) {
       co_await respond(stream, 400, "application/json",
                        jsonError(400, "expected {\"domain\": \"<id>\", \"tokenTtlSeconds\": <int>}"));
       co_return true;
     }
-    int64_t seconds = ttl ? ttl->as_int64() : 0;
-    auth::Reply reply = authority_->addDomain(std::string(id->as_string()), seconds);
+    auth::Reply reply = authority_->addDomain(request->domain, request->tokenTtlSeconds);
     co_await sendReply(stream, reply);
     co_return true;
   }
@@ -155,28 +151,15 @@ awaitable<bool> ApiHandler::serveRoutes(ServerStream& stream, std::string_view p
       co_await respond(stream, 413, "application/json", jsonError(413, "request body too large"));
       co_return true;
     }
-    boost::system::error_code ec;
-    auto doc = boost::json::parse(body, ec);
-    const boost::json::object* o = ec ? nullptr : doc.if_object();
-    auto text = [&](const char* key) -> std::optional<std::string> {
-      const boost::json::value* v = o ? o->if_contains(key) : nullptr;
-      if (!v) return std::string();
-      if (!v->is_string()) return std::nullopt;
-      return std::string(v->as_string());
-    };
-    auto source = text("source"), destination = text("destination"), endpoint = text("endpoint"),
-         authentication = text("authentication"), transit = text("transit");
-    const boost::json::value* period = o ? o->if_contains("rollingPeriodSeconds") : nullptr;
-    if (!o || !source || !destination || !endpoint || !authentication || !transit ||
-        (period && !period->is_int64())) {
+    auto r = parseAddRoute(body);
+    if (!r) {
       co_await respond(stream, 400, "application/json",
                        jsonError(400, "expected {\"source\", \"destination\", \"endpoint\", "
                                       "\"authentication\", \"rollingPeriodSeconds\", \"transit\"}"));
       co_return true;
     }
-    std::string auth = authentication->empty() ? std::string("Token") : *authentication;
-    int64_t seconds = period ? period->as_int64() : 86400;
-    auth::Reply reply = authority_->addRoute(*source, *destination, *endpoint, auth, seconds, *transit);
+    auth::Reply reply = authority_->addRoute(r->source, r->destination, r->endpoint,
+                                             r->authentication, r->rollingPeriodSeconds, r->transit);
     co_await sendReply(stream, reply);
     co_return true;
   }
