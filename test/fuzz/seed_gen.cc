@@ -176,6 +176,17 @@ void registerSeeds() {
                                              "k7Qz2mYp4RbV9sXc3nWd8fGh5jLt6uEa",
                                              fuzz::kSeedTime * 1'000'000'000, fuzz::kSeedTime));
   write("register_request", "request", req.body + "\n" + req.jwt);
+  // Kuscia omits a zero request_time (omitempty); the hash then covers 0.
+  auto zero = must(auth::buildRegisterRequest(fuzz::aliceKey(), "alice",
+                                              "k7Qz2mYp4RbV9sXc3nWd8fGh5jLt6uEa", 0, fuzz::kSeedTime));
+  std::string body = zero.body;
+  if (auto at = body.find(",\"request_time\":0"); at != std::string::npos)
+    body.erase(at, std::string(",\"request_time\":0").size());
+  write("register_request", "request_no_time", body + "\n" + zero.jwt);
+  // bob's CSR with alice's JWT: the signature must not verify with the CSR's key.
+  auto bob = must(auth::buildRegisterRequest(fuzz::bobKey(), "bob", "m3Nb8vCx2zLk5jHg9fDs4aQw7eRt6yUi",
+                                             fuzz::kSeedTime * 1'000'000'000, fuzz::kSeedTime));
+  write("register_request", "request_wrong_signer", bob.body + "\n" + req.jwt);
   auto ca = must(certs::createCaCert(fuzz::bobKey(), "Kuscia"));
   certs::CertSpec spec;
   spec.commonName = "alice";
