@@ -8,6 +8,7 @@
 #   KGATE_FUZZ_JOBS       targets run side by side (default: the CPU count)
 #   KGATE_FUZZ_BUILD_DIR  build directory (default build-fuzz); new inputs the runs find are
 #                         kept in <dir>/corpus/<target>, crash inputs in <dir>/crashes/
+#   KGATE_FUZZ_CXX        the clang++ to build with (default clang++-14)
 # For long runs by hand see test/fuzz/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +18,13 @@ jobs=${KGATE_FUZZ_JOBS:-$(nproc)}
 targets=${KGATE_FUZZ_TARGETS:-$(cd test/fuzz/corpus && echo */ | tr -d /)}
 
 start=$SECONDS
-CXX=${KGATE_FUZZ_CXX:-clang++-14} cmake -S test/fuzz -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$dir" -j"$(nproc)" >/dev/null
+mkdir -p "$dir"
+if ! { CXX=${KGATE_FUZZ_CXX:-clang++-14} cmake -S test/fuzz -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+       cmake --build "$dir" -j"$(nproc)"; } >"$dir/build.log" 2>&1; then
+  cat "$dir/build.log" >&2
+  echo "fuzz: the build failed" >&2
+  exit 1
+fi
 echo "fuzz: built in $((SECONDS - start)) s"
 
 # Our own sanitizer settings: the sanitized test pass before this exports log_path, which would
