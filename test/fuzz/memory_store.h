@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,11 +87,20 @@ class MemoryStore final : public auth::Store {
     ++it->second.generation;
     return {it->second, {}};
   }
+  R<auth::CaRecord> getCa() override {
+    if (!ca_) return R<auth::CaRecord>::failure(Kind::NotFound, "no CA");
+    return {*ca_, {}};
+  }
+  R<auth::CaRecord> putCaIfAbsent(const auth::CaRecord& ca) override {
+    if (!ca_) ca_ = ca;
+    return {*ca_, {}};
+  }
 
  private:
   std::map<std::string, auth::DomainRecord> domains_;
   std::vector<auth::DeployToken> tokens_;
   std::map<std::string, auth::RouteRecord> routes_;
+  std::optional<auth::CaRecord> ca_;
 };
 
 }  // namespace kgate::fuzz
