@@ -62,10 +62,15 @@ class Authority {
   // The control service a registered domain talks to (through its route to the master).
   // routesFor: the routes the domain is an end of, with the other end's public key.
   Reply routesFor(const std::string& domain);
-  // A domain's report on its routes (JSON, see README); kept in memory, newest wins.
+  // A domain's report on its routes (JSON, see README); kept in the store, newest wins, so
+  // every master sharing the store sees it.
   Reply acceptReport(const std::string& domain, const std::string& body);
   // The master's own view as the destination of <lite>-<master> routes (no HTTP involved).
   void reportSelf(const std::string& body);
+  // The master's tokens as the destination of its routes, shared through the store with the
+  // other masters of the domain (see Store::putTokenState).
+  StoreResult<bool> shareTokenState(const TokenStateRecord& state);
+  StoreResult<std::vector<TokenStateRecord>> sharedTokenStates();
   // Bumped whenever what routesFor() returns may have changed: lites long-poll on it.
   uint64_t routesVersion() const { return routesVersion_; }
 
@@ -84,12 +89,6 @@ class Authority {
   };
   std::map<std::string, Bucket> buckets_;  // per source address
   uint64_t routesVersion_ = 1;
-  struct RouteReport {
-    int64_t receivedAt = 0;
-    std::string json;  // the side's entry for the route, as reported
-  };
-  // (route name, "source"|"destination") -> the latest report of that end.
-  std::map<std::pair<std::string, std::string>, RouteReport> reports_;
 };
 
 }  // namespace kgate::auth

@@ -228,16 +228,18 @@ Reply Authority::listRoutes() {
     if (!d.certPem.empty()) world.registered.insert(d.id);
   }
   for (const RouteRecord& r : *all.value) world.routes[r.name] = r;
-  for (const auto& [key, report] : reports_) {
-    if (world.now - report.receivedAt > routes::kReportFreshSeconds) continue;  // absent
-    if (key.second == "source") {
+  // Older reports count as absent.
+  auto reports = store_->listReports(world.now - routes::kReportFreshSeconds);
+  if (!reports.ok()) return storeFailure(reports.error);
+  for (const ReportRecord& report : *reports.value) {
+    if (report.side == "source") {
       auto s = routes::sourceFromJson(report.json);
       s.reportedAt = report.receivedAt;
-      world.sources[key.first] = std::move(s);
+      world.sources[report.route] = std::move(s);
     } else {
       auto d = routes::destinationFromJson(report.json);
       d.reportedAt = report.receivedAt;
-      world.destinations[key.first] = std::move(d);
+      world.destinations[report.route] = std::move(d);
     }
   }
 
@@ -287,8 +289,6 @@ Reply Authority::deleteRoute(const std::string& name) {
     if (deleted.error.kind == StoreErrorKind::NotFound) return routeNotFound(name);
     return storeFailure(deleted.error);
   }
-  reports_.erase({name, "source"});
-  reports_.erase({name, "destination"});
   ++routesVersion_;
   return okJson({{"deleted", name}});
 }
@@ -356,7 +356,7 @@ Reply Authority::acceptReport(const std::string& domain, const std::string& body
   for (const RouteRecord& r : *all.value) byName[r.name] = &r;
 
   const int64_t now = clock_();
-  int64_t accepted = 0;
+  std::vector<ReportRecord> kept;
   for (const routes::ReportEntry& e : *entries) {
     auto it = byName.find(e.name);
     if (it == byName.end() || domain.empty()) continue;
@@ -364,12 +364,21 @@ Reply Authority::acceptReport(const std::string& domain, const std::string& body
     const bool own = (e.side == "source" && it->second->source == domain) ||
                      (e.side == "destination" && it->second->destination == domain);
     if (!own) continue;
-    reports_[{e.name, e.side}] = RouteReport{now, e.json};
-    ++accepted;
+    kept.push_back(ReportRecord{e.name, e.side, e.json, now});
   }
-  return okJson({{"accepted", accepted}});
+  if (!kept.empty())
+    if (auto stored = store_->putReports(kept); !stored.ok()) return storeFailure(stored.error);
+  return okJson({{"accepted", static_cast<int64_t>(kept.size())}});
 }
 
 void Authority::reportSelf(const std::string& body) { acceptReport(keys_.masterDomainID, body); }
+
+StoreResult<bool> Authority::shareTokenState(const TokenStateRecord& state) {
+  return store_->putTokenState(state);
+}
+
+StoreResult<std::vector<TokenStateRecord>> Authority::sharedTokenStates() {
+  return store_->listTokenStates();
+}
 
 }  // namespace kgate::auth

@@ -61,6 +61,21 @@ const std::array kMigrations{
         key_pem    MEDIUMTEXT NOT NULL CHECK (key_pem <> ''),
         created_at BIGINT     NOT NULL
       ))sql"}},
+    Migration{4,
+              {R"sql(CREATE TABLE IF NOT EXISTS route_reports (
+        route       VARCHAR(512) NOT NULL,
+        side        VARCHAR(16)  NOT NULL CHECK (side IN ('source', 'destination')),
+        json        TEXT         NOT NULL,
+        received_at BIGINT       NOT NULL,
+        PRIMARY KEY (route, side)
+      ))sql"}},
+    Migration{5,
+              {R"sql(CREATE TABLE IF NOT EXISTS route_tokens (
+        route      VARCHAR(512) NOT NULL PRIMARY KEY,
+        json       TEXT         NOT NULL,
+        revision   BIGINT       NOT NULL,
+        updated_at BIGINT       NOT NULL
+      ))sql"}},
 };
 
 Failure failure(const std::string& where, const std::string& what, const DbError& e) {

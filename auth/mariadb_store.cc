@@ -412,6 +412,10 @@ StoreResult<bool> MariaDbStore::deleteRoute(const std::string& name) {
     auto deleted = tx.exec("DELETE FROM routes WHERE name = ?", {std::string_view(name)});
     if (!deleted) return tx.failure<bool>(what);
     if (*deleted == 0) return StoreResult<bool>{std::nullopt, routeNotFound(name)};
+    if (!tx.exec("DELETE FROM route_reports WHERE route = ?", {std::string_view(name)}))
+      return tx.failure<bool>(what + ": its reports");
+    if (!tx.exec("DELETE FROM route_tokens WHERE route = ?", {std::string_view(name)}))
+      return tx.failure<bool>(what + ": its tokens");
     return success(true);
   });
 }
@@ -454,6 +458,62 @@ StoreResult<CaRecord> MariaDbStore::putCaIfAbsent(const CaRecord& ca) {
     if (!rows || rows->empty()) return tx.failure<R>(what);
     const Row& r = rows->front();
     return success(CaRecord{text(r, 0), text(r, 1), num(r, 2)});
+  });
+}
+
+StoreResult<bool> MariaDbStore::putReports(const std::vector<ReportRecord>& reports) {
+  const std::string what = "storing route reports";
+  return transact<bool>(what, [&](Tx& tx) -> StoreResult<bool> {
+    for (const ReportRecord& r : reports)
+      tx.exec("INSERT INTO route_reports (route, side, json, received_at) VALUES (?, ?, ?, ?) "
+              "ON DUPLICATE KEY UPDATE json = VALUES(json), received_at = VALUES(received_at)",
+              {std::string_view(r.route), std::string_view(r.side), std::string_view(r.json),
+               r.receivedAt});
+    if (tx.error()) return tx.failure<bool>(what);
+    return success(true);
+  });
+}
+
+StoreResult<std::vector<ReportRecord>> MariaDbStore::listReports(int64_t since) {
+  using R = std::vector<ReportRecord>;
+  return transact<R>("listing route reports", [&](Tx& tx) -> StoreResult<R> {
+    auto rows = tx.query("SELECT route, side, json, received_at FROM route_reports "
+                         "WHERE received_at >= ? ORDER BY route, side",
+                         {since});
+    if (!rows) return tx.failure<R>("listing route reports");
+    R out;
+    for (const Row& r : *rows) out.push_back(ReportRecord{text(r, 0), text(r, 1), text(r, 2), num(r, 3)});
+    return success(std::move(out));
+  });
+}
+
+StoreResult<bool> MariaDbStore::putTokenState(const TokenStateRecord& t) {
+  const std::string what = "storing the tokens of route " + t.route;
+  return transact<bool>(what, [&](Tx& tx) -> StoreResult<bool> {
+    // The row lock orders two masters storing at once; the older revision loses.
+    auto rows = tx.query("SELECT revision FROM route_tokens WHERE route = ? FOR UPDATE",
+                         {std::string_view(t.route)});
+    if (!rows) return tx.failure<bool>(what);
+    if (!rows->empty() && num(rows->front(), 0) > t.revision) return success(false);
+    tx.exec("INSERT INTO route_tokens (route, json, revision, updated_at) VALUES (?, ?, ?, ?) "
+            "ON DUPLICATE KEY UPDATE json = VALUES(json), revision = VALUES(revision), "
+            "updated_at = VALUES(updated_at)",
+            {std::string_view(t.route), std::string_view(t.json), t.revision, t.updatedAt});
+    if (tx.error()) return tx.failure<bool>(what);
+    return success(true);
+  });
+}
+
+StoreResult<std::vector<TokenStateRecord>> MariaDbStore::listTokenStates() {
+  using R = std::vector<TokenStateRecord>;
+  return transact<R>("listing route tokens", [&](Tx& tx) -> StoreResult<R> {
+    auto rows =
+        tx.query("SELECT route, json, revision, updated_at FROM route_tokens ORDER BY route");
+    if (!rows) return tx.failure<R>("listing route tokens");
+    R out;
+    for (const Row& r : *rows)
+      out.push_back(TokenStateRecord{text(r, 0), text(r, 1), num(r, 2), num(r, 3)});
+    return success(std::move(out));
   });
 }
 

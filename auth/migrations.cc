@@ -58,6 +58,25 @@ constexpr std::array kMigrations{
         created_at INTEGER NOT NULL
       );
     )sql"},
+    // The ends' latest reports on their routes, shared by the masters of one database.
+    Migration{4, R"sql(
+      CREATE TABLE route_reports (
+        route       TEXT    NOT NULL,
+        side        TEXT    NOT NULL CHECK (side IN ('source', 'destination')),
+        json        TEXT    NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (route, side)
+      );
+    )sql"},
+    // The master's destination tokens, shared by the masters of one database.
+    Migration{5, R"sql(
+      CREATE TABLE route_tokens (
+        route      TEXT    PRIMARY KEY NOT NULL,
+        json       TEXT    NOT NULL,
+        revision   INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    )sql"},
 };
 
 constexpr std::string_view kVersionTable = R"sql(

@@ -414,6 +414,16 @@ StoreResult<bool> SqliteStore::deleteRoute(const std::string& name) {
   }
   if (rc != SQLITE_DONE) return failed<bool>(error(rc, what));
   if (sqlite3_changes(db_.get()) == 0) return failed<bool>(routeNotFound(name));
+  {
+    Statement s(db_.get(), "DELETE FROM route_reports WHERE route = ?1");
+    rc = s.bind(1, name).step();
+  }
+  if (rc != SQLITE_DONE) return failed<bool>(error(rc, what + ": its reports"));
+  {
+    Statement s(db_.get(), "DELETE FROM route_tokens WHERE route = ?1");
+    rc = s.bind(1, name).step();
+  }
+  if (rc != SQLITE_DONE) return failed<bool>(error(rc, what + ": its tokens"));
   if ((rc = tx.commit()) != SQLITE_OK) return failed<bool>(error(rc, what + ": commit"));
   return success(true);
 }
@@ -472,6 +482,65 @@ StoreResult<CaRecord> SqliteStore::putCaIfAbsent(const CaRecord& ca) {
   if (rc != SQLITE_ROW) return failed<R>(error(rc, what + ": reading it back"));
   if ((rc = tx.commit()) != SQLITE_OK) return failed<R>(error(rc, what + ": commit"));
   return success(std::move(*stored));
+}
+
+StoreResult<bool> SqliteStore::putReports(const std::vector<ReportRecord>& reports) {
+  const std::string what = "storing route reports";
+  Transaction tx(db_.get(), Transaction::Immediate);
+  if (tx.begun() != SQLITE_OK) return failed<bool>(error(tx.begun(), what));
+  for (const ReportRecord& r : reports) {
+    Statement s(db_.get(), "INSERT INTO route_reports (route, side, json, received_at) "
+                           "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (route, side) DO UPDATE SET "
+                           "json = excluded.json, received_at = excluded.received_at");
+    int rc = s.bind(1, r.route).bind(2, r.side).bind(3, r.json).bind(4, r.receivedAt).step();
+    if (rc != SQLITE_DONE) return failed<bool>(error(rc, what));
+  }
+  if (int rc = tx.commit(); rc != SQLITE_OK) return failed<bool>(error(rc, what + ": commit"));
+  return success(true);
+}
+
+StoreResult<std::vector<ReportRecord>> SqliteStore::listReports(int64_t since) {
+  Statement s(db_.get(), "SELECT route, side, json, received_at FROM route_reports "
+                         "WHERE received_at >= ?1 ORDER BY route, side");
+  s.bind(1, since);
+  std::vector<ReportRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back(ReportRecord{s.text(0), s.text(1), s.text(2), s.int64(3)});
+  if (rc != SQLITE_DONE)
+    return failed<std::vector<ReportRecord>>(error(rc, "listing route reports"));
+  return success(std::move(out));
+}
+
+StoreResult<bool> SqliteStore::putTokenState(const TokenStateRecord& t) {
+  const std::string what = "storing the tokens of route " + t.route;
+  Transaction tx(db_.get(), Transaction::Immediate);
+  if (tx.begun() != SQLITE_OK) return failed<bool>(error(tx.begun(), what));
+  int rc;
+  {
+    Statement s(db_.get(), "INSERT INTO route_tokens (route, json, revision, updated_at) "
+                           "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (route) DO UPDATE SET "
+                           "json = excluded.json, revision = excluded.revision, "
+                           "updated_at = excluded.updated_at "
+                           "WHERE excluded.revision >= route_tokens.revision");
+    rc = s.bind(1, t.route).bind(2, t.json).bind(3, t.revision).bind(4, t.updatedAt).step();
+  }
+  if (rc != SQLITE_DONE) return failed<bool>(error(rc, what));
+  bool stored = sqlite3_changes(db_.get()) == 1;
+  if ((rc = tx.commit()) != SQLITE_OK) return failed<bool>(error(rc, what + ": commit"));
+  return success(stored);
+}
+
+StoreResult<std::vector<TokenStateRecord>> SqliteStore::listTokenStates() {
+  Statement s(db_.get(),
+              "SELECT route, json, revision, updated_at FROM route_tokens ORDER BY route");
+  std::vector<TokenStateRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back(TokenStateRecord{s.text(0), s.text(1), s.int64(2), s.int64(3)});
+  if (rc != SQLITE_DONE)
+    return failed<std::vector<TokenStateRecord>>(error(rc, "listing route tokens"));
+  return success(std::move(out));
 }
 
 }  // namespace kgate::auth

@@ -55,6 +55,10 @@ class SqliteStore final : public Store {
   StoreResult<RouteRecord> bumpRouteGeneration(const std::string& name) override;
   StoreResult<CaRecord> getCa() override;
   StoreResult<CaRecord> putCaIfAbsent(const CaRecord& ca) override;
+  StoreResult<bool> putReports(const std::vector<ReportRecord>& reports) override;
+  StoreResult<std::vector<ReportRecord>> listReports(int64_t since) override;
+  StoreResult<bool> putTokenState(const TokenStateRecord& state) override;
+  StoreResult<std::vector<TokenStateRecord>> listTokenStates() override;
 
   const std::string& path() const { return path_; }
 

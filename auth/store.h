@@ -55,6 +55,24 @@ struct CaRecord {
   int64_t createdAt = 0;
 };
 
+// One end's latest report on one route (soft state: it ages out). Kept in the store so that
+// every master sharing it judges READY from what any of them received.
+struct ReportRecord {
+  std::string route;
+  std::string side;  // "source" | "destination"
+  std::string json;  // the normalised entry (auth/route_status.h)
+  int64_t receivedAt = 0;
+};
+
+// The tokens a master accepts as the destination of one route (auth/route_tokens.h, as JSON),
+// shared so that a lite that negotiated with one master is let in by the others.
+struct TokenStateRecord {
+  std::string route;
+  std::string json;
+  int64_t revision = 0;  // the newest accepted revision: a state never replaces a newer one
+  int64_t updatedAt = 0;
+};
+
 // Why a store call failed, so the API can answer 404/409/503 instead of a generic 500.
 enum class StoreErrorKind { None, NotFound, Conflict, Unavailable, Corrupt };
 
@@ -113,7 +131,8 @@ class Store {
   virtual StoreResult<RouteRecord> addRoute(const RouteRecord& route) = 0;
   virtual StoreResult<RouteRecord> getRoute(const std::string& name) = 0;  // NotFound
   virtual StoreResult<std::vector<RouteRecord>> listRoutes() = 0;           // by name
-  virtual StoreResult<bool> deleteRoute(const std::string& name) = 0;       // NotFound
+  // NotFound; the route's reports and token states go with it.
+  virtual StoreResult<bool> deleteRoute(const std::string& name) = 0;
   virtual StoreResult<RouteRecord> bumpRouteGeneration(const std::string& name) = 0;
 
   // The CA. getCa: NotFound until a master stored one. putCaIfAbsent stores `ca` unless a CA is
@@ -121,6 +140,16 @@ class Store {
   // all get the winner's.
   virtual StoreResult<CaRecord> getCa() = 0;
   virtual StoreResult<CaRecord> putCaIfAbsent(const CaRecord& ca) = 0;
+
+  // Route reports: putReports replaces each (route, side) given, all in one transaction;
+  // listReports returns those received at or after `since`, by route and side.
+  virtual StoreResult<bool> putReports(const std::vector<ReportRecord>& reports) = 0;
+  virtual StoreResult<std::vector<ReportRecord>> listReports(int64_t since) = 0;
+
+  // A master's destination tokens per route. putTokenState keeps the stored state when its
+  // revision is newer (true when `state` was stored); listTokenStates returns all, by route.
+  virtual StoreResult<bool> putTokenState(const TokenStateRecord& state) = 0;
+  virtual StoreResult<std::vector<TokenStateRecord>> listTokenStates() = 0;
 };
 
 }  // namespace kgate::auth

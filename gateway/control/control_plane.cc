@@ -218,6 +218,40 @@ awaitable<void> ControlPlane::republish() {
   co_await env_.publish(snapshot_);
 }
 
+void ControlPlane::shareDestinationTokens(const std::string& name) {
+  if (!env_.authority) return;
+  auto t = destTokens_.find(name);
+  if (t == destTokens_.end()) return;
+  auth::TokenStateRecord state{name, t->second.toJson(), t->second.newestRevision(), nowSeconds()};
+  // Best effort: the store may be down; this master still holds the token, and the next change
+  // shares the state again.
+  if (auto r = env_.authority->shareTokenState(state); !r.ok())
+    KGATE_LOG(Warn, "route " << name << ": cannot share its tokens: " << r.error.message);
+}
+
+bool ControlPlane::adoptSharedTokens() {
+  auto states = env_.authority->sharedTokenStates();
+  if (!states.ok()) return false;  // the store is down: keep what we hold
+  bool changed = false;
+  for (const auth::TokenStateRecord& s : *states.value) {
+    auto route = routes_.find(s.route);
+    if (route == routes_.end() || route->second.destination != config_->domainID) continue;
+    auto mine = destTokens_.find(s.route);
+    if (mine != destTokens_.end() && mine->second.newestRevision() >= s.revision) continue;
+    auto theirs = auth::DestinationTokens::fromJson(s.json);
+    if (!theirs) {
+      KGATE_LOG(Warn, "route " << s.route << ": the stored tokens are unreadable: "
+                               << theirs.error());
+      continue;
+    }
+    destTokens_[s.route] = std::move(*theirs);
+    KGATE_LOG(Info, "route " << s.route << ": token revision " << s.revision
+                             << " negotiated through another master");
+    changed = true;
+  }
+  return changed;
+}
+
 void ControlPlane::persist() {
   json::array routes;
   for (const auto& [name, r] : routes_) routes.push_back(routeToJson(r));
@@ -337,6 +371,7 @@ awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string bo
   if (decision.token) {
     destTokens_[name].install(*decision.token, nowSeconds());
     persist();
+    shareDestinationTokens(name);
     // The source starts sending this token as soon as it reads the reply: every worker must
     // accept it first.
     co_await republish();
@@ -405,7 +440,11 @@ awaitable<void> ControlPlane::housekeeping() {
     co_await sleep(std::chrono::seconds(5));
     bool changed = false;
     int64_t now = nowSeconds();
-    for (auto& [name, t] : destTokens_) changed = t.expire(now) || changed;
+    for (auto& [name, t] : destTokens_) {
+      if (!t.expire(now)) continue;
+      changed = true;
+      shareDestinationTokens(name);
+    }
     if (changed) {
       persist();
       co_await republish();

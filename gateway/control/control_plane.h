@@ -102,6 +102,10 @@ class ControlPlane {
   awaitable<void> republish();
   Result<std::shared_ptr<const Snapshot>> build();
   void persist();
+  // Master: stores a route's destination tokens for the other masters of the domain, and takes
+  // theirs where newer (true when something changed; the caller republishes).
+  void shareDestinationTokens(const std::string& name);
+  bool adoptSharedTokens();
   std::string reportJson() const;
 
   // Loops.

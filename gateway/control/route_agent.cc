@@ -313,16 +313,25 @@ awaitable<void> ControlPlane::liteLoop() {
 }
 
 awaitable<void> ControlPlane::masterLoop() {
-  int64_t lastReport = 0;
+  int64_t lastReport = 0, lastRefresh = 0;
   while (!stopped_) {
     auth::Authority& a = *env_.authority;
-    if (a.routesVersion() != masterVersion_) {
+    int64_t now = nowSeconds();
+    // The version moves with changes made through this master; another master sharing the
+    // store changes it unseen, hence the periodic refresh too.
+    if (a.routesVersion() != masterVersion_ || now - lastRefresh >= kReportEverySeconds) {
       masterVersion_ = a.routesVersion();
+      lastRefresh = now;
       auto reply = a.routesFor(config_->domainID);
       if (reply.status == 200)
         if (auto routes = parseRoutes(reply.body)) setRoutes(std::move(*routes));
     }
-    int64_t now = nowSeconds();
+    // A lite may have negotiated with another master of this domain: its token must work here
+    // before the lite's next request.
+    if (adoptSharedTokens()) {
+      persist();
+      co_await republish();
+    }
     if (now - lastReport >= kReportEverySeconds) {
       lastReport = now;
       a.reportSelf(reportJson());

@@ -79,6 +79,9 @@ class MemoryStore final : public auth::Store {
   }
   R<bool> deleteRoute(const std::string& name) override {
     if (routes_.erase(name) == 0) return R<bool>::failure(Kind::NotFound, "no route");
+    reports_.erase({name, "source"});
+    reports_.erase({name, "destination"});
+    tokenStates_.erase(name);
     return {true, {}};
   }
   R<auth::RouteRecord> bumpRouteGeneration(const std::string& name) override {
@@ -95,12 +98,35 @@ class MemoryStore final : public auth::Store {
     if (!ca_) ca_ = ca;
     return {*ca_, {}};
   }
+  R<bool> putReports(const std::vector<auth::ReportRecord>& rs) override {
+    for (const auth::ReportRecord& r : rs) reports_[{r.route, r.side}] = r;
+    return {true, {}};
+  }
+  R<bool> putTokenState(const auth::TokenStateRecord& t) override {
+    auto it = tokenStates_.find(t.route);
+    if (it != tokenStates_.end() && it->second.revision > t.revision) return {false, {}};
+    tokenStates_[t.route] = t;
+    return {true, {}};
+  }
+  R<std::vector<auth::TokenStateRecord>> listTokenStates() override {
+    std::vector<auth::TokenStateRecord> out;
+    for (const auto& [route, t] : tokenStates_) out.push_back(t);
+    return {out, {}};
+  }
+  R<std::vector<auth::ReportRecord>> listReports(int64_t since) override {
+    std::vector<auth::ReportRecord> out;
+    for (const auto& [key, r] : reports_)
+      if (r.receivedAt >= since) out.push_back(r);
+    return {out, {}};
+  }
 
  private:
   std::map<std::string, auth::DomainRecord> domains_;
   std::vector<auth::DeployToken> tokens_;
   std::map<std::string, auth::RouteRecord> routes_;
   std::optional<auth::CaRecord> ca_;
+  std::map<std::pair<std::string, std::string>, auth::ReportRecord> reports_;
+  std::map<std::string, auth::TokenStateRecord> tokenStates_;
 };
 
 }  // namespace kgate::fuzz

@@ -6,6 +6,7 @@
 #include <array>
 #include <filesystem>
 #include <list>
+#include <sstream>
 #include <thread>
 
 #include "integration/node.h"
@@ -174,6 +175,33 @@ TEST_F(MasterOnMariadb, TwoMastersServeOneStateAndADeployTokenIsUsedOnce) {
   lites_.back().start();
   std::string list = kgateIn(dir_, "domain list").out;
   EXPECT_NE(list.find("bob"), std::string::npos) << list;
+  // bob reports to b; both masters judge its route to the master from the shared reports.
+  auto ready = [&](const TempDir& where) {
+    std::string routes = kgateIn(where, "route list").out;
+    std::istringstream in(routes);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("bob-mycompany-secretflow-master ", 0) == 0) return line;
+    return std::string();
+  };
+  EXPECT_TRUE(waitUntil([&] { return ready(dir_).find("True") != std::string::npos; },
+                        std::chrono::seconds(30)))
+      << ready(dir_);
+  EXPECT_NE(ready(dirB).find("True"), std::string::npos) << ready(dirB);
+
+  // bob negotiated its route token with b; a accepts it too (the masters share their tokens).
+  Node& bob = lites_.back();
+  auto token = jsonGet(readFile(bob.dataDir() + "/routes.json"),
+                       {"source", "bob-mycompany-secretflow-master", "current", "token"});
+  ASSERT_TRUE(token.has_value());
+  auto askA = [&](const std::string& t) {
+    return curl({"-k", a.externalUrl("/api/v1/lite/routes"), "-H",
+                 "Kuscia-Host: kgate-control.mycompany-secretflow-master.svc", "-H",
+                 "Kuscia-Source: bob", "-H", "Kuscia-Token: " + t});
+  };
+  EXPECT_TRUE(waitUntil([&] { return askA(*token).status == 200; }, std::chrono::seconds(10)))
+      << askA(*token).status << " " << askA(*token).header("kuscia-error-message") << "\n"
+      << db.query("SELECT route, revision, json FROM route_tokens") << a.process().describe();
+  EXPECT_EQ(askA("not-" + *token).status, 401);
 }
 
 }  // namespace

@@ -60,6 +60,11 @@ std::string mariadbServerDsn() {
   return dsn;
 }
 
+std::string mariadbServerCaFile() {
+  if (const char* env = std::getenv("KGATE_TEST_MYSQL_DSN"); env && *env) return "";
+  return std::string(KGATE_MARIADB_TEST_DIR) + "/ca.pem";
+}
+
 std::string mariadbQuery(const std::string& serverDsn, const std::string& sql) {
   static std::once_flag once;
   std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });

@@ -10,6 +10,10 @@ namespace kgate::test {
 
 // The server's DSN without a database; throws std::runtime_error saying how to get one.
 std::string mariadbServerDsn();
+// The CA of the run's server (for tls-ca=), and the user that may only connect over TLS: the
+// same password as the DSN's user. Empty when $KGATE_TEST_MYSQL_DSN names another server.
+std::string mariadbServerCaFile();
+inline constexpr const char* kMariadbTlsUser = "kgate_tls";
 
 // A fresh, empty database on that server, dropped on destruction.
 class TestDatabase {

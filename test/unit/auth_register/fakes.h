@@ -125,6 +125,29 @@ class FakeStore : public Store {
     return {*ca, {}};
   }
   std::optional<CaRecord> ca;
+  StoreResult<bool> putReports(const std::vector<ReportRecord>& rs) override {
+    for (const ReportRecord& r : rs) reports[{r.route, r.side}] = r;
+    return {true, {}};
+  }
+  StoreResult<std::vector<ReportRecord>> listReports(int64_t since) override {
+    std::vector<ReportRecord> out;
+    for (const auto& [key, r] : reports)
+      if (r.receivedAt >= since) out.push_back(r);
+    return {out, {}};
+  }
+  std::map<std::pair<std::string, std::string>, ReportRecord> reports;
+  StoreResult<bool> putTokenState(const TokenStateRecord& t) override {
+    auto it = tokenStates.find(t.route);
+    if (it != tokenStates.end() && it->second.revision > t.revision) return {false, {}};
+    tokenStates[t.route] = t;
+    return {true, {}};
+  }
+  StoreResult<std::vector<TokenStateRecord>> listTokenStates() override {
+    std::vector<TokenStateRecord> out;
+    for (const auto& [route, t] : tokenStates) out.push_back(t);
+    return {out, {}};
+  }
+  std::map<std::string, TokenStateRecord> tokenStates;
 
   std::vector<DeployToken> tokensOf(const std::string& domain) const {
     std::vector<DeployToken> out;

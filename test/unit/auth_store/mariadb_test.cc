@@ -47,12 +47,46 @@ TEST(MariaDbStore, RefusedCredentialsAreOneClearLineWithoutThePassword) {
   EXPECT_EQ(r.error().find("not-the-password"), std::string::npos);
 }
 
+// The DSN's user swapped for the one the server admits only over TLS.
+std::string asTlsUser(const std::string& dsn) {
+  auto userAt = std::string("mysql://").size();
+  return dsn.substr(0, userAt) + test::kMariadbTlsUser + dsn.substr(dsn.find(':', userAt));
+}
+
+TEST(MariaDbStore, TlsWhenTheDsnAsksForItWithTheServerVerified) {
+  TestDatabase db;
+  const std::string ca = test::mariadbServerCaFile();
+  if (ca.empty()) GTEST_SKIP() << "the run's own server has the test CA; this one may not";
+  const std::string tlsDsn = asTlsUser(db.dsn());
+  auto plain = openDsn(tlsDsn);
+  ASSERT_FALSE(plain.ok()) << "the user must be refused without TLS";
+  EXPECT_NE(plain.error().find("Access denied for user 'kgate_tls'"), std::string::npos)
+      << plain.error();
+
+  auto verified = openDsn(tlsDsn + "?tls=true&tls-ca=" + ca);
+  ASSERT_TRUE(verified.ok()) << verified.error();
+  EXPECT_TRUE((*verified)->addDomain(lite("alice"), token("T1", "alice")).ok());
+
+  // A server whose certificate does not chain to the CA we trust is refused.
+  ScratchDir other;
+  ASSERT_EQ(test::run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                       "-subj", "/CN=other-ca", "-keyout", other.file("k"), "-out",
+                       other.file("ca.pem")})
+                .exitCode,
+            0);
+  auto wrongCa = openDsn(tlsDsn + "?tls=true&tls-ca=" + other.file("ca.pem"));
+  ASSERT_FALSE(wrongCa.ok());
+  EXPECT_NE(wrongCa.error().find("cannot connect"), std::string::npos) << wrongCa.error();
+  // skip-verify encrypts without checking, for tests only.
+  EXPECT_TRUE(openDsn(tlsDsn + "?tls=skip-verify").ok());
+}
+
 TEST(MariaDbStore, AMissingDatabaseIsCreated) {
   TestDatabase db;
   ASSERT_EQ(db.query("DROP DATABASE " + db.name()), "");
   auto r = openDsn(db.dsn());
   ASSERT_TRUE(r.ok()) << r.error();
-  EXPECT_EQ(db.query("SELECT version FROM schema_version ORDER BY version"), "1\n2\n3\n");
+  EXPECT_EQ(db.query("SELECT version FROM schema_version ORDER BY version"), "1\n2\n3\n4\n5\n");
   EXPECT_EQ(db.query("SELECT default_collation_name FROM information_schema.schemata WHERE "
                      "schema_name = DATABASE()"),
             "utf8mb4_bin\n");
@@ -62,7 +96,7 @@ TEST(MariaDbStore, MigrationsRunOnceAndReopeningChangesNothing) {
   TestDatabase db;
   ASSERT_TRUE(openDsn(db.dsn()).ok());
   std::string versions = db.query("SELECT version, applied_at FROM schema_version");
-  ASSERT_EQ(db.query("SELECT count(*) FROM schema_version"), "3\n");
+  ASSERT_EQ(db.query("SELECT count(*) FROM schema_version"), "5\n");
   ASSERT_TRUE(openDsn(db.dsn()).ok());
   EXPECT_EQ(db.query("SELECT version, applied_at FROM schema_version"), versions);
 }
@@ -80,7 +114,7 @@ TEST(MariaDbStore, MastersOpeningANewDatabaseAtOnceMigrateItOnce) {
     });
   for (auto& t : threads) t.join();
   for (auto& r : opened) ASSERT_TRUE(r.ok()) << r.error();
-  EXPECT_EQ(db.query("SELECT version FROM schema_version ORDER BY version"), "1\n2\n3\n");
+  EXPECT_EQ(db.query("SELECT version FROM schema_version ORDER BY version"), "1\n2\n3\n4\n5\n");
   ASSERT_TRUE((*opened[0])->addDomain(lite("alice"), token("T1", "alice")).ok());
   EXPECT_EQ((*opened[3])->getDomain("alice").value->id, "alice");
 }
@@ -94,7 +128,7 @@ TEST(MariaDbStore, ADatabaseFromANewerKgateIsRefusedUntouched) {
   ASSERT_FALSE(r.ok());
   auto dsn = conf::parseMysqlDsn(db.dsn());
   EXPECT_EQ(r.error(), "mariadb store " + dsn->display() +
-                           ": schema version 99 is newer than this kgate (knows up to 3); "
+                           ": schema version 99 is newer than this kgate (knows up to 5); "
                            "upgrade kgate");
   EXPECT_EQ(db.query("SELECT * FROM schema_version; SHOW TABLES"), before);
 }

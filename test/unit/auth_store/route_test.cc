@@ -182,6 +182,51 @@ TEST_P(RouteStoreTest, ASecondConnectionSeesCommittedRoutes) {
   EXPECT_EQ(other->addRoute(route("alice", "bob")).error.kind, StoreErrorKind::Conflict);
 }
 
+TEST_P(RouteStoreTest, ReportsAreReplacedPerSideAndGoWithTheirRoute) {
+  ASSERT_TRUE(store_->addRoute(route("alice", "bob")).ok());
+  ASSERT_TRUE(store_->addRoute(route("bob", "alice")).ok());
+  ASSERT_TRUE(store_->putReports({{"alice-bob", "source", "{\"revision\":1}", 100},
+                                  {"alice-bob", "destination", "{\"revisions\":[1]}", 100},
+                                  {"bob-alice", "source", "{}", 50}})
+                  .ok());
+  ASSERT_TRUE(store_->putReports({{"alice-bob", "source", "{\"revision\":2}", 110}}).ok());
+  auto all = store_->listReports(0);
+  ASSERT_TRUE(all.ok()) << all.error.message;
+  std::string listed;
+  for (const ReportRecord& r : *all.value)
+    listed += r.route + "|" + r.side + "|" + r.json + "|" + std::to_string(r.receivedAt) + "\n";
+  EXPECT_EQ(listed,
+            "alice-bob|destination|{\"revisions\":[1]}|100\n"
+            "alice-bob|source|{\"revision\":2}|110\n"
+            "bob-alice|source|{}|50\n");
+  EXPECT_EQ(store_->listReports(100).value->size(), 2u);  // bob-alice's is older
+  EXPECT_TRUE(store_->putReports({}).ok());
+
+  ASSERT_TRUE(store_->deleteRoute("alice-bob").ok());
+  auto left = store_->listReports(0);
+  ASSERT_EQ(left.value->size(), 1u);
+  EXPECT_EQ(left.value->at(0).route, "bob-alice");
+  // A second store (another master on the same database) sees the same.
+  EXPECT_EQ(open()->listReports(0).value->size(), 1u);
+}
+
+TEST_P(RouteStoreTest, ATokenStateNeverReplacesANewerOne) {
+  ASSERT_TRUE(store_->addRoute(route("alice", "bob")).ok());
+  auto first = store_->putTokenState({"alice-bob", "{\"r\":3}", 3, 100});
+  ASSERT_TRUE(first.ok()) << first.error.message;
+  EXPECT_TRUE(*first.value);
+  EXPECT_FALSE(*open()->putTokenState({"alice-bob", "{\"r\":2}", 2, 200}).value);  // older
+  EXPECT_TRUE(*store_->putTokenState({"alice-bob", "{\"r\":3,\"x\":1}", 3, 300}).value);
+  auto all = store_->listTokenStates();
+  ASSERT_TRUE(all.ok()) << all.error.message;
+  ASSERT_EQ(all.value->size(), 1u);
+  EXPECT_EQ(all.value->at(0).json, "{\"r\":3,\"x\":1}");
+  EXPECT_EQ(all.value->at(0).revision, 3);
+  EXPECT_EQ(all.value->at(0).updatedAt, 300);
+  ASSERT_TRUE(store_->deleteRoute("alice-bob").ok());
+  EXPECT_TRUE(store_->listTokenStates().value->empty());
+}
+
 KGATE_ON_EVERY_STORE(RouteStoreTest);
 
 // A store written by the first release (schema 1, no routes) opens, keeps its data and gains
@@ -214,7 +259,7 @@ TEST(RouteMigration, AVersion1DatabaseMigratesToVersion2) {
   auto store = *opened;
   {
     RawDb raw(path);
-    EXPECT_EQ(raw.query("SELECT version FROM schema_version ORDER BY version"), "1\n2\n3\n");
+    EXPECT_EQ(raw.query("SELECT version FROM schema_version ORDER BY version"), "1\n2\n3\n4\n5\n");
     EXPECT_EQ(raw.query("SELECT applied_at FROM schema_version WHERE version = 1"), "42\n");
     EXPECT_EQ(raw.query("SELECT name FROM pragma_table_info('routes') ORDER BY cid"),
               "name\nsource\ndestination\nendpoint\nauthentication\nrolling_period_seconds\n"
