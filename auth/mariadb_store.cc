@@ -490,11 +490,11 @@ StoreResult<std::vector<ReportRecord>> MariaDbStore::listReports(int64_t since) 
 StoreResult<bool> MariaDbStore::putTokenState(const TokenStateRecord& t) {
   const std::string what = "storing the tokens of route " + t.route;
   return transact<bool>(what, [&](Tx& tx) -> StoreResult<bool> {
-    // The row lock orders two masters storing at once; the older revision loses.
-    auto rows = tx.query("SELECT revision FROM route_tokens WHERE route = ? FOR UPDATE",
+    // The row lock orders two masters storing at once; the older handshake loses.
+    auto rows = tx.query("SELECT updated_at FROM route_tokens WHERE route = ? FOR UPDATE",
                          {std::string_view(t.route)});
     if (!rows) return tx.failure<bool>(what);
-    if (!rows->empty() && num(rows->front(), 0) > t.revision) return success(false);
+    if (!rows->empty() && num(rows->front(), 0) > t.updatedAt) return success(false);
     tx.exec("INSERT INTO route_tokens (route, json, revision, updated_at) VALUES (?, ?, ?, ?) "
             "ON DUPLICATE KEY UPDATE json = VALUES(json), revision = VALUES(revision), "
             "updated_at = VALUES(updated_at)",

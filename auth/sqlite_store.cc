@@ -522,7 +522,7 @@ StoreResult<bool> SqliteStore::putTokenState(const TokenStateRecord& t) {
                            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (route) DO UPDATE SET "
                            "json = excluded.json, revision = excluded.revision, "
                            "updated_at = excluded.updated_at "
-                           "WHERE excluded.revision >= route_tokens.revision");
+                           "WHERE excluded.updated_at >= route_tokens.updated_at");
     rc = s.bind(1, t.route).bind(2, t.json).bind(3, t.revision).bind(4, t.updatedAt).step();
   }
   if (rc != SQLITE_DONE) return failed<bool>(error(rc, what));

@@ -64,13 +64,14 @@ struct ReportRecord {
   int64_t receivedAt = 0;
 };
 
-// The tokens a master accepts as the destination of one route (auth/route_tokens.h, as JSON),
-// shared so that a lite that negotiated with one master is let in by the others.
+// A master's side of one route's tokens (auth/route_tokens.h, as JSON): those it accepts as the
+// destination, or the one it sends as the source. Shared so that the masters of one domain
+// accept and send the same tokens whichever of them negotiated.
 struct TokenStateRecord {
   std::string route;
   std::string json;
-  int64_t revision = 0;  // the newest accepted revision: a state never replaces a newer one
-  int64_t updatedAt = 0;
+  int64_t revision = 0;   // the newest revision in it, for people reading the table
+  int64_t updatedAt = 0;  // Unix ns of the handshake that made it: the latest one wins
 };
 
 // Why a store call failed, so the API can answer 404/409/503 instead of a generic 500.
@@ -146,8 +147,8 @@ class Store {
   virtual StoreResult<bool> putReports(const std::vector<ReportRecord>& reports) = 0;
   virtual StoreResult<std::vector<ReportRecord>> listReports(int64_t since) = 0;
 
-  // A master's destination tokens per route. putTokenState keeps the stored state when its
-  // revision is newer (true when `state` was stored); listTokenStates returns all, by route.
+  // A master's side of each route's tokens. putTokenState keeps the stored state when it was
+  // updated later (true when `state` was stored); listTokenStates returns all, by route.
   virtual StoreResult<bool> putTokenState(const TokenStateRecord& state) = 0;
   virtual StoreResult<std::vector<TokenStateRecord>> listTokenStates() = 0;
 };

@@ -218,13 +218,25 @@ awaitable<void> ControlPlane::republish() {
   co_await env_.publish(snapshot_);
 }
 
-void ControlPlane::shareDestinationTokens(const std::string& name) {
+void ControlPlane::shareTokens(const std::string& name) {
   if (!env_.authority) return;
-  auto t = destTokens_.find(name);
-  if (t == destTokens_.end()) return;
-  auth::TokenStateRecord state{name, t->second.toJson(), t->second.newestRevision(), nowSeconds()};
-  // Best effort: the store may be down; this master still holds the token, and the next change
-  // shares the state again.
+  auto route = routes_.find(name);
+  if (route == routes_.end()) return;
+  auth::TokenStateRecord state{name, "", 0, nowNanos()};
+  if (route->second.destination == config_->domainID) {
+    auto t = destTokens_.find(name);
+    if (t == destTokens_.end()) return;
+    state.json = t->second.toJson();
+    state.revision = t->second.newestRevision();
+  } else {
+    auto t = sourceTokens_.find(name);
+    if (t == sourceTokens_.end() || !t->second.current()) return;
+    state.json = t->second.toJson();
+    state.revision = t->second.current()->revision;
+  }
+  sharedAt_[name] = state.updatedAt;
+  // Best effort: the store may be down; this master still holds the token, and its next
+  // handshake shares again.
   if (auto r = env_.authority->shareTokenState(state); !r.ok())
     KGATE_LOG(Warn, "route " << name << ": cannot share its tokens: " << r.error.message);
 }
@@ -235,18 +247,35 @@ bool ControlPlane::adoptSharedTokens() {
   bool changed = false;
   for (const auth::TokenStateRecord& s : *states.value) {
     auto route = routes_.find(s.route);
-    if (route == routes_.end() || route->second.destination != config_->domainID) continue;
-    auto mine = destTokens_.find(s.route);
-    if (mine != destTokens_.end() && mine->second.newestRevision() >= s.revision) continue;
-    auto theirs = auth::DestinationTokens::fromJson(s.json);
-    if (!theirs) {
-      KGATE_LOG(Warn, "route " << s.route << ": the stored tokens are unreadable: "
-                               << theirs.error());
+    if (route == routes_.end() || !route->second.transit.empty()) continue;
+    if (s.updatedAt <= sharedAt_[s.route]) continue;  // ours, or one we took already
+    sharedAt_[s.route] = s.updatedAt;
+    // The row holds the master's side of the route: the tokens it accepts when it is the
+    // destination, the one it sends when it is the source.
+    std::string why;
+    if (route->second.destination == config_->domainID) {
+      if (auto mine = destTokens_.find(s.route); mine != destTokens_.end() &&
+                                                 mine->second.toJson() == s.json)
+        continue;  // what we hold already (after a restart: our own)
+      auto theirs = auth::DestinationTokens::fromJson(s.json);
+      if (!theirs) why = theirs.error();
+      else destTokens_[s.route] = std::move(*theirs);
+    } else if (route->second.source == config_->domainID) {
+      if (auto mine = sourceTokens_.find(s.route); mine != sourceTokens_.end() &&
+                                                   mine->second.toJson() == s.json)
+        continue;
+      auto theirs = auth::SourceTokens::fromJson(s.json);
+      if (!theirs) why = theirs.error();
+      else sourceTokens_[s.route] = std::move(*theirs);
+    } else {
       continue;
     }
-    destTokens_[s.route] = std::move(*theirs);
+    if (!why.empty()) {
+      KGATE_LOG(Warn, "route " << s.route << ": the stored tokens are unreadable: " << why);
+      continue;
+    }
     KGATE_LOG(Info, "route " << s.route << ": token revision " << s.revision
-                             << " negotiated through another master");
+                             << " negotiated by another master");
     changed = true;
   }
   return changed;
@@ -291,6 +320,7 @@ void ControlPlane::setRoutes(std::map<std::string, LearnedRoute> next) {
     sourceTokens_.erase(name);
     destTokens_.erase(name);
     generations_.erase(name);
+    sharedAt_.erase(name);
     health_.erase(name);
   }
   for (const auto& [name, r] : next)
@@ -371,7 +401,7 @@ awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string bo
   if (decision.token) {
     destTokens_[name].install(*decision.token, nowSeconds());
     persist();
-    shareDestinationTokens(name);
+    shareTokens(name);
     // The source starts sending this token as soon as it reads the reply: every worker must
     // accept it first.
     co_await republish();
@@ -440,11 +470,7 @@ awaitable<void> ControlPlane::housekeeping() {
     co_await sleep(std::chrono::seconds(5));
     bool changed = false;
     int64_t now = nowSeconds();
-    for (auto& [name, t] : destTokens_) {
-      if (!t.expire(now)) continue;
-      changed = true;
-      shareDestinationTokens(name);
-    }
+    for (auto& [name, t] : destTokens_) changed = t.expire(now) || changed;
     if (changed) {
       persist();
       co_await republish();

@@ -102,9 +102,11 @@ class ControlPlane {
   awaitable<void> republish();
   Result<std::shared_ptr<const Snapshot>> build();
   void persist();
-  // Master: stores a route's destination tokens for the other masters of the domain, and takes
-  // theirs where newer (true when something changed; the caller republishes).
-  void shareDestinationTokens(const std::string& name);
+  // Master: after a handshake, stores its side of the route's tokens for the other masters of
+  // the domain; and takes the state of a later handshake made through another master (true
+  // when something changed; the caller republishes). So the masters accept, and send, the same
+  // tokens, whichever of them negotiated.
+  void shareTokens(const std::string& name);
   bool adoptSharedTokens();
   std::string reportJson() const;
 
@@ -141,6 +143,7 @@ class ControlPlane {
   std::map<std::string, auth::SourceTokens> sourceTokens_;
   std::map<std::string, auth::DestinationTokens> destTokens_;
   std::map<std::string, int64_t> generations_;  // generation each token was negotiated for
+  std::map<std::string, int64_t> sharedAt_;     // master: when the token state we hold was made
   std::map<std::string, SourceHealth> health_;
   std::set<std::string> running_;  // source loops alive
   ProbeBoard probes_;                 // master

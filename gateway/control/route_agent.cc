@@ -211,6 +211,7 @@ awaitable<void> ControlPlane::handshake(const LearnedRoute& route) {
   generations_[name] = route.generation;
   health_[name].error.clear();
   persist();
+  shareTokens(name);
   co_await republish();
   KGATE_LOG(Info, "route " << name << ": token revision " << token->revision << " negotiated with "
                            << route.peer);

@@ -104,7 +104,7 @@ class MemoryStore final : public auth::Store {
   }
   R<bool> putTokenState(const auth::TokenStateRecord& t) override {
     auto it = tokenStates_.find(t.route);
-    if (it != tokenStates_.end() && it->second.revision > t.revision) return {false, {}};
+    if (it != tokenStates_.end() && it->second.updatedAt > t.updatedAt) return {false, {}};
     tokenStates_[t.route] = t;
     return {true, {}};
   }

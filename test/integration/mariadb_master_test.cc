@@ -202,6 +202,19 @@ TEST_F(MasterOnMariadb, TwoMastersServeOneStateAndADeployTokenIsUsedOnce) {
       << askA(*token).status << " " << askA(*token).header("kuscia-error-message") << "\n"
       << db.query("SELECT route, revision, json FROM route_tokens") << a.process().describe();
   EXPECT_EQ(askA("not-" + *token).status, 401);
+
+  // A route from the masters to bob: whichever master negotiates, both send the same token.
+  const std::string route = "mycompany-secretflow-master-bob";
+  ASSERT_EQ(kgateIn(dir_, "route create mycompany-secretflow-master bob " + bob.externalUrl(""))
+                .exitCode,
+            0);
+  auto sent = [&](Node& master) {
+    return jsonGet(readFile(master.dataDir() + "/routes.json"), {"source", route, "current", "token"})
+        .value_or("");
+  };
+  EXPECT_TRUE(waitUntil([&] { return !sent(a).empty() && sent(a) == sent(b); },
+                        std::chrono::seconds(20)))
+      << "a sends '" << sent(a) << "', b sends '" << sent(b) << "'";
 }
 
 }  // namespace

@@ -169,7 +169,7 @@ class FakeStore : public Store {
   std::map<std::pair<std::string, std::string>, ReportRecord> reports;
   StoreResult<bool> putTokenState(const TokenStateRecord& t) override {
     auto it = tokenStates.find(t.route);
-    if (it != tokenStates.end() && it->second.revision > t.revision) return {false, {}};
+    if (it != tokenStates.end() && it->second.updatedAt > t.updatedAt) return {false, {}};
     tokenStates[t.route] = t;
     return {true, {}};
   }
