@@ -176,8 +176,20 @@ TempDir::TempDir(const std::string& prefix) {
   path_ = tmpl;
 }
 
+namespace {
+std::function<void(const std::string&)>& tempDirInspector() {
+  static std::function<void(const std::string&)> inspector;
+  return inspector;
+}
+}  // namespace
+
+void setTempDirInspector(std::function<void(const std::string& path)> inspector) {
+  tempDirInspector() = std::move(inspector);
+}
+
 TempDir::~TempDir() {
   if (path_.empty()) return;
+  if (tempDirInspector()) tempDirInspector()(path_);
   const char* keep = std::getenv("KGATE_KEEP_TEST_DIRS");
   if (keep && std::string(keep) == "1") {
     std::cerr << "kgate test: keeping " << path_ << "\n";

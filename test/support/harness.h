@@ -46,7 +46,12 @@ void writeFile(const std::string& path, const std::string& content);
 std::optional<long> procStatusKb(pid_t pid, const std::string& field);
 
 // A fresh directory (mkdtemp under $TMPDIR or /tmp), removed recursively on destruction unless
-// the environment has KGATE_KEEP_TEST_DIRS=1 (then its path is printed to stderr).
+// the environment has KGATE_KEEP_TEST_DIRS=1 (then its path is printed to stderr). Before that,
+// the inspector set with setTempDirInspector (if any) sees it: the integration tests audit
+// every log in it for secrets there (test/integration/secrets_audit.cc).
+class TempDir;
+void setTempDirInspector(std::function<void(const std::string& path)> inspector);
+
 class TempDir {
  public:
   explicit TempDir(const std::string& prefix = "kgate-test");
