@@ -4,8 +4,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,6 +79,25 @@ int ephemeralLow() {
 std::mutex portsMutex;
 std::set<uint16_t> portsHandedOut;
 
+// Test processes run side by side (ctest -j), each picking ports that its nodes bind only
+// later. A port is claimed across processes with an flock on a file named after it, held until
+// this process exits (the kernel drops it even on a crash): no two test processes get one port.
+bool claimAcrossProcesses(uint16_t port) {
+  static const std::string dir = [] {
+    std::string d = (std::filesystem::temp_directory_path() / "kgate-test-ports").string();
+    ::mkdir(d.c_str(), 01777);
+    ::chmod(d.c_str(), 01777);
+    return d;
+  }();
+  int fd = ::open((dir + "/" + std::to_string(port)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return true;  // cannot coordinate: fall back to the bind check alone
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;  // another test process has it
+  }
+  return true;  // fd stays open, holding the claim, for the life of this process
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -98,7 +120,9 @@ std::vector<uint16_t> freePorts(size_t n, const std::string& ip) {
     auto [fd, port] = bindPort(ip, candidate);  // candidate 0 (odd port range): kernel picks
     if (fd < 0) continue;
     held.push_back(fd);
-    if (portsHandedOut.insert(port).second) out.push_back(port);
+    if (portsHandedOut.count(port) || !claimAcrossProcesses(port)) continue;
+    portsHandedOut.insert(port);
+    out.push_back(port);
   }
   for (int fd : held) ::close(fd);
   if (out.size() < n) throw std::runtime_error("no free ports on " + ip);

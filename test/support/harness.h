@@ -23,7 +23,8 @@ namespace kgate::test {
 
 // A port that can be bound on `ip` right now. Ports are picked below the kernel's ephemeral
 // range (so outgoing client connections cannot take them before the server binds) and are
-// never handed out twice by one test binary; the race with other processes remains.
+// never handed out twice, by one test process or by two running at once (an flock'd file per
+// port under $TMPDIR/kgate-test-ports, held until the process exits).
 uint16_t freePort(const std::string& ip = "127.0.0.1");
 // `n` distinct free ports on `ip`.
 std::vector<uint16_t> freePorts(size_t n, const std::string& ip = "127.0.0.1");
