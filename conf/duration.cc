@@ -8,8 +8,11 @@
 namespace kgate::conf {
 namespace {
 
-constexpr const char* kDurationForms =
-    "use e.g. \"10s\", \"500ms\", \"2m\", \"1h\" or a number of seconds";
+#define KGATE_DURATION_FORMS "use e.g. \"10s\", \"500ms\", \"2m\", \"1h\" or a number of seconds"
+constexpr const char* kDurationForms = KGATE_DURATION_FORMS;
+// One literal, not std::string + literal: GCC 12 warns wrongly (-Warray-bounds) about the latter.
+constexpr const char* kNotADuration = "not a duration; " KGATE_DURATION_FORMS;
+#undef KGATE_DURATION_FORMS
 constexpr const char* kSizeForms = "use e.g. \"65536\", \"64KiB\", \"1MiB\", \"2GiB\" or \"1MB\"";
 
 std::string_view trim(std::string_view s) {
@@ -71,7 +74,7 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
     uint64_t n = 0;
     int used = readNumber(s, n);
     if (used < 0) return bad(text, "too large");
-    if (used == 0) return bad(text, std::string("not a duration; ") + kDurationForms);
+    if (used == 0) return bad(text, kNotADuration);
     s.remove_prefix(used);
     s = trim(s);
     if (s.empty()) {
@@ -89,7 +92,7 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
     else if (unit == "m") scale = 60'000;
     else if (unit == "h") scale = 3'600'000;
     if (scale == 0) {
-      if (unit.empty()) return bad(text, std::string("not a duration; ") + kDurationForms);
+      if (unit.empty()) return bad(text, kNotADuration);
       return bad(text, "unknown unit \"" + std::string(s.substr(0, unitLen)) +
                            "\"; use ms, s, m or h");
     }

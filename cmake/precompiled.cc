@@ -1,0 +1,1 @@
+// The precompiled header's own translation unit (see precompiled.h).
