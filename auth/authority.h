@@ -71,8 +71,9 @@ class Authority {
   // other masters of the domain (see Store::putTokenState).
   StoreResult<bool> shareTokenState(const TokenStateRecord& state);
   StoreResult<std::vector<TokenStateRecord>> sharedTokenStates();
-  // Bumped whenever what routesFor() returns may have changed: lites long-poll on it.
-  uint64_t routesVersion() const { return routesVersion_; }
+  // Moves whenever what routesFor() or sharedTokenStates() return may have changed, through
+  // this master or another sharing the store (Store::changeCount).
+  StoreResult<int64_t> routesVersion();
 
  private:
   bool allowRegistration(const std::string& peerIp);
@@ -88,7 +89,6 @@ class Authority {
     int64_t updatedMs = 0;
   };
   std::map<std::string, Bucket> buckets_;  // per source address
-  uint64_t routesVersion_ = 1;
 };
 
 }  // namespace kgate::auth

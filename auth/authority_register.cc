@@ -191,7 +191,6 @@ Reply Authority::registerLite(const std::string& body, const std::string& jwt,
   }
   switch (*consumed.value) {
     case ConsumeOutcome::Consumed:
-      ++routesVersion_;  // the domain's public key is known now: its routes can handshake
       return success(certPem);
     case ConsumeOutcome::UnknownToken:
       return error(401, "deploy token not valid for domain " + domain, "register_unknown_token");

@@ -210,7 +210,6 @@ Reply Authority::addRoute(const std::string& source, const std::string& destinat
     }
     return error(409, "route " + name + " already exists" + other, "route_exists");
   }
-  ++routesVersion_;
   return okJson({{"route", routeJson(*added.value, master)}});
 }
 
@@ -289,7 +288,6 @@ Reply Authority::deleteRoute(const std::string& name) {
     if (deleted.error.kind == StoreErrorKind::NotFound) return routeNotFound(name);
     return storeFailure(deleted.error);
   }
-  ++routesVersion_;
   return okJson({{"deleted", name}});
 }
 
@@ -300,7 +298,6 @@ Reply Authority::rehandshake(const std::string& name) {
     if (bumped.error.kind == StoreErrorKind::NotFound) return routeNotFound(name);
     return storeFailure(bumped.error);
   }
-  ++routesVersion_;  // the ends see the new generation and negotiate anew
   return okJson({{"route", routeJson(*bumped.value, keys_.masterDomainID)}});
 }
 
@@ -315,6 +312,9 @@ Reply Authority::routesFor(const std::string& domain) {
     }
     if (auto unknown = unknownEnd(*store_, domain, master)) return *unknown;
   }
+  // Read first: the routes below are at least as new as the version they are sent with.
+  auto version = store_->changeCount();
+  if (!version.ok()) return storeFailure(version.error);
   auto all = store_->listRoutes();
   if (!all.ok()) return storeFailure(all.error);
   auto domains = store_->listDomains();
@@ -342,7 +342,7 @@ Reply Authority::routesFor(const std::string& domain) {
     }
     out.push_back(std::move(o));
   }
-  return okJson({{"master", master}, {"version", routesVersion_}, {"routes", std::move(out)}});
+  return okJson({{"master", master}, {"version", *version.value}, {"routes", std::move(out)}});
 }
 
 Reply Authority::acceptReport(const std::string& domain, const std::string& body) {
@@ -379,6 +379,11 @@ StoreResult<bool> Authority::shareTokenState(const TokenStateRecord& state) {
 
 StoreResult<std::vector<TokenStateRecord>> Authority::sharedTokenStates() {
   return store_->listTokenStates();
+}
+
+StoreResult<int64_t> Authority::routesVersion() {
+  if (!store_) return StoreResult<int64_t>::failure(StoreErrorKind::Unavailable, "no store");
+  return store_->changeCount();
 }
 
 }  // namespace kgate::auth

@@ -110,6 +110,11 @@ bool insertToken(MariaDbStore::Tx& tx, const std::string& domain, const DeployTo
       .has_value();
 }
 
+// Bumps Store::changeCount() inside the transaction; false (the error is in tx) on failure.
+bool countChange(MariaDbStore::Tx& tx) {
+  return tx.exec("UPDATE changes SET count = count + 1 WHERE id = 1").has_value();
+}
+
 DeployToken storedToken(const std::string& domain, const DeployToken& t) {
   return DeployToken{t.token, domain, TokenState::Unused, t.createdAt, 0, t.expiresAt};
 }
@@ -349,6 +354,7 @@ StoreResult<ConsumeOutcome> MariaDbStore::consumeDeployToken(const std::string& 
     if (tx.isDuplicateKey())
       return failed<R>(StoreErrorKind::Conflict, what + ": the new token is already in use");
     if (tx.error()) return tx.failure<R>(what + ": inserting the new token");
+    if (!countChange(tx)) return tx.failure<R>(what);
     return success(ConsumeOutcome::Consumed);
   });
 }
@@ -362,6 +368,7 @@ StoreResult<bool> MariaDbStore::setCertificate(const std::string& domain,
     if (!changed) return tx.failure<bool>(what);
     if (*changed == 0)
       return failed<bool>(StoreErrorKind::NotFound, "domain " + domain + " does not exist");
+    if (!countChange(tx)) return tx.failure<bool>(what);
     return success(true);
   });
 }
@@ -379,7 +386,7 @@ StoreResult<RouteRecord> MariaDbStore::addRoute(const RouteRecord& route) {
              std::string_view(route.transit), route.createdAt, route.generation});
     if (tx.isDuplicateKey())
       return failed<R>(StoreErrorKind::Conflict, "route " + route.name + " already exists");
-    if (tx.error()) return tx.failure<R>(what);
+    if (tx.error() || !countChange(tx)) return tx.failure<R>(what);
     return success(route);
   });
 }
@@ -416,6 +423,7 @@ StoreResult<bool> MariaDbStore::deleteRoute(const std::string& name) {
       return tx.failure<bool>(what + ": its reports");
     if (!tx.exec("DELETE FROM route_tokens WHERE route = ?", {std::string_view(name)}))
       return tx.failure<bool>(what + ": its tokens");
+    if (!countChange(tx)) return tx.failure<bool>(what);
     return success(true);
   });
 }
@@ -428,6 +436,7 @@ StoreResult<RouteRecord> MariaDbStore::bumpRouteGeneration(const std::string& na
                           {std::string_view(name)});
     if (!bumped) return tx.failure<R>(what);
     if (*bumped == 0) return StoreResult<R>{std::nullopt, routeNotFound(name)};
+    if (!countChange(tx)) return tx.failure<R>(what);
     // Read back inside the transaction: the caller gets exactly the row it committed.
     auto rows = tx.query(std::string(kSelectRoute) + " WHERE name = ?", {std::string_view(name)});
     if (!rows || rows->empty()) return tx.failure<R>(what + ": reading it back");
@@ -499,7 +508,7 @@ StoreResult<bool> MariaDbStore::putTokenState(const TokenStateRecord& t) {
             "ON DUPLICATE KEY UPDATE json = VALUES(json), revision = VALUES(revision), "
             "updated_at = VALUES(updated_at)",
             {std::string_view(t.route), std::string_view(t.json), t.revision, t.updatedAt});
-    if (tx.error()) return tx.failure<bool>(what);
+    if (tx.error() || !countChange(tx)) return tx.failure<bool>(what);
     return success(true);
   });
 }
@@ -514,6 +523,17 @@ StoreResult<std::vector<TokenStateRecord>> MariaDbStore::listTokenStates() {
     for (const Row& r : *rows)
       out.push_back(TokenStateRecord{text(r, 0), text(r, 1), num(r, 2), num(r, 3)});
     return success(std::move(out));
+  });
+}
+
+StoreResult<int64_t> MariaDbStore::changeCount() {
+  const std::string what = "reading the change count";
+  return transact<int64_t>(what, [&](Tx& tx) -> StoreResult<int64_t> {
+    auto rows = tx.query("SELECT count FROM changes WHERE id = 1");
+    if (!rows) return tx.failure<int64_t>(what);
+    if (rows->empty())
+      return failed<int64_t>(StoreErrorKind::Corrupt, what + ": the changes row is missing");
+    return success(num(rows->front(), 0));
   });
 }
 

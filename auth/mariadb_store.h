@@ -58,6 +58,7 @@ class MariaDbStore final : public Store {
   StoreResult<std::vector<ReportRecord>> listReports(int64_t since) override;
   StoreResult<bool> putTokenState(const TokenStateRecord& state) override;
   StoreResult<std::vector<TokenStateRecord>> listTokenStates() override;
+  StoreResult<int64_t> changeCount() override;
 
   const conf::MysqlDsn& dsn() const { return dsn_; }
 

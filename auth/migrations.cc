@@ -77,6 +77,14 @@ constexpr std::array kMigrations{
         updated_at INTEGER NOT NULL
       );
     )sql"},
+    // Store::changeCount(): one row, bumped by the writes masters must notice.
+    Migration{6, R"sql(
+      CREATE TABLE changes (
+        id    INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+        count INTEGER NOT NULL
+      );
+      INSERT INTO changes (id, count) VALUES (1, 0);
+    )sql"},
 };
 
 constexpr std::string_view kVersionTable = R"sql(

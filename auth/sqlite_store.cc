@@ -70,6 +70,11 @@ int queryText(sqlite3* db, const char* sql, std::string& out) {
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+// Bumps Store::changeCount() inside the caller's write transaction.
+int countChange(sqlite3* db) {
+  return Statement(db, "UPDATE changes SET count = count + 1 WHERE id = 1").step();
+}
+
 // Switching a database to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at once,
 // without calling the busy handler, when another connection is switching it at the same moment
 // (two nodes starting on a new file). Retried here for as long as the busy timeout.
@@ -342,6 +347,7 @@ StoreResult<ConsumeOutcome> SqliteStore::consumeDeployToken(const std::string& d
   if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
     return failed<R>({StoreErrorKind::Conflict, what + ": the new token is already in use"});
   if (rc != SQLITE_DONE) return failed<R>(error(rc, what + ": inserting the new token"));
+  if ((rc = countChange(db_.get())) != SQLITE_DONE) return failed<R>(error(rc, what));
   if ((rc = tx.commit()) != SQLITE_OK) return failed<R>(error(rc, what + ": commit"));
   return success(ConsumeOutcome::Consumed);
 }
@@ -359,6 +365,7 @@ StoreResult<bool> SqliteStore::setCertificate(const std::string& domain,
   if (rc != SQLITE_DONE) return failed<bool>(error(rc, what));
   if (sqlite3_changes(db_.get()) == 0)
     return failed<bool>({StoreErrorKind::NotFound, "domain " + domain + " does not exist"});
+  if ((rc = countChange(db_.get())) != SQLITE_DONE) return failed<bool>(error(rc, what));
   if ((rc = tx.commit()) != SQLITE_OK) return failed<bool>(error(rc, what + ": commit"));
   return success(true);
 }
@@ -381,6 +388,7 @@ StoreResult<RouteRecord> SqliteStore::addRoute(const RouteRecord& route) {
   if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
     return failed<R>({StoreErrorKind::Conflict, "route " + route.name + " already exists"});
   if (rc != SQLITE_DONE) return failed<R>(error(rc, what));
+  if ((rc = countChange(db_.get())) != SQLITE_DONE) return failed<R>(error(rc, what));
   if ((rc = tx.commit()) != SQLITE_OK) return failed<R>(error(rc, what + ": commit"));
   return success(route);
 }
@@ -424,6 +432,7 @@ StoreResult<bool> SqliteStore::deleteRoute(const std::string& name) {
     rc = s.bind(1, name).step();
   }
   if (rc != SQLITE_DONE) return failed<bool>(error(rc, what + ": its tokens"));
+  if ((rc = countChange(db_.get())) != SQLITE_DONE) return failed<bool>(error(rc, what));
   if ((rc = tx.commit()) != SQLITE_OK) return failed<bool>(error(rc, what + ": commit"));
   return success(true);
 }
@@ -440,6 +449,7 @@ StoreResult<RouteRecord> SqliteStore::bumpRouteGeneration(const std::string& nam
   }
   if (rc != SQLITE_DONE) return failed<R>(error(rc, what));
   if (sqlite3_changes(db_.get()) == 0) return failed<R>(routeNotFound(name));
+  if ((rc = countChange(db_.get())) != SQLITE_DONE) return failed<R>(error(rc, what));
   // Read back inside the transaction: the caller gets exactly the row it committed.
   std::optional<RouteRecord> bumped;
   {
@@ -527,6 +537,7 @@ StoreResult<bool> SqliteStore::putTokenState(const TokenStateRecord& t) {
   }
   if (rc != SQLITE_DONE) return failed<bool>(error(rc, what));
   bool stored = sqlite3_changes(db_.get()) == 1;
+  if (stored && (rc = countChange(db_.get())) != SQLITE_DONE) return failed<bool>(error(rc, what));
   if ((rc = tx.commit()) != SQLITE_OK) return failed<bool>(error(rc, what + ": commit"));
   return success(stored);
 }
@@ -541,6 +552,16 @@ StoreResult<std::vector<TokenStateRecord>> SqliteStore::listTokenStates() {
   if (rc != SQLITE_DONE)
     return failed<std::vector<TokenStateRecord>>(error(rc, "listing route tokens"));
   return success(std::move(out));
+}
+
+StoreResult<int64_t> SqliteStore::changeCount() {
+  Statement s(db_.get(), "SELECT count FROM changes WHERE id = 1");
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return success(s.int64(0));
+  if (rc == SQLITE_DONE)
+    return failed<int64_t>({StoreErrorKind::Corrupt, "reading the change count: the changes row "
+                                                     "is missing"});
+  return failed<int64_t>(error(rc, "reading the change count"));
 }
 
 }  // namespace kgate::auth

@@ -59,6 +59,7 @@ class SqliteStore final : public Store {
   StoreResult<std::vector<ReportRecord>> listReports(int64_t since) override;
   StoreResult<bool> putTokenState(const TokenStateRecord& state) override;
   StoreResult<std::vector<TokenStateRecord>> listTokenStates() override;
+  StoreResult<int64_t> changeCount() override;
 
   const std::string& path() const { return path_; }
 

@@ -151,6 +151,12 @@ class Store {
   // updated later (true when `state` was stored); listTokenStates returns all, by route.
   virtual StoreResult<bool> putTokenState(const TokenStateRecord& state) = 0;
   virtual StoreResult<std::vector<TokenStateRecord>> listTokenStates() = 0;
+
+  // A count that every write changing what the ends of routes are told moves, in the same
+  // transaction: a route added, deleted or re-handshaken, a domain's certificate stored, a
+  // token state stored. Masters poll it (one row) and re-read routes and token states only when
+  // it moved, whichever master sharing the store wrote.
+  virtual StoreResult<int64_t> changeCount() = 0;
 };
 
 }  // namespace kgate::auth

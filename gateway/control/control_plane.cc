@@ -241,9 +241,9 @@ void ControlPlane::shareTokens(const std::string& name) {
     KGATE_LOG(Warn, "route " << name << ": cannot share its tokens: " << r.error.message);
 }
 
-bool ControlPlane::adoptSharedTokens() {
+std::optional<bool> ControlPlane::adoptSharedTokens() {
   auto states = env_.authority->sharedTokenStates();
-  if (!states.ok()) return false;  // the store is down: keep what we hold
+  if (!states.ok()) return std::nullopt;  // the store is down: keep what we hold
   bool changed = false;
   for (const auth::TokenStateRecord& s : *states.value) {
     auto route = routes_.find(s.route);

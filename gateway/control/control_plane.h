@@ -104,10 +104,10 @@ class ControlPlane {
   void persist();
   // Master: after a handshake, stores its side of the route's tokens for the other masters of
   // the domain; and takes the state of a later handshake made through another master (true
-  // when something changed; the caller republishes). So the masters accept, and send, the same
-  // tokens, whichever of them negotiated.
+  // when something changed; the caller republishes; nullopt when the store could not be read).
+  // So the masters accept, and send, the same tokens, whichever of them negotiated.
   void shareTokens(const std::string& name);
-  bool adoptSharedTokens();
+  std::optional<bool> adoptSharedTokens();
   std::string reportJson() const;
 
   // Loops.
@@ -149,7 +149,7 @@ class ControlPlane {
   ProbeBoard probes_;                 // master
   std::set<std::string> probesRunning_;
   certs::SslContextPtr probeTls_;
-  uint64_t masterVersion_ = 0;
+  int64_t masterVersion_ = -1;  // the store's change count last acted on; -1 = none yet
   bool stopped_ = false;
 };
 

@@ -314,24 +314,30 @@ awaitable<void> ControlPlane::liteLoop() {
 }
 
 awaitable<void> ControlPlane::masterLoop() {
-  int64_t lastReport = 0, lastRefresh = 0;
+  int64_t lastReport = 0;
   while (!stopped_) {
     auth::Authority& a = *env_.authority;
     int64_t now = nowSeconds();
-    // The version moves with changes made through this master; another master sharing the
-    // store changes it unseen, hence the periodic refresh too.
-    if (a.routesVersion() != masterVersion_ || now - lastRefresh >= kReportEverySeconds) {
-      masterVersion_ = a.routesVersion();
-      lastRefresh = now;
+    // The version moves with every change to routes and shared tokens, by any master sharing
+    // the store; one cheap read a second, the rest only when it moved. It is taken as seen only
+    // once both reads succeeded, so a store outage in between is caught up afterwards.
+    auto version = a.routesVersion();
+    if (version.ok() && *version.value != masterVersion_) {
+      bool read = false;
       auto reply = a.routesFor(config_->domainID);
-      if (reply.status == 200)
+      if (reply.status == 200) {
         if (auto routes = parseRoutes(reply.body)) setRoutes(std::move(*routes));
-    }
-    // A lite may have negotiated with another master of this domain: its token must work here
-    // before the lite's next request.
-    if (adoptSharedTokens()) {
-      persist();
-      co_await republish();
+        // A lite may have negotiated with another master of this domain: its token must work
+        // here before the lite's next request.
+        if (std::optional<bool> adopted = adoptSharedTokens()) {
+          read = true;
+          if (*adopted) {
+            persist();
+            co_await republish();
+          }
+        }
+      }
+      if (read) masterVersion_ = *version.value;
     }
     if (now - lastReport >= kReportEverySeconds) {
       lastReport = now;

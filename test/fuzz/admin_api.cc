@@ -11,7 +11,7 @@
 #include "certs/ca.h"
 #include "gateway/admin/api_request.h"
 #include "test/fuzz/fuzz_keys.h"
-#include "test/fuzz/memory_store.h"
+#include "test/support/memory_store.h"
 
 using namespace kgate;
 
@@ -35,7 +35,7 @@ void check(const auth::Reply& r) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string body(reinterpret_cast<const char*>(data), size);
-  auth::Authority authority(std::make_shared<fuzz::MemoryStore>(), keys(),
+  auth::Authority authority(std::make_shared<test::MemoryStore>(), keys(),
                             [] { return fuzz::kSeedTime; });
   authority.addDomain("alice", 0);
   authority.addDomain("bob", 0);

@@ -40,6 +40,11 @@ class RoutesTest : public ::testing::Test {
   }
 
   void addDomain(const std::string& id) { ok(authority.addDomain(id, 0)); }
+  int64_t routesVersion() {
+    auto v = authority.routesVersion();
+    EXPECT_TRUE(v.ok()) << v.error.message;
+    return v.ok() ? *v.value : -1;
+  }
   // What a successful POST /register leaves in the store.
   void registerDomain(const std::string& id, const EVP_PKEY& key) {
     ASSERT_TRUE(store->domains.count(id)) << id;

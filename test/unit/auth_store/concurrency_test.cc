@@ -67,7 +67,8 @@ TEST_F(SqliteStoreTest, TwoStoresOpeningANewFileAtOnceBothWork) {
   ASSERT_TRUE((*opened[0])->addDomain(lite("alice"), token("T1", "alice")).ok());
   EXPECT_EQ((*opened[1])->getDomain("alice").value->id, "alice");
   RawDb raw(path_);
-  EXPECT_EQ(raw.query("SELECT version FROM schema_version"), "1\n2\n3\n4\n5\n");  // each step once
+  // Each step once.
+  EXPECT_EQ(raw.query("SELECT version FROM schema_version"), "1\n2\n3\n4\n5\n6\n");
 }
 
 TEST_F(SqliteStoreTest, AWriterKilledAtARandomPointLeavesNoHalfWrittenDomain) {

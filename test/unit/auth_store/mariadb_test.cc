@@ -86,7 +86,8 @@ TEST(MariaDbStore, AMissingDatabaseIsCreated) {
   ASSERT_EQ(db.query("DROP DATABASE " + db.name()), "");
   auto r = openDsn(db.dsn());
   ASSERT_TRUE(r.ok()) << r.error();
-  EXPECT_EQ(db.query("SELECT version FROM schema_version ORDER BY version"), "1\n2\n3\n4\n5\n");
+  EXPECT_EQ(db.query("SELECT version FROM schema_version ORDER BY version"),
+            "1\n2\n3\n4\n5\n6\n");
   EXPECT_EQ(db.query("SELECT default_collation_name FROM information_schema.schemata WHERE "
                      "schema_name = DATABASE()"),
             "utf8mb4_bin\n");
@@ -96,7 +97,7 @@ TEST(MariaDbStore, MigrationsRunOnceAndReopeningChangesNothing) {
   TestDatabase db;
   ASSERT_TRUE(openDsn(db.dsn()).ok());
   std::string versions = db.query("SELECT version, applied_at FROM schema_version");
-  ASSERT_EQ(db.query("SELECT count(*) FROM schema_version"), "5\n");
+  ASSERT_EQ(db.query("SELECT count(*) FROM schema_version"), "6\n");
   ASSERT_TRUE(openDsn(db.dsn()).ok());
   EXPECT_EQ(db.query("SELECT version, applied_at FROM schema_version"), versions);
 }
@@ -114,7 +115,8 @@ TEST(MariaDbStore, MastersOpeningANewDatabaseAtOnceMigrateItOnce) {
     });
   for (auto& t : threads) t.join();
   for (auto& r : opened) ASSERT_TRUE(r.ok()) << r.error();
-  EXPECT_EQ(db.query("SELECT version FROM schema_version ORDER BY version"), "1\n2\n3\n4\n5\n");
+  EXPECT_EQ(db.query("SELECT version FROM schema_version ORDER BY version"),
+            "1\n2\n3\n4\n5\n6\n");
   ASSERT_TRUE((*opened[0])->addDomain(lite("alice"), token("T1", "alice")).ok());
   EXPECT_EQ((*opened[3])->getDomain("alice").value->id, "alice");
 }
@@ -128,7 +130,7 @@ TEST(MariaDbStore, ADatabaseFromANewerKgateIsRefusedUntouched) {
   ASSERT_FALSE(r.ok());
   auto dsn = conf::parseMysqlDsn(db.dsn());
   EXPECT_EQ(r.error(), "mariadb store " + dsn->display() +
-                           ": schema version 99 is newer than this kgate (knows up to 5); "
+                           ": schema version 99 is newer than this kgate (knows up to 6); "
                            "upgrade kgate");
   EXPECT_EQ(db.query("SELECT * FROM schema_version; SHOW TABLES"), before);
 }

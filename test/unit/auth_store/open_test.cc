@@ -60,8 +60,8 @@ TEST_F(SqliteStoreTest, MigrationsRunOnceAndReopeningChangesNothing) {
     EXPECT_EQ(firstVersions.substr(0, 2), "1|");
     EXPECT_EQ(raw.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND "
                         "name NOT LIKE 'sqlite_%' ORDER BY name"),
-              "authority_ca\ndeploy_tokens\ndeploy_tokens_by_domain\ndomains\nroute_reports\n"
-              "route_tokens\nroutes\nschema_version\n");
+              "authority_ca\nchanges\ndeploy_tokens\ndeploy_tokens_by_domain\ndomains\n"
+              "route_reports\nroute_tokens\nroutes\nschema_version\n");
   }
   auto store = open();
   ASSERT_TRUE(store);
@@ -83,7 +83,7 @@ TEST_F(SqliteStoreTest, ADatabaseFromANewerKgateIsRefused) {
   auto r = SqliteStore::open(path_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error(), "sqlite store " + path_ +
-                           ": schema version 7 is newer than this kgate (knows up to 5); "
+                           ": schema version 7 is newer than this kgate (knows up to 6); "
                            "upgrade kgate");
   EXPECT_EQ(snapshot(), before);
 }

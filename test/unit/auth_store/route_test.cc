@@ -229,6 +229,46 @@ TEST_P(RouteStoreTest, TheLatestTokenStateWins) {
   EXPECT_TRUE(store_->listTokenStates().value->empty());
 }
 
+TEST_P(RouteStoreTest, TheChangeCountMovesWithEveryWriteMastersActOn) {
+  auto count = [&] {
+    auto c = store_->changeCount();
+    EXPECT_TRUE(c.ok()) << c.error.message;
+    return c.ok() ? *c.value : -1;
+  };
+  int64_t last = count();
+  // Each write that changes what the ends of routes are told moves it, seen by every store on
+  // the database (another master); reads, reports and refused writes do not.
+  auto moved = [&] {
+    int64_t now = count();
+    bool up = now > last;
+    EXPECT_EQ(open()->changeCount().value, now);
+    last = now;
+    return up;
+  };
+  ASSERT_TRUE(store_->addRoute(route("alice", "bob")).ok());
+  EXPECT_TRUE(moved());
+  ASSERT_TRUE(store_->bumpRouteGeneration("alice-bob").ok());
+  EXPECT_TRUE(moved());
+  ASSERT_TRUE(*store_->putTokenState({"alice-bob", "{}", 1, 200}).value);
+  EXPECT_TRUE(moved());
+  ASSERT_FALSE(*store_->putTokenState({"alice-bob", "{}", 1, 100}).value);  // older: not stored
+  EXPECT_FALSE(moved());
+  ASSERT_TRUE(store_->setCertificate("alice", "PEM", 300).ok());
+  EXPECT_TRUE(moved());
+  ASSERT_EQ(*store_->consumeDeployToken("bob", "T2", "PEM", token("T3", "bob"), 300).value,
+            ConsumeOutcome::Consumed);
+  EXPECT_TRUE(moved());
+  ASSERT_EQ(*store_->consumeDeployToken("bob", "T2", "PEM", token("T4", "bob"), 300).value,
+            ConsumeOutcome::AlreadyUsed);
+  EXPECT_FALSE(moved());
+  ASSERT_TRUE(store_->putReports({{"alice-bob", "source", "{}", 300}}).ok());
+  ASSERT_TRUE(store_->listRoutes().ok());
+  ASSERT_EQ(store_->addRoute(route("alice", "bob")).error.kind, StoreErrorKind::Conflict);
+  EXPECT_FALSE(moved());
+  ASSERT_TRUE(store_->deleteRoute("alice-bob").ok());
+  EXPECT_TRUE(moved());
+}
+
 KGATE_ON_EVERY_STORE(RouteStoreTest);
 
 // A store written by the first release (schema 1, no routes) opens, keeps its data and gains
@@ -261,7 +301,8 @@ TEST(RouteMigration, AVersion1DatabaseMigratesToVersion2) {
   auto store = *opened;
   {
     RawDb raw(path);
-    EXPECT_EQ(raw.query("SELECT version FROM schema_version ORDER BY version"), "1\n2\n3\n4\n5\n");
+    EXPECT_EQ(raw.query("SELECT version FROM schema_version ORDER BY version"),
+              "1\n2\n3\n4\n5\n6\n");
     EXPECT_EQ(raw.query("SELECT applied_at FROM schema_version WHERE version = 1"), "42\n");
     EXPECT_EQ(raw.query("SELECT name FROM pragma_table_info('routes') ORDER BY cid"),
               "name\nsource\ndestination\nendpoint\nauthentication\nrolling_period_seconds\n"
