@@ -41,10 +41,12 @@ std::string safeText(std::string_view s) {
   return out;
 }
 
-// A random positive 63-bit serial (Go and Java read serials as signed).
+// A random positive 63-bit serial (Go and Java read serials as signed) with a non-zero top byte:
+// shorter than 8 bytes in DER, scanners (testssl.sh) report it as too little entropy.
 uint64_t randomSerial() {
   uint64_t serial = 0;
-  while (serial == 0) {
+  while (serial < (uint64_t(1) << 56)) {
+    serial = 0;
     for (char c : certs::randomBytes(sizeof serial)) serial = (serial << 8) | uint8_t(c);
     serial &= 0x7fffffffffffffffULL;
   }

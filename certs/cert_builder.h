@@ -7,7 +7,9 @@
 
 namespace kgate::certs::detail {
 
-// A random positive 63-bit serial (fits Go's and Java's signed 64-bit views of it).
+// A random positive 63-bit serial (fits Go's and Java's signed 64-bit views of it), at least
+// kMinSerial so that its DER form is always 8 bytes.
+constexpr uint64_t kMinSerial = uint64_t(1) << 56;
 uint64_t randomSerial();
 
 // A CA:FALSE leaf for pubKey with the given subject, signed by the CA with SHA-256: keyUsage as

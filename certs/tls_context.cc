@@ -18,6 +18,11 @@ constexpr char kTls12Ciphers[] =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+// TLS 1.3 suites are all AEAD and forward secret; the list fixes their order.
+constexpr char kTls13Suites[] =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+// OpenSSL's default adds X448, P-521 and finite-field groups: slower, and nothing needs them.
+constexpr char kGroups[] = "X25519:P-256:P-384";
 constexpr unsigned char kSessionIdContext[] = "kgate";
 
 // The server's ALPN preference list, owned by the SSL_CTX (freed with it through ex_data) so the
@@ -76,11 +81,17 @@ Result<SslContextPtr> newContext(boost::asio::ssl::context::method method) {
 
 Result<void> applyCommon(SSL_CTX* ctx) {
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-      SSL_CTX_set_max_proto_version(ctx, 0) != 1) {
+      SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
     return fail(opensslError("cannot set TLS versions"));
   }
   if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
     return fail(opensslError("cannot set TLS 1.2 cipher list"));
+  }
+  if (SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1) {
+    return fail(opensslError("cannot set TLS 1.3 cipher suites"));
+  }
+  if (SSL_CTX_set1_groups_list(ctx, kGroups) != 1) {
+    return fail(opensslError("cannot set TLS groups"));
   }
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   // Idle keep-alive connections dominate; their read/write buffers are pure overhead.
@@ -168,6 +179,9 @@ Result<SslContextPtr> makeServerContext(const ServerTlsOptions& options) {
 
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+  auto keys = options.ticketKeys ? options.ticketKeys : std::make_shared<TicketKeys>();
+  if (auto t = useTicketKeys(ctx, std::move(keys)); !t) return fail(t.error());
+  // Session ids too, for TLS 1.2 clients without tickets; cached as long as a ticket lives.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   // Required for resumption once client certificates are verified; harmless otherwise.
   if (SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1) != 1) {

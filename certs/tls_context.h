@@ -1,5 +1,7 @@
-// TLS contexts for listeners and upstreams: TLS 1.2 minimum, forward-secret AEAD suites, no
-// compression or renegotiation, ALPN, session resumption on the server side.
+// TLS contexts for listeners and upstreams: TLS 1.2 and 1.3 only, forward-secret AEAD suites
+// only (ECDHE with AES-GCM or ChaCha20-Poly1305), groups X25519, P-256 and P-384, no compression,
+// no renegotiation, ALPN; servers pick the suite, and resume sessions with rotating ticket keys
+// (session_tickets.h).
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
@@ -7,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "certs/session_tickets.h"
 #include "conf/result.h"
 
 namespace kgate::certs {
@@ -23,6 +26,9 @@ struct ServerTlsOptions {
   // can answer "no certificate" in its own protocol instead of a bare TLS alert.
   bool requestClientCert = false;
   std::string clientCaPem{};           // trust anchors for client certificates
+  // Session-ticket keys; contexts that must resume each other's tickets share one. Empty: the
+  // context gets keys of its own, rotated every TicketKeys::kDefaultPeriod.
+  std::shared_ptr<TicketKeys> ticketKeys{};
 };
 
 struct ClientTlsOptions {

@@ -250,6 +250,8 @@ void Node::bindAll() {
     throw bindError("api", c.ports.api, r.error());
 
   unsigned n = c.workers ? c.workers : std::max(1u, std::thread::hardware_concurrency());
+  // All workers take the listener's one SSL_CTX, and with it one session cache and one set of
+  // ticket keys: a session made on one worker resumes on any other.
   for (unsigned i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>(i, snapshot_, externalLog_, internalLog_, nodeConnections_);
     if (auto r = w->listen(ListenerKind::External, tcp::endpoint(address, c.ports.external),

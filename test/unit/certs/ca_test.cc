@@ -6,6 +6,7 @@
 
 #include <regex>
 
+#include "certs/cert_builder.h"
 #include "test_util.h"
 
 namespace kgate::certs {
@@ -76,8 +77,17 @@ TEST(Ca, IssuedLeafVerifiesAgainstItsCaOnly) {
   const ASN1_INTEGER* serial = X509_get0_serialNumber(leaf.get());
   uint64_t value = 0;
   ASSERT_EQ(ASN1_INTEGER_get_uint64(&value, serial), 1);
-  EXPECT_GT(value, 0u);
+  EXPECT_GE(value, uint64_t(1) << 56) << "8 bytes in DER, whatever the draw";
   EXPECT_LT(value, uint64_t(1) << 63);
+}
+
+TEST(Ca, SerialsAreAlwaysEightBytesInDer) {
+  // One draw in 128 has a zero top byte: enough draws to see the redraw at work.
+  for (int i = 0; i < 2000; ++i) {
+    uint64_t serial = detail::randomSerial();
+    ASSERT_GE(serial, uint64_t(1) << 56);
+    ASSERT_LT(serial, uint64_t(1) << 63);
+  }
 }
 
 TEST(Ca, ExtendedKeyUsageFollowsSpec) {

@@ -2,134 +2,17 @@
 #include "certs/tls_context.h"
 
 #include <gtest/gtest.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/write.hpp>
-#include <functional>
+#include <memory>
 
-#include "certs/ca.h"
-#include "test_util.h"
+#include "tls_test_util.h"
 
 namespace kgate::certs {
 namespace {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using testing::cachedKey;
-
-struct Outcome {
-  error_code serverError, clientError;
-  std::string serverAlpn, clientAlpn, received, version;
-  bool resumed = false;
-  SSL_SESSION* session = nullptr;  // the client's session afterwards, when asked for (owned)
-
-  bool ok() const { return !serverError && !clientError && received == "ok"; }
-  int serverReason() const {
-    return serverError.category() == asio::error::get_ssl_category()
-               ? ERR_GET_REASON(static_cast<unsigned long>(serverError.value()))
-               : 0;
-  }
-};
-
-// One connection: the server handshakes and writes "ok", the client handshakes and reads it (in
-// TLS 1.3 a rejected client certificate only shows on the client's first read).
-Outcome handshake(asio::ssl::context& server, asio::ssl::context& client,
-                  const std::function<void(SSL*)>& prepareClient = {}, bool keepSession = false) {
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  asio::ssl::stream<tcp::socket> s(io, server), c(io, client);
-  if (prepareClient) prepareClient(c.native_handle());
-  Outcome out;
-  char buf[2];
-
-  acceptor.async_accept(s.next_layer(), [&](error_code ec) {
-    if (ec) return void(out.serverError = ec);
-    s.async_handshake(asio::ssl::stream_base::server, [&](error_code ec) {
-      if (ec) {
-        out.serverError = ec;
-        return void(s.next_layer().close());
-      }
-      out.serverAlpn = selectedAlpn(s.native_handle());
-      asio::async_write(s, asio::buffer("ok", 2), [&](error_code ec, size_t) {
-        if (ec) out.serverError = ec;
-      });
-    });
-  });
-  c.next_layer().async_connect(acceptor.local_endpoint(), [&](error_code ec) {
-    if (ec) return void(out.clientError = ec);
-    c.async_handshake(asio::ssl::stream_base::client, [&](error_code ec) {
-      if (ec) {
-        out.clientError = ec;
-        return void(c.next_layer().close());
-      }
-      out.clientAlpn = selectedAlpn(c.native_handle());
-      out.version = SSL_get_version(c.native_handle());
-      out.resumed = SSL_session_reused(c.native_handle()) == 1;
-      asio::async_read(c, asio::buffer(buf), [&](error_code ec, size_t n) {
-        if (ec) out.clientError = ec;
-        out.received.assign(buf, n);
-        // A copy: freeing an SSL without a close_notify marks its own session unresumable.
-        if (keepSession) out.session = SSL_SESSION_dup(SSL_get0_session(c.native_handle()));
-      });
-    });
-  });
-  io.run_for(std::chrono::seconds(20));
-  return out;
-}
-
-struct Pki {
-  std::string caPem, serverPem, serverKeyPem, clientPem, clientKeyPem;
-  std::string otherCaPem, foreignClientPem, foreignClientKeyPem;
-};
-
-const Pki& pki() {
-  static const Pki p = [] {
-    Pki p;
-    auto ca = createCaCert(cachedKey(0), "Test CA");
-    auto other = createCaCert(cachedKey(1), "Test CA");
-    auto server = issueCert(**ca, cachedKey(0), cachedKey(2),
-                            {.commonName = "server", .sans = {"127.0.0.1", "localhost"}});
-    CertSpec clientSpec{.commonName = "client", .sans = {}, .serverAuth = false,
-                        .clientAuth = true};
-    auto client = issueCert(**ca, cachedKey(0), cachedKey(3), clientSpec);
-    auto foreign = issueCert(**other, cachedKey(1), cachedKey(4), clientSpec);
-    EXPECT_TRUE(ca && other && server && client && foreign);
-    p.caPem = certToPem(**ca);
-    p.otherCaPem = certToPem(**other);
-    p.serverPem = certToPem(**server);
-    p.serverKeyPem = privateKeyToPem(cachedKey(2));
-    p.clientPem = certToPem(**client);
-    p.clientKeyPem = privateKeyToPem(cachedKey(3));
-    p.foreignClientPem = certToPem(**foreign);
-    p.foreignClientKeyPem = privateKeyToPem(cachedKey(4));
-    return p;
-  }();
-  return p;
-}
-
-ServerTlsOptions serverOptions() {
-  return {.certChainPem = pki().serverPem + pki().caPem,
-          .keyPem = pki().serverKeyPem,
-          .alpn = {"h2", "http/1.1"}};
-}
-
-SslContextPtr server(const ServerTlsOptions& options = serverOptions()) {
-  auto ctx = makeServerContext(options);
-  EXPECT_TRUE(ctx) << ctx.error();
-  return ctx ? *ctx : nullptr;
-}
-
-SslContextPtr client(const ClientTlsOptions& options = {}) {
-  auto ctx = makeClientContext(options);
-  EXPECT_TRUE(ctx) << ctx.error();
-  return ctx ? *ctx : nullptr;
-}
+using namespace testing;  // the shared TLS test helpers (tls_test_util.h)
 
 TEST(TlsContext, AlpnPicksServerPreference) {
   auto s = server();
@@ -279,11 +162,46 @@ TEST(TlsContext, BadOptionsAreErrors) {
   EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
+// A TLS 1.2 client that would renegotiate (OpenSSL clients do unless told not to) asks for it
+// over a memory BIO pair: the server refuses, and the client's renegotiation fails.
+TEST(TlsContext, ClientRenegotiationIsRefused) {
+  auto s = server();
+  auto c = client();
+  SSL_CTX_set_max_proto_version(c->native_handle(), TLS1_2_VERSION);
+  SSL_CTX_clear_options(c->native_handle(), SSL_OP_NO_RENEGOTIATION);
+  std::unique_ptr<SSL, decltype(&SSL_free)> cs(SSL_new(c->native_handle()), SSL_free),
+      ss(SSL_new(s->native_handle()), SSL_free);
+  BIO *toServer = nullptr, *toClient = nullptr;
+  ASSERT_EQ(BIO_new_bio_pair(&toServer, 0, &toClient, 0), 1);
+  SSL_set_bio(cs.get(), toServer, toServer);
+  SSL_set_bio(ss.get(), toClient, toClient);
+  SSL_set_connect_state(cs.get());
+  SSL_set_accept_state(ss.get());
+  for (int i = 0; i < 10 && !(SSL_is_init_finished(cs.get()) && SSL_is_init_finished(ss.get()));
+       ++i) {
+    SSL_do_handshake(cs.get());
+    SSL_do_handshake(ss.get());
+  }
+  ASSERT_TRUE(SSL_is_init_finished(cs.get()) && SSL_is_init_finished(ss.get()));
+  ASSERT_STREQ(SSL_get_version(cs.get()), "TLSv1.2");
+
+  ASSERT_EQ(SSL_renegotiate(cs.get()), 1);
+  EXPECT_LE(SSL_do_handshake(cs.get()), 0);  // the ClientHello goes out; no answer yet
+  char byte = 0;
+  EXPECT_LE(SSL_read(ss.get(), &byte, 1), 0);  // the server reads it and answers with an alert
+  EXPECT_FALSE(SSL_in_init(ss.get())) << "the server started a second handshake";
+  ERR_clear_error();
+  EXPECT_LE(SSL_do_handshake(cs.get()), 0);
+  EXPECT_EQ(ERR_GET_REASON(ERR_peek_error()), SSL_R_NO_RENEGOTIATION);
+  ERR_clear_error();
+}
+
 TEST(TlsContext, ContextSettings) {
   auto s = server();
   auto c = client();
   for (SSL_CTX* ctx : {s->native_handle(), c->native_handle()}) {
     EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
+    EXPECT_EQ(SSL_CTX_get_max_proto_version(ctx), TLS1_3_VERSION);
     EXPECT_NE(SSL_CTX_get_options(ctx) & SSL_OP_NO_COMPRESSION, 0u);
     EXPECT_NE(SSL_CTX_get_options(ctx) & SSL_OP_NO_RENEGOTIATION, 0u);
     EXPECT_NE(SSL_CTX_get_mode(ctx) & SSL_MODE_RELEASE_BUFFERS, 0u);
@@ -291,6 +209,42 @@ TEST(TlsContext, ContextSettings) {
   EXPECT_NE(SSL_CTX_get_options(s->native_handle()) & SSL_OP_CIPHER_SERVER_PREFERENCE, 0u);
   EXPECT_EQ(SSL_CTX_get_options(s->native_handle()) & SSL_OP_NO_TICKET, 0u);
   EXPECT_NE(SSL_CTX_get_session_cache_mode(s->native_handle()) & SSL_SESS_CACHE_SERVER, 0);
+  // A session lives as long as the ticket keys' period: no ticket outlives the key opening it.
+  EXPECT_EQ(SSL_CTX_get_timeout(s->native_handle()), TicketKeys::kDefaultPeriod.count());
+}
+
+TEST(TlsContext, EverySuiteIsForwardSecretAead) {
+  auto s = server();
+  STACK_OF(SSL_CIPHER)* suites = SSL_CTX_get_ciphers(s->native_handle());
+  ASSERT_NE(suites, nullptr);
+  int tls13 = 0;
+  for (int i = 0; i < sk_SSL_CIPHER_num(suites); ++i) {
+    const SSL_CIPHER* c = sk_SSL_CIPHER_value(suites, i);
+    SCOPED_TRACE(SSL_CIPHER_get_name(c));
+    EXPECT_EQ(SSL_CIPHER_is_aead(c), 1);
+    int kx = SSL_CIPHER_get_kx_nid(c);
+    // TLS 1.3 suites name no key exchange: it is always (EC)DHE there, and our groups are EC.
+    EXPECT_TRUE(kx == NID_kx_ecdhe || kx == NID_kx_any) << kx;
+    if (kx == NID_kx_any) ++tls13;
+  }
+  EXPECT_EQ(tls13, 3);
+}
+
+TEST(TlsContext, OnlyX25519AndNistCurvesAreAgreed) {
+  auto s = server();
+  for (const char* group : {"X25519", "P-256", "P-384"}) {
+    auto c = client();
+    ASSERT_EQ(SSL_CTX_set1_groups_list(c->native_handle(), group), 1);
+    Outcome out = handshake(*s, *c);
+    EXPECT_TRUE(out.ok()) << group << ": " << out.serverError.message();
+  }
+  for (const char* group : {"X448", "P-521", "ffdhe2048"}) {
+    auto c = client();
+    ASSERT_EQ(SSL_CTX_set1_groups_list(c->native_handle(), group), 1);
+    Outcome out = handshake(*s, *c);
+    EXPECT_FALSE(out.ok()) << group;
+    EXPECT_TRUE(out.serverError) << group;
+  }
 }
 
 }  // namespace
