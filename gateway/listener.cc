@@ -55,18 +55,26 @@ awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv
   bool h2 = false;
   {
     // A client that will not finish its TLS handshake or send a first byte is dropped.
-    Deadline deadline(env.sweeper, [&] { transport->close(); });
+    Deadline deadline(env.sweeper, [&] {
+      cenv.countTimeout("header");
+      transport->close();
+    });
     deadline.arm(limits.headerTimeout);
     if (spec.tls) {
       std::string why;
       if (auto ec = co_await transport->handshake(&why)) {
         KGATE_LOG(Debug, toString(spec.kind) << " listener: TLS handshake with " << info.peerIp
+  ConnectionEnv cenv{env.sweeper, env.registry, *spec.handler, limits, info, env.stats};
+  // A client that stops reading what it is sent is dropped, whatever it is being sent.
+  transport->setSendTimeout(env.sweeper, limits.sendTimeout, [stats = env.stats, kind = spec.kind] {
+    if (stats) stats->onDownstreamTimeout(kind, "send");
+  });
                                              << " failed: " << why);
         co_return;
       }
     }
-    info.clientCertVerified = transport->peerCertificateVerified();
-    info.clientName = transport->verifiedPeerName();
+    cenv.info.clientCertVerified = transport->peerCertificateVerified();
+    cenv.info.clientName = transport->verifiedPeerName();
     std::string alpn = transport->alpn();
     if (alpn == "h2") {
       h2 = spec.http2;
@@ -76,12 +84,12 @@ awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv
       if (!transport->isOpen()) co_return;
     }
   }
-  ConnectionEnv cenv{env.sweeper, env.registry, *spec.handler, limits, info};
   if (h2) {
     auto session = std::make_shared<h2::ServerSession>(std::move(transport), std::move(cenv));
     co_await session->serve(std::move(buf));
   } else {
     h1::ServerConnection conn(std::move(transport), std::move(buf), std::move(cenv));
+      cenv.firstByteAt = Clock::now();  // the request head's time starts here (headerTimeout)
     co_await conn.run();
   }
 }
