@@ -252,6 +252,7 @@ awaitable<void> ServerConnection::run() {
     if (draining_) break;
     if (buf_.empty() && !transport_->hasBufferedInput()) {
       buf_.release();
+      parser_.reset();  // the last request's head (strings, header list) is not needed any more
       phase_ = Phase::Idle;
       // Keep-alive waits idleTimeout for the next request; a connection that has not sent its
       // first one yet is a client still due its head (TLS with ALPN http/1.1 comes here).
@@ -259,13 +260,13 @@ awaitable<void> ServerConnection::run() {
       auto ec = co_await transport_->waitReadable();
       if (ec || draining_ || timedOut_) break;
     }
-    phase_ = Phase::ReadingHead;
     // The head must be whole headerTimeout after its first byte, however slowly the rest
     // trickles in; for the first request that byte was seen by the listener.
     Clock::time_point headStart = Clock::now();
     if (firstRequest_ && !buf_.empty() && env_.firstByteAt != Clock::time_point{})
       headStart = env_.firstByteAt;
     firstRequest_ = false;
+    phase_ = Phase::ReadingHead;
     deadline_.armAt(headStart + limits.headerTimeout);
     parser_.emplace(limits.maxHeaderBytes, limits.maxHeaderCount);
     Error e = co_await readHead(*transport_, buf_, *parser_, limits.maxHeaderBytes + 4096);
