@@ -9,7 +9,8 @@ build_pkgs=(build-essential cmake pkg-config libboost1.81-dev libssl-dev libnght
 # Real clients the integration tests drive kgate with; the MariaDB server the MySQL store tests
 # run against (a private one per test run, on loopback; the package's own service is not used);
 # clang and its runtime (libFuzzer, the sanitizers) for the fuzz targets.
-test_pkgs=(curl nghttp2-client nghttp2-server mariadb-server clang-14 libclang-rt-14-dev)
+test_pkgs=(curl nghttp2-client nghttp2-server mariadb-server clang-14 libclang-rt-14-dev
+           slowhttptest)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--with-tests" ] && want+=("${test_pkgs[@]}")
