@@ -68,10 +68,11 @@ struct Limits {
   uint32_t maxHeaderBytes = 64 * 1024;       // request line/pseudo-headers + headers, else 431
   uint32_t maxHeaderCount = 100;             // else 431
   uint64_t maxBodyBytes = 0;                 // request body; 0 = unlimited, else 413
-  uint32_t maxConnections = 32768;           // per node, downstream; beyond it accepts are paused
-  Seconds headerTimeout{10};                 // whole request head must arrive within this (408)
+  uint32_t maxConnections = 32768;           // per node, downstream; beyond it accepts are refused
+  Seconds headerTimeout{10};                 // from its first byte, a request head must be whole (408)
   Seconds idleTimeout{300};                  // keep-alive connection without a request: closed
   Seconds streamIdleTimeout{60};             // no bytes either way on a proxied stream: 504/408
+  Seconds sendTimeout{60};                   // a write to a client that makes no progress: closed
   Seconds connectTimeout{10};                // upstream TCP+TLS connect
   Seconds upstreamIdleTimeout{60};           // pooled upstream connection unused: closed
   Seconds drainTimeout{30};                  // SIGTERM: in-flight requests get this long

@@ -78,7 +78,7 @@ void readLimits(Ctx& ctx, const YAML::Node& node, Limits& out) {
   if (isAbsent(node)) return;
   walkMap(ctx, node, "limits",
           {"maxHeaderBytes", "maxHeaderCount", "maxBodyBytes", "maxConnections", "headerTimeout",
-           "idleTimeout", "streamIdleTimeout", "connectTimeout", "upstreamIdleTimeout",
+           "idleTimeout", "streamIdleTimeout", "sendTimeout", "connectTimeout", "upstreamIdleTimeout",
            "drainTimeout", "maxConcurrentStreams", "streamWindowBytes"},
           [&](const std::string& key, const YAML::Node&, const YAML::Node& v,
               const std::string& p) {
@@ -91,7 +91,8 @@ void readLimits(Ctx& ctx, const YAML::Node& node, Limits& out) {
             else if (key == "idleTimeout") readSeconds(ctx, v, p, false, out.idleTimeout);
             else if (key == "streamIdleTimeout") {
               readSeconds(ctx, v, p, false, out.streamIdleTimeout);
-            } else if (key == "connectTimeout") readSeconds(ctx, v, p, false, out.connectTimeout);
+            } else if (key == "sendTimeout") readSeconds(ctx, v, p, false, out.sendTimeout);
+            else if (key == "connectTimeout") readSeconds(ctx, v, p, false, out.connectTimeout);
             else if (key == "upstreamIdleTimeout") {
               readSeconds(ctx, v, p, false, out.upstreamIdleTimeout);
             } else if (key == "drainTimeout") {

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "gateway/metrics.h"
+
 namespace kgate {
 
 std::string_view toString(ListenerKind kind) {
@@ -12,6 +14,10 @@ std::string_view toString(ListenerKind kind) {
     case ListenerKind::Metrics: return "metrics";
   }
   return "-";
+}
+
+void ConnectionEnv::countTimeout(std::string_view kind) const {
+  if (stats) stats->onDownstreamTimeout(info.listener, kind);
 }
 
 void ConnectionRegistry::add(Drainable* c) {

@@ -48,12 +48,19 @@ class ConnectionRegistry {
   bool draining_ = false;
 };
 
+class WorkerStats;
+
 struct ConnectionEnv {
   Sweeper& sweeper;
   ConnectionRegistry& registry;
   StreamHandler& handler;
   conf::Limits limits;
   ConnectionInfo info;
+  WorkerStats* stats = nullptr;      // null on the control thread's listeners
+  Clock::time_point firstByteAt{};   // when the listener saw the first byte (zero: it did not)
+
+  // A connection closed by a timeout, for kgate_downstream_timeouts_total.
+  void countTimeout(std::string_view kind) const;
 };
 
 }  // namespace kgate

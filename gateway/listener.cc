@@ -1,5 +1,8 @@
 #include "gateway/listener.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include "gateway/h1/server_connection.h"
 #include "gateway/h2/server_session.h"
 #include "gateway/log.h"
@@ -9,6 +12,11 @@ namespace kgate {
 namespace {
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+// Unsent bytes the kernel may queue for a downstream client. Without a cap the send buffer
+// autotunes to megabytes that a client reading slowly (or not at all) pins in kernel memory;
+// with it, writes wait once this much is queued, which is where sendTimeout takes over.
+// In-flight (sent, unacknowledged) data is not limited, so fast clients lose no throughput.
+constexpr int kUnsentLimit = 128 * 1024;
 
 // Counts a connection for the node-wide limit and the open-connections gauge while it lives.
 class ConnectionSlot {
@@ -43,7 +51,9 @@ awaitable<bool> sniffHttp2(Transport& t, ReadBuffer& buf) {
 
 awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv& env) {
   ConnectionSlot slot(env, spec.kind);
-  conf::Limits limits = env.limits();
+  const conf::Limits limits = env.limits();
+  ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &kUnsentLimit,
+               sizeof kUnsentLimit);
   ConnectionInfo info;
   info.listener = spec.kind;
   info.tls = spec.tls != nullptr;
@@ -51,11 +61,19 @@ awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv
       spec.tls ? std::make_unique<Transport>(std::move(socket), spec.tls, Transport::Role::Server)
                : std::make_unique<Transport>(std::move(socket));
   info.peerIp = transport->remoteIp();
+  ConnectionEnv cenv{env.sweeper, env.registry, *spec.handler, limits, info, env.stats};
+  // A client that stops reading what it is sent is dropped, whatever it is being sent.
+  transport->setSendTimeout(env.sweeper, limits.sendTimeout, [stats = env.stats, kind = spec.kind] {
+    if (stats) stats->onDownstreamTimeout(kind, "send");
+  });
   ReadBuffer buf;
   bool h2 = false;
   {
     // A client that will not finish its TLS handshake or send a first byte is dropped.
-    Deadline deadline(env.sweeper, [&] { transport->close(); });
+    Deadline deadline(env.sweeper, [&] {
+      cenv.countTimeout("header");
+      transport->close();
+    });
     deadline.arm(limits.headerTimeout);
     if (spec.tls) {
       std::string why;
@@ -65,18 +83,18 @@ awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv
         co_return;
       }
     }
-    info.clientCertVerified = transport->peerCertificateVerified();
-    info.clientName = transport->verifiedPeerName();
+    cenv.info.clientCertVerified = transport->peerCertificateVerified();
+    cenv.info.clientName = transport->verifiedPeerName();
     std::string alpn = transport->alpn();
     if (alpn == "h2") {
       h2 = spec.http2;
     } else if (spec.http2 && alpn.empty()) {
       if (co_await transport->waitReadable()) co_return;
+      cenv.firstByteAt = Clock::now();  // the request head's time starts here (headerTimeout)
       h2 = co_await sniffHttp2(*transport, buf);
       if (!transport->isOpen()) co_return;
     }
   }
-  ConnectionEnv cenv{env.sweeper, env.registry, *spec.handler, limits, info};
   if (h2) {
     auto session = std::make_shared<h2::ServerSession>(std::move(transport), std::move(cenv));
     co_await session->serve(std::move(buf));

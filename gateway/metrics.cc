@@ -55,6 +55,12 @@ void WorkerStats::onBytes(ListenerKind listener, uint64_t received, uint64_t sen
   series(bytes_, key_, {l, "sent"}).value.fetch_add(sent, std::memory_order_relaxed);
 }
 
+void WorkerStats::onDownstreamTimeout(ListenerKind listener, std::string_view kind) {
+  std::string_view l = toString(listener);
+  key_.assign(l).append("|").append(kind);
+  series(timeouts_, key_, {l, kind}).value.fetch_add(1, std::memory_order_relaxed);
+}
+
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   reloads_ = &prometheus::BuildCounter()
                   .Name("kgate_config_reloads_total")
@@ -114,7 +120,7 @@ MetricFamily counterFamily(const std::string& name, const std::string& help,
 
 std::vector<MetricFamily> Metrics::Collect() const {
   std::lock_guard lock(mu_);
-  std::map<std::vector<std::string>, double> requests, auth, upstream, bytes;
+  std::map<std::vector<std::string>, double> requests, auth, upstream, bytes, timeouts;
   struct Hist {
     std::array<uint64_t, WorkerStats::kBuckets.size()> buckets{};
     uint64_t count = 0;
@@ -127,6 +133,7 @@ std::vector<MetricFamily> Metrics::Collect() const {
     w->forEachAuthFailure([&](const auto& c) { auth[c.labels] += c.value.load(); });
     w->forEachUpstreamFailure([&](const auto& c) { upstream[c.labels] += c.value.load(); });
     w->forEachBytes([&](const auto& c) { bytes[c.labels] += c.value.load(); });
+    w->forEachDownstreamTimeout([&](const auto& c) { timeouts[c.labels] += c.value.load(); });
     w->forEachLatency([&](const auto& h) {
       Hist& sum = latency[h.labels];
       for (size_t i = 0; i < h.buckets.size(); ++i) sum.buckets[i] += h.buckets[i].load();
@@ -148,6 +155,11 @@ std::vector<MetricFamily> Metrics::Collect() const {
   out.push_back(counterFamily("kgate_body_bytes_total",
                               "Body bytes received from and sent to downstream clients",
                               {"listener", "direction"}, bytes));
+  out.push_back(counterFamily("kgate_downstream_timeouts_total",
+                              "Downstream connections closed by a timeout, by listener and kind "
+                              "(header: handshake, first byte or request head too slow; send: "
+                              "the client stopped reading; idle: keep-alive without a request)",
+                              {"listener", "kind"}, timeouts));
   MetricFamily lat{"kgate_request_duration_seconds",
                    "Time from request head to the end of the response, by listener and peer",
                    MetricType::Histogram, {}};

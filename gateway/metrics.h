@@ -34,6 +34,9 @@ class WorkerStats {
   void onAuthFailure(std::string_view reason);
   void onUpstreamFailure(std::string_view peer, std::string_view kind);
   void onBytes(ListenerKind listener, uint64_t received, uint64_t sent);
+  // A downstream connection closed by a timeout: "header" (TLS handshake, first byte or request
+  // head too slow), "send" (the client stopped reading) or "idle" (keep-alive without a request).
+  void onDownstreamTimeout(ListenerKind listener, std::string_view kind);
   void connectionOpened(ListenerKind l) { open_[idx(l)].fetch_add(1, std::memory_order_relaxed); }
   void connectionClosed(ListenerKind l) { open_[idx(l)].fetch_sub(1, std::memory_order_relaxed); }
 
@@ -54,6 +57,7 @@ class WorkerStats {
   template <class F> void forEachAuthFailure(F f) const { visit(auth_, f); }
   template <class F> void forEachUpstreamFailure(F f) const { visit(upstream_, f); }
   template <class F> void forEachBytes(F f) const { visit(bytes_, f); }
+  template <class F> void forEachDownstreamTimeout(F f) const { visit(timeouts_, f); }
   int64_t openConnections(ListenerKind l) const { return open_[idx(l)].load(); }
 
  private:
@@ -73,6 +77,7 @@ class WorkerStats {
   std::unordered_map<std::string, std::unique_ptr<Counter>> auth_;
   std::unordered_map<std::string, std::unique_ptr<Counter>> upstream_;
   std::unordered_map<std::string, std::unique_ptr<Counter>> bytes_;
+  std::unordered_map<std::string, std::unique_ptr<Counter>> timeouts_;
   std::array<std::atomic<int64_t>, 4> open_{};
   std::string key_;  // scratch for building keys without reallocating
 };

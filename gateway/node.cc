@@ -19,6 +19,7 @@
 #include "auth/sqlite_store.h"
 #include "gateway/control/control_plane.h"
 #include "gateway/event.h"
+#include "gateway/fd_limit.h"
 #include "gateway/lite_bootstrap.h"
 #include "gateway/listener.h"
 #include "gateway/log.h"
@@ -130,6 +131,13 @@ void Node::prepare() {
   config_ = loadConfig(options_);
   log::setLevel(toLogLevel(config_->logLevel));
   const conf::Config& c = *config_;
+  FileLimit files = raiseFileLimit();
+  if (files.soft < uint64_t{c.limits.maxConnections} + kFileLimitHeadroom) {
+    KGATE_LOG(Warn, "open-file limit is " << files.soft << " (hard " << files.hard
+                        << "), below limits.maxConnections " << c.limits.maxConnections << " + "
+                        << kFileLimitHeadroom << ": connections beyond it fail to be accepted; "
+                        << "raise the hard limit (ulimit -Hn, systemd LimitNOFILE=)");
+  }
   std::string certDir = c.dataDir + "/certs";
   mustOk(certs::makeDirs(c.dataDir, 0700), "data directory " + c.dataDir);
   mustOk(certs::makeDirs(certDir, 0700), "data directory " + certDir);

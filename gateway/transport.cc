@@ -53,6 +53,22 @@ Transport::~Transport() {
   if (ssl_) SSL_free(ssl_);
 }
 
+void Transport::setSendTimeout(Sweeper& sweeper, Clock::duration timeout,
+                               std::function<void()> onExpire) {
+  sendTimeout_ = timeout;
+  sendDeadline_.emplace(sweeper, [this, onExpire = std::move(onExpire)] {
+    sendTimedOut_ = true;
+    if (onExpire) onExpire();
+    // A reset, not a FIN: what is queued would never be read, and an orphaned socket would keep
+    // it in kernel memory for minutes. Wakes the blocked writer (and any reader) too.
+    if (!closed_) {
+      error_code ignored;
+      socket_.set_option(net::socket_base::linger(true, 0), ignored);
+    }
+    close();
+  });
+}
+
 bool Transport::setPeerName(const std::string& host, bool verifyName) {
   if (!ssl_ || host.empty()) return true;
   return certs::setClientPeerName(ssl_, host, verifyName).ok();
@@ -179,23 +195,29 @@ awaitable<std::pair<error_code, size_t>> Transport::readSome(char* p, size_t n) 
 }
 
 awaitable<error_code> Transport::writeTls(std::string_view data) {
-  while (!data.empty()) {
-    if (closed_) co_return net::error::operation_aborted;
+  error_code ec;
+  while (!data.empty() && !ec) {
+    if (closed_) {
+      ec = net::error::operation_aborted;
+      break;
+    }
     size_t put = 0;
     ERR_clear_error();
     int rc = SSL_write_ex(ssl_, data.data(), data.size(), &put);
     if (rc == 1) {
       bytesWritten_ += put;
       data.remove_prefix(put);
+      stopSendCountdown();
       continue;
     }
     int want;
-    error_code ec = sslError(rc, &want);
-    if (ec) co_return ec;
-    if (auto w = co_await waitFor(want == kRead ? tcp::socket::wait_read : tcp::socket::wait_write))
-      co_return w;
+    ec = sslError(rc, &want);
+    if (ec) break;
+    startSendCountdown();
+    ec = co_await waitFor(want == kRead ? tcp::socket::wait_read : tcp::socket::wait_write);
   }
-  co_return error_code{};
+  stopSendCountdown();  // the countdown belongs to this write only
+  co_return ec;
 }
 
 awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b,
@@ -217,9 +239,13 @@ awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b
   }
   std::array<std::string_view, 3> pieces{a, b, c};
   size_t first = 0;
-  while (first < pieces.size()) {
+  error_code ec;
+  while (first < pieces.size() && !ec) {
     if (pieces[first].empty()) { ++first; continue; }
-    if (closed_) co_return net::error::operation_aborted;
+    if (closed_) {
+      ec = net::error::operation_aborted;
+      break;
+    }
     std::array<iovec, 3> iov{};
     int cnt = 0;
     for (size_t i = first; i < pieces.size(); ++i) {
@@ -231,13 +257,15 @@ awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b
     ssize_t n = ::writev(socket_.native_handle(), iov.data(), cnt);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (auto w = co_await waitFor(tcp::socket::wait_write)) co_return w;
-        continue;
+        startSendCountdown();
+        ec = co_await waitFor(tcp::socket::wait_write);
+      } else if (errno != EINTR) {
+        ec = error_code(errno, boost::system::system_category());
       }
-      if (errno == EINTR) continue;
-      co_return error_code(errno, boost::system::system_category());
+      continue;
     }
     bytesWritten_ += static_cast<size_t>(n);
+    if (n > 0) stopSendCountdown();
     size_t left = static_cast<size_t>(n);
     for (size_t i = first; i < pieces.size() && left > 0; ++i) {
       size_t take = std::min(left, pieces[i].size());
@@ -245,7 +273,8 @@ awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b
       left -= take;
     }
   }
-  co_return error_code{};
+  stopSendCountdown();  // the countdown belongs to this write only
+  co_return ec;
 }
 
 awaitable<error_code> Transport::waitReadable() {

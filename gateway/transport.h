@@ -7,11 +7,14 @@
 
 #include <openssl/ssl.h>
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "gateway/asio.h"
+#include "gateway/deadline.h"
 
 namespace kgate {
 
@@ -24,6 +27,13 @@ class Transport {
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
+
+  // Downstream connections: a write that makes no progress for `timeout` (a client that stopped
+  // reading) resets the connection, so the writer fails instead of waiting for ever. onExpire
+  // runs inside the sweep, before the reset (for counting).
+  void setSendTimeout(Sweeper& sweeper, Clock::duration timeout,
+                      std::function<void()> onExpire = {});
+  bool sendTimedOut() const { return sendTimedOut_; }
 
   bool isTls() const { return ssl_ != nullptr; }
   tcp::socket& socket() { return socket_; }
@@ -70,6 +80,14 @@ class Transport {
 
  private:
   awaitable<error_code> waitFor(tcp::socket::wait_type type);
+  // A write has to wait for the peer: start the send countdown unless it already runs.
+  void startSendCountdown() {
+    if (sendDeadline_ && !sendDeadline_->armed()) sendDeadline_->arm(sendTimeout_);
+  }
+  // Bytes moved: the countdown starts again at the next wait.
+  void stopSendCountdown() {
+    if (sendDeadline_) sendDeadline_->disarm();
+  }
   awaitable<error_code> writeTls(std::string_view data);
   error_code sslError(int rc, int* want);
 
@@ -79,6 +97,9 @@ class Transport {
   bool cancelled_ = false;
   uint64_t bytesRead_ = 0;
   uint64_t bytesWritten_ = 0;
+  std::optional<Deadline> sendDeadline_;
+  Clock::duration sendTimeout_{};
+  bool sendTimedOut_ = false;
 };
 
 }  // namespace kgate

@@ -9,9 +9,10 @@ build_pkgs=(build-essential cmake pkg-config libboost1.81-dev libssl-dev libnght
 # Real clients the integration tests drive kgate with; the MariaDB server the MySQL store tests
 # run against (a private one per test run, on loopback; the package's own service is not used);
 # clang and its runtime (libFuzzer, the sanitizers) for the fuzz targets; testssl.sh, which
-# audits the external listener's TLS configuration.
+# audits the external listener's TLS configuration; slowhttptest, which holds thousands of slow
+# connections against it.
 test_pkgs=(curl nghttp2-client nghttp2-server mariadb-server clang-14 libclang-rt-14-dev
-           testssl.sh)
+           testssl.sh slowhttptest)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--with-tests" ] && want+=("${test_pkgs[@]}")

@@ -201,6 +201,10 @@ ServerConnection::~ServerConnection() = default;
 
 void ServerConnection::onDeadline() {
   timedOut_ = true;
+  if (phase_ == Phase::ReadingHead || (phase_ == Phase::Idle && firstRequest_))
+    env_.countTimeout("header");
+  else if (phase_ == Phase::Idle && !draining_)
+    env_.countTimeout("idle");
   if (phase_ == Phase::ReadingHead) transport_->cancel();  // still answer 408
   else transport_->close();
 }
@@ -248,13 +252,22 @@ awaitable<void> ServerConnection::run() {
     if (draining_) break;
     if (buf_.empty() && !transport_->hasBufferedInput()) {
       buf_.release();
+      parser_.reset();  // the last request's head (strings, header list) is not needed any more
       phase_ = Phase::Idle;
-      deadline_.arm(limits.idleTimeout);
+      // Keep-alive waits idleTimeout for the next request; a connection that has not sent its
+      // first one yet is a client still due its head (TLS with ALPN http/1.1 comes here).
+      deadline_.arm(firstRequest_ ? limits.headerTimeout : limits.idleTimeout);
       auto ec = co_await transport_->waitReadable();
       if (ec || draining_ || timedOut_) break;
     }
+    // The head must be whole headerTimeout after its first byte, however slowly the rest
+    // trickles in; for the first request that byte was seen by the listener.
+    Clock::time_point headStart = Clock::now();
+    if (firstRequest_ && !buf_.empty() && env_.firstByteAt != Clock::time_point{})
+      headStart = env_.firstByteAt;
+    firstRequest_ = false;
     phase_ = Phase::ReadingHead;
-    deadline_.arm(limits.headerTimeout);
+    deadline_.armAt(headStart + limits.headerTimeout);
     parser_.emplace(limits.maxHeaderBytes, limits.maxHeaderCount);
     Error e = co_await readHead(*transport_, buf_, *parser_, limits.maxHeaderBytes + 4096);
     deadline_.disarm();

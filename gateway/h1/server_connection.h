@@ -39,6 +39,7 @@ class ServerConnection final : public Drainable {
   Phase phase_ = Phase::Idle;
   bool draining_ = false;
   bool timedOut_ = false;
+  bool firstRequest_ = true;
   std::optional<RequestParser> parser_;
   ServerStream* active_ = nullptr;  // the request being served, for terminate()
 };

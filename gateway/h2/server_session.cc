@@ -96,6 +96,13 @@ ServerSession::ServerSession(std::unique_ptr<Transport> transport, ConnectionEnv
                              env.limits.maxHeaderBytes, env.limits.maxHeaderCount,
                              env.limits.idleTimeout}),
       env_(std::move(env)),
+      headBlock_(env_.sweeper,
+                 [this] {
+                   StreamState* s = find(headStream_);
+                   if (!s || s->headReady || dead_) return;
+                   env_.countTimeout("header");
+                   kill();
+                 }),
       handlersDone_(transport_->executor()) {
   nghttp2_session_callbacks* cbs;
   nghttp2_session_callbacks_new(&cbs);
@@ -116,11 +123,14 @@ awaitable<void> ServerSession::serve(ReadBuffer initial) {
   env_.registry.remove(this);
 }
 
-std::shared_ptr<StreamState> ServerSession::onBeginStream(int32_t) {
+std::shared_ptr<StreamState> ServerSession::onBeginStream(int32_t id) {
+  headStream_ = id;
+  headBlock_.arm(env_.limits.headerTimeout);
   return std::make_shared<StreamState>(transport_->executor());
 }
 
 void ServerSession::onStreamHead(StreamState& s, bool endStream) {
+  if (s.id == headStream_) headBlock_.disarm();
   http::RequestHead& r = s.request;
   r.version = 20;
   r.hasBody = !endStream;

@@ -22,13 +22,20 @@ class ServerSession final : public Session, public Drainable {
   std::shared_ptr<StreamState> onBeginStream(int32_t id) override;
   void onStreamHead(StreamState& s, bool endStream) override;
   bool isServer() const override { return true; }
-  void onIdle() override { goAway(); }
+  void onIdle() override {
+    if (!goawaySent_) env_.countTimeout("idle");
+    goAway();
+  }
 
  private:
   class Stream;
   awaitable<void> runHandler(std::shared_ptr<Session> self, std::shared_ptr<StreamState> s);
 
   ConnectionEnv env_;
+  // A request's header block (HEADERS + CONTINUATION, nothing else may come between) must end
+  // within headerTimeout of its start: the HTTP/2 form of a slowloris head.
+  Deadline headBlock_;
+  int32_t headStream_ = 0;  // the stream whose header block headBlock_ times
   size_t handlers_ = 0;
   Event handlersDone_;
 };

@@ -182,6 +182,7 @@ TEST(Sample, NodeYamlParses) {
   EXPECT_EQ(c.limits.headerTimeout, defaults.headerTimeout);
   EXPECT_EQ(c.limits.idleTimeout, defaults.idleTimeout);
   EXPECT_EQ(c.limits.streamIdleTimeout, defaults.streamIdleTimeout);
+  EXPECT_EQ(c.limits.sendTimeout, defaults.sendTimeout);
   EXPECT_EQ(c.limits.connectTimeout, defaults.connectTimeout);
   EXPECT_EQ(c.limits.upstreamIdleTimeout, defaults.upstreamIdleTimeout);
   EXPECT_EQ(c.limits.drainTimeout, defaults.drainTimeout);

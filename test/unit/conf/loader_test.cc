@@ -280,6 +280,7 @@ TEST(Loader, LimitsParseSizesAndDurations) {
                     "  headerTimeout: 5s\n"
                     "  idleTimeout: 2m\n"
                     "  streamIdleTimeout: 1h\n"
+                    "  sendTimeout: 20s\n"
                     "  connectTimeout: 3\n"
                     "  upstreamIdleTimeout: 90s\n"
                     "  drainTimeout: 0\n"
@@ -293,6 +294,7 @@ TEST(Loader, LimitsParseSizesAndDurations) {
   EXPECT_EQ(l.headerTimeout, Seconds(5));
   EXPECT_EQ(l.idleTimeout, Seconds(120));
   EXPECT_EQ(l.streamIdleTimeout, Seconds(3600));
+  EXPECT_EQ(l.sendTimeout, Seconds(20));
   EXPECT_EQ(l.connectTimeout, Seconds(3));
   EXPECT_EQ(l.upstreamIdleTimeout, Seconds(90));
   EXPECT_EQ(l.drainTimeout, Seconds(0));
@@ -302,8 +304,8 @@ TEST(Loader, LimitsParseSizesAndDurations) {
 }
 
 TEST(Loader, LimitsRejectZeroWhereItMakesNoSense) {
-  for (const char* key : {"headerTimeout", "idleTimeout", "streamIdleTimeout", "connectTimeout",
-                          "upstreamIdleTimeout"}) {
+  for (const char* key : {"headerTimeout", "idleTimeout", "streamIdleTimeout", "sendTimeout",
+                          "connectTimeout", "upstreamIdleTimeout"}) {
     EXPECT_HAS(errorsOf(kMinimal + "limits:\n  " + key + ": 0s\n"),
                "/cfg/node.yaml:5: limits." + std::string(key) + ": \"0s\" must be greater than 0");
   }

@@ -124,6 +124,9 @@ TEST_F(MetricsTest, AuthUpstreamAndByteCounters) {
   b_.onUpstreamFailure("carol", "tls");
   a_.onBytes(ListenerKind::External, 100, 2000);
   b_.onBytes(ListenerKind::External, 1, 2);
+  a_.onDownstreamTimeout(ListenerKind::External, "header");
+  b_.onDownstreamTimeout(ListenerKind::External, "header");
+  b_.onDownstreamTimeout(ListenerKind::Internal, "send");
   auto s = scrape();
   EXPECT_EQ(s.at(R"(kgate_auth_failures_total{reason="no_token"})"), 3);
   EXPECT_EQ(s.at(R"(kgate_auth_failures_total{reason="token_mismatch"})"), 1);
@@ -131,6 +134,8 @@ TEST_F(MetricsTest, AuthUpstreamAndByteCounters) {
   EXPECT_EQ(s.at(R"(kgate_upstream_failures_total{peer="carol",kind="tls"})"), 1);
   EXPECT_EQ(s.at(R"(kgate_body_bytes_total{listener="external",direction="received"})"), 101);
   EXPECT_EQ(s.at(R"(kgate_body_bytes_total{listener="external",direction="sent"})"), 2002);
+  EXPECT_EQ(s.at(R"(kgate_downstream_timeouts_total{listener="external",kind="header"})"), 2);
+  EXPECT_EQ(s.at(R"(kgate_downstream_timeouts_total{listener="internal",kind="send"})"), 1);
 }
 
 TEST_F(MetricsTest, TypesAndHelpAreDeclared) {

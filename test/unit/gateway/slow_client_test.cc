@@ -1,0 +1,202 @@
+// Slow clients against the downstream codecs, over real loopback sockets: a client that stops
+// reading is dropped after sendTimeout, a request head that trickles in is cut headerTimeout
+// after its first byte (HTTP/1.1 head, HTTP/2 header block), and a connection that never starts
+// its first request does not get the keep-alive idleTimeout.
+#include <gtest/gtest.h>
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gateway/h1/server_connection.h"
+#include "gateway/h2/server_session.h"
+#include "gateway/metrics.h"
+
+namespace kgate {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Answers every request with an empty 200, every refused head with its status.
+class EmptyAnswers final : public StreamHandler {
+ public:
+  awaitable<void> serve(ServerStream& stream) override {
+    http::ResponseHead head;
+    co_await stream.writeHead(head, true);
+  }
+  awaitable<void> reject(ServerStream& stream, int status, std::string_view) override {
+    http::ResponseHead head;
+    head.status = status;
+    co_await stream.writeHead(head, true);
+  }
+};
+
+class SlowClient : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sweeper_.start();
+    tcp::acceptor acceptor(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    client_.emplace(io_);
+    client_->connect(acceptor.local_endpoint());
+    server_ = std::make_unique<Transport>(acceptor.accept());
+    limits_.headerTimeout = 1s;
+    limits_.idleTimeout = 120s;  // far beyond every wait below: it must not be what ends them
+  }
+
+  ConnectionEnv env(Clock::time_point firstByteAt = {}) {
+    return ConnectionEnv{sweeper_, registry_, handler_, limits_, ConnectionInfo{}, &stats_,
+                         firstByteAt};
+  }
+
+  uint64_t timeouts(std::string_view kind) {
+    uint64_t n = 0;
+    stats_.forEachDownstreamTimeout([&](const auto& c) {
+      if (c.labels.at(1) == kind) n += c.value.load();
+    });
+    return n;
+  }
+
+  // Everything the server sends until it closes (or the test's bound passes).
+  awaitable<void> readUntilClosed(std::string& out, bool& closed) {
+    char buf[4096];
+    for (;;) {
+      auto [ec, n] = co_await client_->async_read_some(net::buffer(buf), kUseTuple);
+      out.append(buf, n);
+      if (ec) break;
+    }
+    closed = true;
+  }
+
+  // Runs the loop until done() or the bound passes, then closes the client and lets every
+  // coroutine wind down.
+  void runUntil(const std::function<bool()>& done, Clock::duration bound) {
+    auto end = Clock::now() + bound;
+    while (!done() && Clock::now() < end) io_.run_for(20ms);
+    error_code ignored;
+    client_->close(ignored);
+    sweeper_.stop();
+    io_.run_for(2s);  // returns as soon as nothing is left to run
+  }
+
+  net::io_context io_;
+  Sweeper sweeper_{io_.get_executor()};
+  ConnectionRegistry registry_;
+  EmptyAnswers handler_;
+  WorkerStats stats_;
+  conf::Limits limits_;
+  std::optional<tcp::socket> client_;
+  std::unique_ptr<Transport> server_;
+};
+
+TEST_F(SlowClient, AWriteToAClientThatStoppedReadingFailsAfterTheSendTimeout) {
+  int small = 4096;  // the kernel absorbs little on the client's side
+  client_->set_option(net::socket_base::receive_buffer_size(small));
+  int expired = 0;
+  server_->setSendTimeout(sweeper_, 300ms, [&] { ++expired; });
+  std::string big(32 << 20, 'x');  // far more than both socket buffers hold
+  std::optional<error_code> result;
+  net::co_spawn(io_, [&]() -> awaitable<void> { result = co_await server_->writeAll(big); },
+                net::detached);
+  runUntil([&] { return result.has_value(); }, 15s);  // the client never reads
+  ASSERT_TRUE(result.has_value()) << "the write is still waiting for a client that never reads";
+  EXPECT_TRUE(*result);
+  EXPECT_TRUE(server_->sendTimedOut());
+  EXPECT_EQ(expired, 1);
+  EXPECT_FALSE(server_->isOpen());
+  EXPECT_LT(server_->bytesWritten(), big.size());
+}
+
+TEST_F(SlowClient, AFinishedWriteLeavesNoCountdownBehind) {
+  server_->setSendTimeout(sweeper_, 200ms);
+  std::optional<error_code> result;
+  net::co_spawn(io_, [&]() -> awaitable<void> { result = co_await server_->writeAll("hello"); },
+                net::detached);
+  // Nothing reads the 5 bytes, and nothing else is written: the connection is merely quiet,
+  // which is the idle timeouts' business, not the send timeout's.
+  runUntil([] { return false; }, 1s);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_FALSE(*result);
+  EXPECT_FALSE(server_->sendTimedOut());
+  EXPECT_TRUE(server_->isOpen());
+}
+
+TEST_F(SlowClient, AHeadTrickledInIsCutHeaderTimeoutAfterItsFirstByte) {
+  // As the listener does for a plain connection: it saw the first bytes and hands them over.
+  ReadBuffer first;
+  std::string_view line = "GET / HTTP/1.1\r\nHost: x\r\n";
+  auto space = first.prepare(line.size(), line.size());
+  std::copy(line.begin(), line.end(), space.data());
+  first.commit(line.size());
+  h1::ServerConnection conn(std::move(server_), std::move(first), env(Clock::now()));
+  bool served = false;
+  net::co_spawn(io_, [&]() -> awaitable<void> { co_await conn.run(); served = true; },
+                net::detached);
+  std::string answer;
+  bool closed = false;
+  net::co_spawn(io_, readUntilClosed(answer, closed), net::detached);
+  // One more header line every 100 ms: each byte is progress, none of it may extend the head's
+  // time. The client would go on for 15 s.
+  net::co_spawn(io_, [&]() -> awaitable<void> {
+    net::steady_timer tick(io_);
+    for (int i = 0; i < 150 && !closed; ++i) {
+      std::string field = "X-" + std::to_string(i) + ": y\r\n";
+      auto [ec, n] = co_await net::async_write(*client_, net::buffer(field), kUseTuple);
+      if (ec) break;
+      tick.expires_after(100ms);
+      co_await tick.async_wait(kUseTuple);
+    }
+  }, net::detached);
+  runUntil([&] { return closed && served; }, 20s);
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(served);
+  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 408") << answer;
+  EXPECT_EQ(timeouts("header"), 1u);
+}
+
+TEST_F(SlowClient, AConnectionThatNeverSendsItsFirstRequestIsClosedAfterHeaderTimeout) {
+  // As after a TLS handshake that chose http/1.1: nothing read yet.
+  h1::ServerConnection conn(std::move(server_), ReadBuffer{}, env());
+  bool served = false;
+  net::co_spawn(io_, [&]() -> awaitable<void> { co_await conn.run(); served = true; },
+                net::detached);
+  std::string answer;
+  bool closed = false;
+  net::co_spawn(io_, readUntilClosed(answer, closed), net::detached);
+  runUntil([&] { return closed && served; }, 15s);  // idleTimeout would keep it 120 s
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(served);
+  EXPECT_EQ(answer, "");  // no request, no answer
+  EXPECT_EQ(timeouts("header"), 1u);
+}
+
+TEST_F(SlowClient, AnHttp2HeaderBlockThatNeverEndsIsCut) {
+  std::string in = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  in += std::string("\0\0\0\x04\0\0\0\0\0", 9);  // SETTINGS, empty
+  // HEADERS on stream 1, END_STREAM without END_HEADERS: CONTINUATION frames must follow,
+  // and this client never sends them. The block: :method GET, :scheme http, :path / (HPACK
+  // static table entries 2, 6 and 4).
+  in += std::string("\0\0\x03\x01\x01\0\0\0\x01\x82\x86\x84", 12);
+  auto session = std::make_shared<h2::ServerSession>(std::move(server_), env());
+  bool served = false;
+  net::co_spawn(io_, [&]() -> awaitable<void> {
+    co_await session->serve(ReadBuffer{});
+    served = true;
+  }, net::detached);
+  std::string answer;
+  bool closed = false;
+  net::co_spawn(io_, [&]() -> awaitable<void> {
+    co_await net::async_write(*client_, net::buffer(in), kUseTuple);
+    co_await readUntilClosed(answer, closed);
+  }, net::detached);
+  runUntil([&] { return closed && served; }, 15s);  // idleTimeout would keep it 120 s
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(served);
+  EXPECT_EQ(timeouts("header"), 1u);
+}
+
+}  // namespace
+}  // namespace kgate
