@@ -117,6 +117,7 @@ class Node {
   std::optional<LiteIdentity> lite_;             // lite only
   std::string domainKeyPem_;
   std::unique_ptr<ControlPlane> controlPlane_;
+  FileLimit fileLimit_;  // the open-file limits after raiseFileLimit()
 
   net::io_context io_{1};  // control thread: signals, metrics and API listeners
   Sweeper sweeper_{io_.get_executor()};
@@ -131,13 +132,7 @@ void Node::prepare() {
   config_ = loadConfig(options_);
   log::setLevel(toLogLevel(config_->logLevel));
   const conf::Config& c = *config_;
-  FileLimit files = raiseFileLimit();
-  if (files.soft < uint64_t{c.limits.maxConnections} + kFileLimitHeadroom) {
-    KGATE_LOG(Warn, "open-file limit is " << files.soft << " (hard " << files.hard
-                        << "), below limits.maxConnections " << c.limits.maxConnections << " + "
-                        << kFileLimitHeadroom << ": connections beyond it fail to be accepted; "
-                        << "raise the hard limit (ulimit -Hn, systemd LimitNOFILE=)");
-  }
+  fileLimit_ = raiseFileLimit();  // warned about in run(), once start-up cannot fail any more
   std::string certDir = c.dataDir + "/certs";
   mustOk(certs::makeDirs(c.dataDir, 0700), "data directory " + c.dataDir);
   mustOk(certs::makeDirs(certDir, 0700), "data directory " + certDir);
@@ -444,6 +439,14 @@ int Node::run() {
   }
   writeNodeInfo();
   printListeners();
+  // After the listeners are up: a start that fails says one line, its reason.
+  const conf::Limits& limits = config_->limits;
+  if (fileLimit_.soft < uint64_t{limits.maxConnections} + kFileLimitHeadroom) {
+    KGATE_LOG(Warn, "open-file limit is " << fileLimit_.soft << " (hard " << fileLimit_.hard
+                        << "), below limits.maxConnections " << limits.maxConnections << " + "
+                        << kFileLimitHeadroom << ": connections beyond it fail to be accepted; "
+                        << "raise the hard limit (ulimit -Hn, systemd LimitNOFILE=)");
+  }
 
   healthHandler_ = std::make_unique<admin::HealthHandler>(metrics_, ready_);
   apiHandler_ = std::make_unique<admin::ApiHandler>(
