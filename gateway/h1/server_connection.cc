@@ -259,13 +259,21 @@ awaitable<void> ServerConnection::run() {
     Error e = co_await readHead(*transport_, buf_, *parser_, limits.maxHeaderBytes + 4096);
     deadline_.disarm();
     if (e != Error::Ok) {
+      int status = 0;
+      std::string_view why;
       if (timedOut_) {
-        if (parser_->got_some() || !buf_.empty())
-          co_await replyAndClose(408, cause::kHeaderTimeout);
+        if (parser_->got_some() || !buf_.empty()) status = 408, why = cause::kHeaderTimeout;
       } else if (e == Error::HeadersTooLarge) {
-        co_await replyAndClose(431, cause::kHeadersTooLarge);
+        status = 431, why = cause::kHeadersTooLarge;
+      } else if (e == Error::VersionNotSupported) {
+        status = 505, why = cause::kVersionNotSupported;
       } else if (e == Error::Protocol) {
-        co_await replyAndClose(400, cause::kBadRequest);
+        status = 400, why = cause::kBadRequest;
+      }
+      if (status) {
+        co_await replyAndClose(status, why);
+        // The rest of a refused head may still be on its way (a 431 stops reading midway).
+        lingering = transport_->isOpen();
       }
       break;
     }
@@ -274,6 +282,7 @@ awaitable<void> ServerConnection::run() {
     if (!stream.build()) {
       stream.forceClose();
       co_await env_.handler.reject(stream, 400, cause::kBadRequest);
+      lingering = transport_->isOpen();
       break;
     }
     active_ = &stream;
@@ -288,7 +297,8 @@ awaitable<void> ServerConnection::run() {
     }
   }
   if (lingering) {
-    // The response went out while the client was still sending its body.
+    // The response went out while the client may still be sending: closing on unread bytes
+    // would reset the connection, and a reset can destroy the response before it is read.
     timedOut_ = false;
     transport_->clearCancel();
     phase_ = Phase::Active;
