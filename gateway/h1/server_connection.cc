@@ -13,6 +13,23 @@ constexpr size_t kLingerBytes = 16 * 1024 * 1024;
 // Request body left unread after the response that is read and dropped to keep the connection.
 constexpr uint64_t kDiscardBudget = 64 * 1024;
 
+// An http(s) absolute-form target as authority and origin-form path ("/" when it has none, so
+// "http://h?q" is "/?q"). Nothing for any other form, an empty authority or one with userinfo,
+// which RFC 9110 section 4.2.4 asks recipients to treat as an error.
+std::optional<std::pair<std::string_view, std::string>> splitAbsoluteForm(std::string_view target) {
+  size_t colon = target.find("://");
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string scheme(target.substr(0, colon));
+  http::toLower(scheme);  // case-insensitive (RFC 9110 section 4.2.3)
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  std::string_view rest = target.substr(colon + 3);
+  size_t end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, end);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  std::string_view path = end == std::string_view::npos ? "" : rest.substr(end);
+  return std::pair{authority, path.starts_with('/') ? std::string(path) : "/" + std::string(path)};
+}
+
 }  // namespace
 
 class ServerConnection::Stream final : public ServerStream {
@@ -72,13 +89,10 @@ bool ServerConnection::Stream::build() {
   } else if (target == "*" && p.method == "OPTIONS") {
     req_.path = "*";
     req_.authority = p.host;
-  } else if (target.starts_with("http://") || target.starts_with("https://")) {
+  } else if (auto absolute = splitAbsoluteForm(target)) {
     // Absolute form: the target's authority wins over Host (RFC 9112 section 3.2.2).
-    target.remove_prefix(target.find("//") + 2);
-    size_t slash = target.find('/');
-    req_.authority = std::string(target.substr(0, slash));
-    req_.path = slash == std::string_view::npos ? "/" : std::string(target.substr(slash));
-    if (req_.authority.empty()) return false;
+    req_.authority = std::string(absolute->first);
+    req_.path = std::move(absolute->second);
   } else {
     return false;  // authority form (CONNECT) and anything else are not proxied
   }
