@@ -35,6 +35,8 @@ RawConnection::RawConnection(const std::string& ip, uint16_t port, RawOptions op
   // Before connect: they set the window and the segment size the server sees.
   if (options.receiveBuffer > 0)
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &options.receiveBuffer, sizeof options.receiveBuffer);
+  if (options.sendBuffer > 0)
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &options.sendBuffer, sizeof options.sendBuffer);
   if (options.maxSegment > 0)
     ::setsockopt(fd_, IPPROTO_TCP, TCP_MAXSEG, &options.maxSegment, sizeof options.maxSegment);
   sockaddr_in a{};

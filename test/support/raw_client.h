@@ -20,10 +20,12 @@ struct RawOptions {
   bool tls = false;
   std::vector<std::string> alpn{};  // offered in order (TLS only), e.g. {"h2"}
   std::chrono::milliseconds connectTimeout = std::chrono::seconds(10);
-  // SO_RCVBUF and TCP_MAXSEG in bytes (0: the kernel's defaults). Small ones make a client that
-  // does not read push back on the server within kilobytes: the server's send buffer is sized
-  // from the segment size (64 KiB on loopback, which lets it take megabytes).
+  // SO_RCVBUF, SO_SNDBUF and TCP_MAXSEG in bytes (0: the kernel's defaults). Small ones make a
+  // client that does not read push back on the server within kilobytes (the server's send
+  // buffer is sized from the segment size, 64 KiB on loopback, which lets it take megabytes),
+  // and keep its own sends from running far ahead of what the server has read.
   int receiveBuffer = 0;
+  int sendBuffer = 0;
   int maxSegment = 0;
 };
 
