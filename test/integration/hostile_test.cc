@@ -183,8 +183,8 @@ TEST_F(Hostile, MissingOrDuplicateHostGets400) {
 }
 
 // RFC 9112 section 7.1: chunk-size is 1*HEXDIG; anything else (not hex, more than 64 bits, a
-// sign) makes the framing unrecoverable: 400, and the connection closes (section 9.6's "close
-// after an error whose framing cannot be trusted").
+// sign) is a malformed request (400, RFC 9110 section 15.5.1) whose body's end can no longer
+// be found, so nothing after it on the connection can be trusted: it closes.
 TEST_F(Hostile, BadChunkSizesGet400AndClose) {
   for (std::string size : {"zz", "FFFFFFFFFFFFFFFFFFFFFFFF", "-1", "0x10", " 5"}) {
     auto r = h1("POST /chunks HTTP/1.1\r\nHost: bob\r\n" + auth() +

@@ -104,7 +104,6 @@ bool RawConnection::readSome(std::chrono::milliseconds wait) {
   char buf[16384];
   auto deadline = Clock::now() + wait;
   for (;;) {
-    ssize_t n;
     short want = POLLIN;
     if (ssl_) {
       ERR_clear_error();
@@ -120,7 +119,7 @@ bool RawConnection::readSome(std::chrono::milliseconds wait) {
         return false;
       }
     } else {
-      n = ::recv(fd_, buf, sizeof buf, 0);
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
       if (n > 0) {
         received_.append(buf, static_cast<size_t>(n));
         return true;
