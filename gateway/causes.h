@@ -29,6 +29,7 @@ inline constexpr std::string_view kBadRequest = "bad_request";                  
 inline constexpr std::string_view kHeaderTimeout = "request_header_timeout";        // 408
 inline constexpr std::string_view kHeadersTooLarge = "request_header_too_large";    // 431
 inline constexpr std::string_view kRequestTooLarge = "request_too_large";           // 413
+inline constexpr std::string_view kVersionNotSupported = "http_version_not_supported";  // 505
 
 // Upstream problems, 5xx (before response headers; afterwards the stream is reset).
 inline constexpr std::string_view kConnectFailure = "upstream_connect_failure";  // 503

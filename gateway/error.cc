@@ -11,6 +11,7 @@ std::string_view toString(Error e) {
     case Error::Timeout: return "timeout";
     case Error::Protocol: return "protocol_error";
     case Error::HeadersTooLarge: return "headers_too_large";
+    case Error::VersionNotSupported: return "version_not_supported";
     case Error::BodyTooLarge: return "body_too_large";
     case Error::Aborted: return "aborted";
     case Error::ConnectFailed: return "connect_failed";
@@ -30,7 +31,8 @@ std::string_view intern(std::string_view text, std::string_view fallback) {
        {kNoSource, kUnknownSource, kNoToken, kTokenMismatch, kCertificateMismatch,
         kServiceNotFound, kRouteNotFound,
         kRouteNotReady,
-        kBadRequest, kHeaderTimeout, kHeadersTooLarge, kRequestTooLarge, kConnectFailure,
+        kBadRequest, kHeaderTimeout, kHeadersTooLarge, kRequestTooLarge, kVersionNotSupported,
+        kConnectFailure,
         kConnectTimeout, kTlsFailure, kResolveFailure, kUpstreamReset, kUpstreamProtocol,
         kStreamIdleTimeout, kDraining, kRegisterRateLimited, kRegisterBadRequest,
         kRegisterBadJwt, kRegisterUnknownDomain, kRegisterUnknownToken, kRegisterTokenUsed,

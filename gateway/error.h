@@ -13,6 +13,7 @@ enum class Error : uint8_t {
   Timeout,         // a deadline fired; the stream's context says which one
   Protocol,        // the peer broke HTTP framing rules (bad chunk, bad frame, bad header)
   HeadersTooLarge, // header block over limits.maxHeaderBytes / maxHeaderCount
+  VersionNotSupported,  // an HTTP/1 request line naming another major version (505)
   BodyTooLarge,    // request body over limits.maxBodyBytes
   Aborted,         // we abandoned the stream (the other leg failed, drain deadline)
   ConnectFailed,   // upstream refused or unreachable

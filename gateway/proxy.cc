@@ -94,6 +94,7 @@ struct Pump {
   bool done = false;
   bool sawLast = false;          // the whole request body was read from the client
   bool downstreamFailed = false; // the client reset or closed mid-body
+  bool malformed = false;        // the client's body framing broke (a bad chunk size): 400
   bool tooLarge = false;         // over limits.maxBodyBytes
   Event finished;
 };
@@ -103,8 +104,8 @@ awaitable<void> pumpRequest(ServerStream& ds, ClientStream& us, Pump& pump, Dead
   uint64_t total = 0;
   for (;;) {
     http::BodyChunk chunk;
-    if (co_await ds.readBody(chunk) != Error::Ok) {
-      pump.downstreamFailed = true;
+    if (Error e = co_await ds.readBody(chunk); e != Error::Ok) {
+      (e == Error::Protocol ? pump.malformed : pump.downstreamFailed) = true;
       us.abort();
       break;
     }
@@ -443,6 +444,11 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
       if (pump.downstreamFailed) {
         ctx.status = kClientClosed;
         ctx.cause = cause::kDownstreamReset;
+      } else if (pump.malformed) {
+        // RFC 9112 section 7.1: the client's framing cannot be trusted; the HTTP/1.1 codec
+        // closes the connection after this answer, as the body was not read to its end.
+        ctx.reply(400, cause::kBadRequest);
+        co_await sendError(ctx);
       } else if (pump.tooLarge) {
         ctx.reply(413, cause::kRequestTooLarge);
         co_await sendError(ctx);

@@ -36,6 +36,25 @@ void splitTokens(std::string_view v, std::vector<std::string>& out) {
   }
 }
 
+// Beast reads only HTTP/1.0 and HTTP/1.1 and refuses any other version as malformed. RFC 9112
+// section 2.3 asks that a later 1.x be processed as 1.1, and RFC 9110 section 15.6.6 that
+// another major version be answered 505; so the version of a complete request line is looked at
+// first. A 1.x above 1.1 is rewritten to 1.1 in place; false for another major version. What is
+// not "HTTP/" DIGIT "." DIGIT is left for Beast to refuse (400).
+bool acceptVersion(std::span<char> line) {
+  std::string_view l(line.data(), line.size());
+  if (l.ends_with('\r')) l.remove_suffix(1);
+  size_t space = l.rfind(' ');
+  if (space == std::string_view::npos) return true;
+  std::string_view v = l.substr(space + 1);
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (v.size() != 8 || !v.starts_with("HTTP/") || !digit(v[5]) || v[6] != '.' || !digit(v[7]))
+    return true;
+  if (v[5] != '1') return false;
+  if (v[7] > '1') line[space + 1 + 7] = '1';
+  return true;
+}
+
 // Body reads ask for this much room: large enough for bulk transfers, small enough to bound
 // per-stream memory.
 constexpr size_t kBodyReadSize = 32 * 1024;
@@ -152,6 +171,7 @@ Error readError(const error_code& ec) {
 
 template <bool R>
 awaitable<Error> readHead(Transport& t, ReadBuffer& buf, Parser<R>& parser, size_t maxBuffer) {
+  size_t scanned = 0;  // bytes of the request line already searched for its end
   for (;;) {
     // Empty lines before a request line are ignored (RFC 9112 section 2.2): some clients send
     // a CRLF after a POST body.
@@ -159,6 +179,15 @@ awaitable<Error> readHead(Transport& t, ReadBuffer& buf, Parser<R>& parser, size
       while (!parser.got_some() && !buf.empty() &&
              (buf.data().front() == '\r' || buf.data().front() == '\n'))
         buf.consume(1);
+      // Beast takes the request line only once all of it is here: look before it does.
+      if (!parser.versionChecked) {
+        size_t eol = buf.data().find('\n', std::min(scanned, buf.size()));
+        scanned = buf.size();
+        if (eol != std::string_view::npos) {
+          parser.versionChecked = true;
+          if (!acceptVersion(buf.mutableData().first(eol))) co_return Error::VersionNotSupported;
+        }
+      }
     }
     if (!buf.empty()) {
       boost::beast::error_code ec;

@@ -29,6 +29,7 @@ class Parser final : public bhttp::basic_parser<isRequest> {
   std::string target;
   int status = 0;
   int version = 11;
+  bool versionChecked = false;  // readHead has looked at the request line's version
   // Header.
   http::Headers headers;      // regular fields only
   std::string host;

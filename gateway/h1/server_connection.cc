@@ -13,6 +13,23 @@ constexpr size_t kLingerBytes = 16 * 1024 * 1024;
 // Request body left unread after the response that is read and dropped to keep the connection.
 constexpr uint64_t kDiscardBudget = 64 * 1024;
 
+// An http(s) absolute-form target as authority and origin-form path ("/" when it has none, so
+// "http://h?q" is "/?q"). Nothing for any other form, an empty authority or one with userinfo,
+// which RFC 9110 section 4.2.4 asks recipients to treat as an error.
+std::optional<std::pair<std::string_view, std::string>> splitAbsoluteForm(std::string_view target) {
+  size_t colon = target.find("://");
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string scheme(target.substr(0, colon));
+  http::toLower(scheme);  // case-insensitive (RFC 9110 section 4.2.3)
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  std::string_view rest = target.substr(colon + 3);
+  size_t end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, end);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  std::string_view path = end == std::string_view::npos ? "" : rest.substr(end);
+  return std::pair{authority, path.starts_with('/') ? std::string(path) : "/" + std::string(path)};
+}
+
 }  // namespace
 
 class ServerConnection::Stream final : public ServerStream {
@@ -72,13 +89,10 @@ bool ServerConnection::Stream::build() {
   } else if (target == "*" && p.method == "OPTIONS") {
     req_.path = "*";
     req_.authority = p.host;
-  } else if (target.starts_with("http://") || target.starts_with("https://")) {
+  } else if (auto absolute = splitAbsoluteForm(target)) {
     // Absolute form: the target's authority wins over Host (RFC 9112 section 3.2.2).
-    target.remove_prefix(target.find("//") + 2);
-    size_t slash = target.find('/');
-    req_.authority = std::string(target.substr(0, slash));
-    req_.path = slash == std::string_view::npos ? "/" : std::string(target.substr(slash));
-    if (req_.authority.empty()) return false;
+    req_.authority = std::string(absolute->first);
+    req_.path = std::move(absolute->second);
   } else {
     return false;  // authority form (CONNECT) and anything else are not proxied
   }
@@ -272,13 +286,21 @@ awaitable<void> ServerConnection::run() {
     Error e = co_await readHead(*transport_, buf_, *parser_, limits.maxHeaderBytes + 4096);
     deadline_.disarm();
     if (e != Error::Ok) {
+      int status = 0;
+      std::string_view why;
       if (timedOut_) {
-        if (parser_->got_some() || !buf_.empty())
-          co_await replyAndClose(408, cause::kHeaderTimeout);
+        if (parser_->got_some() || !buf_.empty()) status = 408, why = cause::kHeaderTimeout;
       } else if (e == Error::HeadersTooLarge) {
-        co_await replyAndClose(431, cause::kHeadersTooLarge);
+        status = 431, why = cause::kHeadersTooLarge;
+      } else if (e == Error::VersionNotSupported) {
+        status = 505, why = cause::kVersionNotSupported;
       } else if (e == Error::Protocol) {
-        co_await replyAndClose(400, cause::kBadRequest);
+        status = 400, why = cause::kBadRequest;
+      }
+      if (status) {
+        co_await replyAndClose(status, why);
+        // The rest of a refused head may still be on its way (a 431 stops reading midway).
+        lingering = transport_->isOpen();
       }
       break;
     }
@@ -287,6 +309,7 @@ awaitable<void> ServerConnection::run() {
     if (!stream.build()) {
       stream.forceClose();
       co_await env_.handler.reject(stream, 400, cause::kBadRequest);
+      lingering = transport_->isOpen();
       break;
     }
     active_ = &stream;
@@ -301,7 +324,8 @@ awaitable<void> ServerConnection::run() {
     }
   }
   if (lingering) {
-    // The response went out while the client was still sending its body.
+    // The response went out while the client may still be sending: closing on unread bytes
+    // would reset the connection, and a reset can destroy the response before it is read.
     timedOut_ = false;
     transport_->clearCancel();
     phase_ = Phase::Active;

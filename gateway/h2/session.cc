@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "gateway/h2/flood_limits.h"
 #include "gateway/log.h"
 #include "gateway/spawn.h"
 
@@ -71,6 +72,18 @@ void dropInput(StreamState& s) {
 
 StreamState* stateOf(nghttp2_session* s, int32_t id) {
   return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(s, id));
+}
+
+// nghttp2 ends the session on these errors without a GOAWAY; kgate sends one that says why
+// (RFC 9113 section 5.4.1).
+uint32_t goawayCodeFor(ssize_t fatal) {
+  switch (fatal) {
+    case NGHTTP2_ERR_BAD_CLIENT_MAGIC: return NGHTTP2_PROTOCOL_ERROR;  // section 3.4
+    case NGHTTP2_ERR_FLOODED:                 // SETTINGS or PING answers piling up unread
+    case NGHTTP2_ERR_TOO_MANY_CONTINUATIONS:  // a header block without end
+      return NGHTTP2_ENHANCE_YOUR_CALM;
+    default: return NGHTTP2_INTERNAL_ERROR;
+  }
 }
 
 }  // namespace
@@ -164,6 +177,10 @@ struct Callbacks {
     auto* self = static_cast<Session*>(user);
     if (frame->hd.type == NGHTTP2_GOAWAY) {
       self->goawayReceived_ = true;
+      return 0;
+    }
+    if (frame->hd.type == NGHTTP2_RST_STREAM && self->isServer() && !self->takeResetToken()) {
+      self->terminate(NGHTTP2_ENHANCE_YOUR_CALM, "resets streams faster than allowed");
       return 0;
     }
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
@@ -266,7 +283,10 @@ Session::Session(std::unique_ptr<Transport> transport, Sweeper& sweeper, Session
       options_(options),
       writeEvent_(transport_->executor()),
       idleDeadline_(sweeper, [this] { onIdle(); }),
-      writerExit_(transport_->executor()) {}
+      writerExit_(transport_->executor()),
+      resetTokens_(kResetBurst),
+      resetsCountedAt_(Clock::now()),
+      closeDeadline_(sweeper, [this] { kill(); }) {}
 
 Session::~Session() {
   if (session_) nghttp2_session_del(session_);
@@ -279,6 +299,34 @@ void Session::setup(nghttp2_session_callbacks* cbs, nghttp2_option* opt) {
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &Callbacks::onDataChunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Callbacks::onStreamClose);
   nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_max_outbound_ack(opt, kMaxQueuedAcks);
+  nghttp2_option_set_max_settings(opt, kMaxSettingsEntries);
+  nghttp2_option_set_max_continuations(opt, maxContinuations(options_.maxHeaderBytes));
+  // nghttp2's own reset bucket answers INTERNAL_ERROR. kgate's (takeResetToken) runs first, from
+  // the frame callback, and says ENHANCE_YOUR_CALM; twice as loose, nghttp2's is a backstop only.
+  nghttp2_option_set_stream_reset_rate_limit(opt, 2 * kResetBurst, 2 * kResetsPerSecond);
+}
+
+void Session::terminate(uint32_t code, std::string_view why) {
+  if (terminated_ || dead_) return;
+  terminated_ = true;
+  if (code == NGHTTP2_ENHANCE_YOUR_CALM)
+    KGATE_LOG(Info, "http2: " << transport_->remoteIp() << ": " << why << ": GOAWAY ENHANCE_YOUR_CALM");
+  else
+    KGATE_LOG(Debug, "http2: " << transport_->remoteIp() << ": " << why << ": GOAWAY " << code);
+  nghttp2_session_terminate_session(session_, code);
+  closeDeadline_.arm(kGoawayGrace);
+  signalWrite();
+}
+
+bool Session::takeResetToken() {
+  auto now = Clock::now();
+  double refill = std::chrono::duration<double>(now - resetsCountedAt_).count() * kResetsPerSecond;
+  resetsCountedAt_ = now;
+  resetTokens_ = std::min<double>(kResetBurst, resetTokens_ + refill);
+  if (resetTokens_ < 1) return false;
+  resetTokens_ -= 1;
+  return true;
 }
 
 void Session::submitSettings() {
@@ -344,14 +392,21 @@ awaitable<void> Session::run(ReadBuffer buf) {
   submitSettings();
   spawn(transport_->executor(), writeLoop(self), "http2 writer");
   armIdle();
+  uint64_t dropped = 0;
   for (;;) {
-    if (!buf.empty()) {
+    if (!buf.empty() && terminated_) {
+      // Input after our GOAWAY is dropped unread by nghttp2 anyway; reading it keeps a client
+      // that is still sending from blocking the GOAWAY's way out.
+      dropped += buf.size();
+      buf.consume(buf.size());
+      if (dropped > kGoawayDrainBytes) break;
+    } else if (!buf.empty()) {
       auto data = buf.data();
       ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data.data()),
                                             data.size());
       if (rv < 0) {
-        KGATE_LOG(Debug, "http2: " << nghttp2_strerror(static_cast<int>(rv)));
-        break;  // nghttp2 has queued a GOAWAY where the error warrants one
+        terminate(goawayCodeFor(rv), nghttp2_strerror(static_cast<int>(rv)));
+        continue;
       }
       buf.consume(static_cast<size_t>(rv));
       signalWrite();
@@ -372,6 +427,13 @@ awaitable<void> Session::run(ReadBuffer buf) {
   while (!writerDone_) co_await writerExit_.wait();
   dead_ = true;
   idleDeadline_.disarm();
+  if (terminated_ && transport_->isOpen()) {
+    // Closing with the client's bytes unread would reset the connection, and a reset can
+    // destroy the GOAWAY before the client reads it (closeDeadline_ still bounds this).
+    transport_->clearCancel();
+    co_await transport_->lingeringClose(kGoawayDrainBytes);
+  }
+  closeDeadline_.disarm();
   transport_->close(true);
   failAllStreams();
 }

@@ -121,6 +121,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void setup(nghttp2_session_callbacks* cbs, nghttp2_option* opt);
   void submitSettings();
   void armIdle();
+  // Takes a token from the client's stream-reset budget (flood_limits.h); false when spent.
+  bool takeResetToken();
+  // Ends the session for the peer's misbehaviour: GOAWAY with `code`, written while the peer's
+  // input is dropped, then a lingering close; all within kGoawayGrace.
+  void terminate(uint32_t code, std::string_view why);
 
   std::unique_ptr<Transport> transport_;
   Sweeper& sweeper_;
@@ -135,6 +140,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool goawaySent_ = false;
   bool goawayReceived_ = false;
   Event writerExit_;
+  double resetTokens_;
+  Clock::time_point resetsCountedAt_;
+  bool terminated_ = false;
+  Deadline closeDeadline_;
 
  private:
   awaitable<void> writeLoop(std::shared_ptr<Session> self);

@@ -250,6 +250,38 @@ TEST_F(ParserIo, MalformedHeadIsProtocol) {
   EXPECT_EQ(e, Error::Protocol);
 }
 
+// RFC 9112 section 2.3: a later 1.x reads as 1.1, even with the line split before its version.
+TEST_F(ParserIo, LaterMinorVersionIsReadAsHttp11) {
+  RequestParser p(8192, 100);
+  Error e = Error::Aborted;
+  run([&]() -> awaitable<void> { e = co_await readHead(*transport_, buf_, p, 8192); },
+      [&]() -> awaitable<void> {
+        co_await send("GET /v HTTP/1.");
+        co_await send("7\r\nHost: h\r\n\r\n");
+      });
+  EXPECT_EQ(e, Error::Ok);
+  EXPECT_EQ(p.version, 11);
+  EXPECT_EQ(p.target, "/v");
+}
+
+// RFC 9110 section 15.6.6: another major version is not supported (505), while what is not a
+// version at all stays malformed (400).
+TEST_F(ParserIo, OtherMajorVersionIsNotSupported) {
+  RequestParser p(8192, 100);
+  Error e = Error::Ok;
+  run([&]() -> awaitable<void> { e = co_await readHead(*transport_, buf_, p, 8192); },
+      [&]() -> awaitable<void> { co_await send("GET / HTTP/2.0\r\nHost: h\r\n\r\n"); });
+  EXPECT_EQ(e, Error::VersionNotSupported);
+}
+
+TEST_F(ParserIo, MalformedVersionIsProtocol) {
+  RequestParser p(8192, 100);
+  Error e = Error::Ok;
+  run([&]() -> awaitable<void> { e = co_await readHead(*transport_, buf_, p, 8192); },
+      [&]() -> awaitable<void> { co_await send("GET / HTTP/2\r\nHost: h\r\n\r\n"); });
+  EXPECT_EQ(e, Error::Protocol);
+}
+
 TEST_F(ParserIo, BadChunkSizeIsProtocol) {
   RequestParser p(8192, 100);
   Error he = Error::Aborted, be = Error::Ok;
