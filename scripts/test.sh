@@ -19,10 +19,11 @@ jobs=${KGATE_TEST_JOBS:-$(($(nproc) + 1))}
 # only the CPU those tests leave idle (integration tests mostly wait on their nodes), so their
 # timing is as before and CI saves most of a build's time.
 build_tree() {  # build_tree DIR [cmake args...]
-  local dir=$1
+  local dir=$1 start=$SECONDS
   shift
   rm -rf "$dir"
   KGATE_BUILD_DIR=$dir ./scripts/build.sh "$@"
+  echo "test.sh: $dir built in $((SECONDS - start)) s (at $SECONDS s)"
 }
 background() {  # background VAR LOG command...: runs it at nice 19, its PID in VAR
   local var=$1 log=$2
@@ -38,7 +39,10 @@ finish() {  # finish PID LOG: waits; on failure prints the log and fails
   fi
 }
 run_tests() {  # run_tests DIR
-  (cd "$1" && ctest --output-on-failure -j"$jobs" ${KGATE_TEST_ARGS:-})
+  local start=$SECONDS status=0
+  (cd "$1" && ctest --output-on-failure -j"$jobs" ${KGATE_TEST_ARGS:-}) || status=$?
+  echo "test.sh: the tests of $1 ran in $((SECONDS - start)) s (at $SECONDS s)"
+  return $status
 }
 
 sanitize=${KGATE_SANITIZERS:-1}
@@ -60,7 +64,7 @@ run_tests "$plain" || status=$?
 
 if [ "$sanitize" != 0 ]; then
   finish "$san_pid" build-logs/sanitize.log || exit 1
-  echo "test.sh: sanitized tree built (in the background)"
+  echo "test.sh: sanitized tree built (in the background; waited for it until $SECONDS s)"
   if [ "$fuzz" != 0 ]; then
     background fuzz_pid build-logs/fuzz.log env KGATE_FUZZ_STEP=build ./scripts/fuzz.sh
   fi
@@ -79,6 +83,7 @@ fi
 if [ "$fuzz" != 0 ]; then
   finish "$fuzz_pid" build-logs/fuzz.log || exit 1
   cat build-logs/fuzz.log
+  echo "test.sh: fuzz targets built (waited for them until $SECONDS s)"
   KGATE_FUZZ_STEP=run ./scripts/fuzz.sh || status=1
 fi
 exit $status
