@@ -71,6 +71,16 @@ class SlowClient : public ::testing::Test {
     closed = true;
   }
 
+  // Serves the server end with conn and reads the client end until the server closes it;
+  // served_, closed_ and answer_ say how far each got.
+  void serveAndRead(h1::ServerConnection& conn) {
+    net::co_spawn(io_, [&]() -> awaitable<void> { co_await conn.run(); served_ = true; },
+                  net::detached);
+    net::co_spawn(io_, readUntilClosed(answer_, closed_), net::detached);
+  }
+  bool served_ = false, closed_ = false;
+  std::string answer_;
+
   // Runs the loop until done() or the bound passes, then closes the client and lets every
   // coroutine wind down.
   void runUntil(const std::function<bool()>& done, Clock::duration bound) {
@@ -132,17 +142,12 @@ TEST_F(SlowClient, AHeadTrickledInIsCutHeaderTimeoutAfterItsFirstByte) {
   std::copy(line.begin(), line.end(), space.data());
   first.commit(line.size());
   h1::ServerConnection conn(std::move(server_), std::move(first), env(Clock::now()));
-  bool served = false;
-  net::co_spawn(io_, [&]() -> awaitable<void> { co_await conn.run(); served = true; },
-                net::detached);
-  std::string answer;
-  bool closed = false;
-  net::co_spawn(io_, readUntilClosed(answer, closed), net::detached);
+  serveAndRead(conn);
   // One more header line every 100 ms: each byte is progress, none of it may extend the head's
   // time. The client would go on for 15 s.
   net::co_spawn(io_, [&]() -> awaitable<void> {
     net::steady_timer tick(io_);
-    for (int i = 0; i < 150 && !closed; ++i) {
+    for (int i = 0; i < 150 && !closed_; ++i) {
       std::string field = "X-" + std::to_string(i) + ": y\r\n";
       auto [ec, n] = co_await net::async_write(*client_, net::buffer(field), kUseTuple);
       if (ec) break;
@@ -150,26 +155,21 @@ TEST_F(SlowClient, AHeadTrickledInIsCutHeaderTimeoutAfterItsFirstByte) {
       co_await tick.async_wait(kUseTuple);
     }
   }, net::detached);
-  runUntil([&] { return closed && served; }, 20s);
-  EXPECT_TRUE(closed);
-  EXPECT_TRUE(served);
-  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 408") << answer;
+  runUntil([&] { return closed_ && served_; }, 20s);
+  EXPECT_TRUE(closed_);
+  EXPECT_TRUE(served_);
+  EXPECT_EQ(answer_.substr(0, 12), "HTTP/1.1 408") << answer_;
   EXPECT_EQ(timeouts("header"), 1u);
 }
 
 TEST_F(SlowClient, AConnectionThatNeverSendsItsFirstRequestIsClosedAfterHeaderTimeout) {
   // As after a TLS handshake that chose http/1.1: nothing read yet.
   h1::ServerConnection conn(std::move(server_), ReadBuffer{}, env());
-  bool served = false;
-  net::co_spawn(io_, [&]() -> awaitable<void> { co_await conn.run(); served = true; },
-                net::detached);
-  std::string answer;
-  bool closed = false;
-  net::co_spawn(io_, readUntilClosed(answer, closed), net::detached);
-  runUntil([&] { return closed && served; }, 15s);  // idleTimeout would keep it 120 s
-  EXPECT_TRUE(closed);
-  EXPECT_TRUE(served);
-  EXPECT_EQ(answer, "");  // no request, no answer
+  serveAndRead(conn);
+  runUntil([&] { return closed_ && served_; }, 15s);  // idleTimeout would keep it 120 s
+  EXPECT_TRUE(closed_);
+  EXPECT_TRUE(served_);
+  EXPECT_EQ(answer_, "");  // no request, no answer
   EXPECT_EQ(timeouts("header"), 1u);
 }
 
