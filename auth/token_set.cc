@@ -1,7 +1,8 @@
 #include "auth/token_set.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
+
+#include "certs/keys.h"
 
 namespace kgate::auth {
 
@@ -17,11 +18,7 @@ std::string_view causeOf(AuthResult r) {
   return "unknown";
 }
 
-TokenSet::Digest digestOf(std::string_view token) {
-  TokenSet::Digest d;
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d.data());
-  return d;
-}
+TokenSet::Digest digestOf(std::string_view token) { return certs::sha256Digest(token); }
 
 std::shared_ptr<const TokenSet> TokenSet::fromConfig(const conf::Config& config) {
   auto set = std::make_shared<TokenSet>();

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "certs/keys.h"
 #include "conf/config.h"
 
 namespace kgate::auth {
@@ -19,7 +20,7 @@ std::string_view causeOf(AuthResult r);  // the stable cause string (no_source, 
 
 class TokenSet {
  public:
-  using Digest = std::array<unsigned char, 32>;
+  using Digest = certs::Sha256;
 
   struct Entry {
     std::vector<Digest> digests;  // accepted tokens, oldest first

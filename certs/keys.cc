@@ -253,13 +253,21 @@ Result<std::vector<Certificate>> certChainFromPem(std::string_view pem) {
   return chain;
 }
 
-std::string sha256(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+Sha256 sha256Digest(std::string_view bytes) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local MdCtx ctx(EVP_MD_CTX_new());
+  Sha256 out;
+  if (!md || !ctx || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out.data(), nullptr) != 1) {
     std::abort();  // SHA-256 is built in; failure means a broken library
   }
-  return std::string(reinterpret_cast<char*>(md), len);
+  return out;
+}
+
+std::string sha256(std::string_view bytes) {
+  Sha256 d = sha256Digest(bytes);
+  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
 std::string sha256Hex(std::string_view bytes) {

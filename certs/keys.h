@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -49,6 +50,11 @@ bool certMatchesKey(const X509& cert, const EVP_PKEY& key);
 std::string certToPem(const X509& cert);
 Result<Certificate> certFromPem(std::string_view pem);  // first certificate in the text
 Result<std::vector<Certificate>> certChainFromPem(std::string_view pem);
+using Sha256 = std::array<unsigned char, 32>;
+// SHA-256 with the algorithm fetched once per process: OpenSSL 3's SHA256() and EVP_sha256()
+// look it up in the provider store on each call (a locked fetch costing more than the hash of a
+// token), and the token check runs on every request.
+Sha256 sha256Digest(std::string_view bytes);
 std::string sha256(std::string_view bytes);              // raw 32 bytes
 std::string sha256Hex(std::string_view bytes);           // lower-case hex
 std::string certFingerprint(const X509& cert);           // SHA-256 of DER, "AB:CD:..." form

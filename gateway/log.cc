@@ -1,12 +1,13 @@
 #include "gateway/log.h"
 
-#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+
+#include "certs/keys.h"
 
 namespace kgate::log {
 namespace {
@@ -54,8 +55,7 @@ void write(Level level, std::string_view message) {
 }
 
 std::string tokenTag(std::string_view secret) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
+  certs::Sha256 digest = certs::sha256Digest(secret);
   static const char* hex = "0123456789abcdef";
   std::string out;
   for (int i = 0; i < 4; ++i) {
