@@ -1,6 +1,9 @@
 #include "gateway/h1/parser.h"
 
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
+
+#include <array>
 
 namespace kgate::h1 {
 namespace {
@@ -20,6 +23,21 @@ std::string lower(std::string_view s) {
   std::string out(s);
   http::toLower(out);
   return out;
+}
+
+// http::isHopByHop by Beast's id for the name; the table is built from that function once, so
+// the two cannot disagree.
+bool isHopByHop(bhttp::field f) {
+  static const auto table = [] {
+    std::array<bool, static_cast<size_t>(bhttp::field::xref) + 1> t{};
+    for (size_t i = 1; i < t.size(); ++i) {
+      auto name = bhttp::to_string(static_cast<bhttp::field>(i));
+      t[i] = http::isHopByHop(lower(std::string_view(name.data(), name.size())));
+    }
+    return t;
+  }();
+  auto i = static_cast<size_t>(f);
+  return i < table.size() && table[i];
 }
 
 // Splits a comma-separated header value into trimmed, lower-cased tokens.
@@ -88,7 +106,7 @@ void Parser<R>::on_response_impl(int code, boost::beast::string_view, int v,
 }
 
 template <bool R>
-void Parser<R>::on_field_impl(bhttp::field, boost::beast::string_view nameIn,
+void Parser<R>::on_field_impl(bhttp::field field, boost::beast::string_view nameIn,
                               boost::beast::string_view valueIn,
                               boost::beast::error_code& ec) {
   std::string_view name(nameIn.data(), nameIn.size());
@@ -103,43 +121,50 @@ void Parser<R>::on_field_impl(bhttp::field, boost::beast::string_view nameIn,
     ec = bhttp::error::header_limit;
     return;
   }
-  std::string n = lower(name);
+  // Beast has already recognised the name, case-insensitively: the special fields are picked
+  // out by that, not by comparing a lower-cased copy of every name with each of them.
+  using F = bhttp::field;
   if (headerDone_) {
-    if (!http::isHopByHop(n) && n != "content-length") trailers.add(std::move(n), std::string(value));
+    if (!isHopByHop(field) && field != F::content_length) trailers.add(lower(name), std::string(value));
     return;
   }
-  if (n == "host") {
-    ++hostCount;
-    host.assign(value);
-    return;
+  switch (field) {
+    case F::host:
+      ++hostCount;
+      host.assign(value);
+      return;
+    case F::connection:
+      splitTokens(value, connectionTokens_);
+      return;
+    case F::transfer_encoding: {
+      // Only "chunked" alone is framing kgate can pass on. Anything else (gzip, "chunked, gzip",
+      // identity) would make the body's end ambiguous between us and the next hop: request
+      // smuggling. RFC 9112 section 6.3 says to refuse it.
+      std::vector<std::string> codings;
+      splitTokens(value, codings);
+      if (codings.size() != 1 || codings[0] != "chunked") ec = bhttp::error::bad_transfer_encoding;
+      return;
+    }
+    case F::te: {
+      std::vector<std::string> te;
+      splitTokens(value, te);
+      for (auto& t : te)
+        if (t == "trailers") trailersAllowed = true;
+      return;
+    }
+    case F::expect:
+      if (iequals(value, "100-continue")) {
+        expectContinue = true;
+        return;
+      }
+      break;
+    // Framing headers are Beast's business (and reach the model as contentLength/hasBody).
+    case F::content_length:
+      return;
+    default:
+      if (isHopByHop(field)) return;
   }
-  if (n == "connection") {
-    splitTokens(value, connectionTokens_);
-    return;
-  }
-  if (n == "transfer-encoding") {
-    // Only "chunked" alone is framing kgate can pass on. Anything else (gzip, "chunked, gzip",
-    // identity) would make the body's end ambiguous between us and the next hop: request
-    // smuggling. RFC 9112 section 6.3 says to refuse it.
-    std::vector<std::string> codings;
-    splitTokens(value, codings);
-    if (codings.size() != 1 || codings[0] != "chunked") ec = bhttp::error::bad_transfer_encoding;
-    return;
-  }
-  if (n == "te") {
-    std::vector<std::string> te;
-    splitTokens(value, te);
-    for (auto& t : te)
-      if (t == "trailers") trailersAllowed = true;
-    return;
-  }
-  if (n == "expect" && iequals(value, "100-continue")) {
-    expectContinue = true;
-    return;
-  }
-  // Framing headers are Beast's business (and reach the model as contentLength/hasBody).
-  if (n == "content-length" || http::isHopByHop(n)) return;
-  headers.add(std::move(n), std::string(value));
+  headers.add(lower(name), std::string(value));
 }
 
 template <bool R>
