@@ -52,7 +52,8 @@ TEST(Init, LiteAndMasterKeys) {
   EXPECT_NE(master.out.find("datastoreEndpoint:"), std::string::npos);
 }
 
-// An operator's own domain key (Kuscia's domainKeyData from elsewhere).
+// An operator's own domain key (Kuscia's domainKeyData from elsewhere); the test harness gives
+// every node one of the run's pre-generated keys this way.
 TEST(Init, DomainKeyFileIsTakenAsGiven) {
   TempDir dir;
   auto gen = run({"openssl", "genrsa", "-out", dir.file("domain.key"), "2048"});
@@ -102,7 +103,8 @@ TEST(Init, BadFlagsFailWithOneClearLine) {
 
 TEST(Start, CreatesDataDirCaAndServerCertificate) {
   TempDir dir;
-  Node alice(dir, {.domain = "alice", .ip = "127.0.0.2"});
+  // kgate's own keys, not the pool's: this test checks what it writes and with which modes.
+  Node alice(dir, {.domain = "alice", .ip = "127.0.0.2", .generatedKeys = true});
   alice.appendConfig("hostNames: [alice.example.com]");
   alice.start();
   std::string out = alice.process().stdoutText();
