@@ -52,6 +52,38 @@ TEST(Init, LiteAndMasterKeys) {
   EXPECT_NE(master.out.find("datastoreEndpoint:"), std::string::npos);
 }
 
+// An operator's own domain key (Kuscia's domainKeyData from elsewhere); the test harness gives
+// every node one of the run's pre-generated keys this way.
+TEST(Init, DomainKeyFileIsTakenAsGiven) {
+  TempDir dir;
+  auto gen = run({"openssl", "genrsa", "-out", dir.file("domain.key"), "2048"});
+  ASSERT_EQ(gen.exitCode, 0) << gen.err;
+  auto r = kgate({"init", "--mode", "autonomy", "--domain", "alice", "--domain-key-file",
+                  dir.file("domain.key")});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  auto b64 = run({"openssl", "base64", "-A", "-in", dir.file("domain.key")});
+  EXPECT_NE(r.out.find("\ndomainKeyData: " + b64.out + "\n"), std::string::npos) << r.out;
+}
+
+TEST(Init, DomainKeyFileThatIsNoUsableDomainKeyFailsWithOneClearLine) {
+  TempDir dir;
+  auto init = [&](const std::string& file) {
+    return kgate({"init", "--mode", "autonomy", "--domain", "alice", "-f", dir.file(file)});
+  };
+  expectUsageError(init("missing.key"), "--domain-key-file: cannot open");
+  writeFile(dir.file("junk.key"), "-----BEGIN RSA PRIVATE KEY-----\nnot a key\n");
+  expectUsageError(init("junk.key"), "--domain-key-file " + dir.file("junk.key") + ": cannot");
+  // Keys openssl accepts, but not as a domain key: the handshake and registration need RSA-2048+.
+  ASSERT_EQ(run({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-out", dir.file("ec.key")})
+                .exitCode,
+            0);
+  ASSERT_EQ(run({"openssl", "genrsa", "-out", dir.file("small.key"), "1024"}).exitCode, 0);
+  for (std::string file : {"ec.key", "small.key"})
+    expectUsageError(init(file), "must be RSA of 2048 bits or more");
+}
+
 TEST(Init, BadFlagsFailWithOneClearLine) {
   expectUsageError(kgate({"init", "--mode", "autonomy"}), "--domain is required");
   expectUsageError(kgate({"init", "--domain", "alice"}), "--mode is required");
@@ -71,7 +103,8 @@ TEST(Init, BadFlagsFailWithOneClearLine) {
 
 TEST(Start, CreatesDataDirCaAndServerCertificate) {
   TempDir dir;
-  Node alice(dir, {.domain = "alice", .ip = "127.0.0.2"});
+  // kgate's own keys, not the pool's: this test checks what it writes and with which modes.
+  Node alice(dir, {.domain = "alice", .ip = "127.0.0.2", .generatedKeys = true});
   alice.appendConfig("hostNames: [alice.example.com]");
   alice.start();
   std::string out = alice.process().stdoutText();

@@ -22,8 +22,13 @@ std::string tokenFor(const std::string& name) {
 
 Node::Node(const TempDir& dir, NodeSpec spec) : dir_(dir.path()), spec_(std::move(spec)) {
   configPath_ = dir_ + "/" + spec_.domain + ".yaml";
+  if (!spec_.generatedKeys) keys_ = PooledKeys::take();
   std::vector<std::string> argv{kgateBinary(), "init", "--mode", spec_.mode, "--domain",
                                 spec_.domain};
+  if (keys_) {
+    argv.push_back("--domain-key-file");
+    argv.push_back(keys_->domainKeyFile());
+  }
   if (!spec_.protocol.empty()) {
     argv.push_back("--protocol");
     argv.push_back(spec_.protocol);
@@ -50,6 +55,7 @@ Node::Node(const TempDir& dir, NodeSpec spec) : dir_(dir.path()), spec_(std::mov
   if (!spec_.seedDataDir) extra << "dataDir: " << dataDir() << "\n";
   base_ = extra.str();
   writeFile(configPath_, base_);
+  if (keys_) keys_->seedCertDir(dataDir() + "/certs");
 }
 
 std::string Node::dataDir() const {

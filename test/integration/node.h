@@ -1,6 +1,7 @@
 // A real kgate node for integration tests: `kgate init` writes its config (plus whatever YAML the
 // test appends), `kgate start` runs it on free ports of its own loopback address, and start()
-// returns once /ready answers 200. Everything it starts dies with the test.
+// returns once /ready answers 200. Everything it starts dies with the test. Its keys come from
+// the run's key pool (key_pool.h) unless NodeSpec::generatedKeys asks kgate to make them.
 #pragma once
 
 #include <memory>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/key_pool.h"
 #include "support/harness.h"
 
 namespace kgate::test {
@@ -23,6 +25,9 @@ struct NodeSpec {
   std::string deployToken{};      // lite: --lite-deploy-token
   std::string datastore{};        // master: --datastore-endpoint (mysql://...)
   bool seedDataDir = false;       // leave dataDir to kgate's default (<user>-kgate-<role>...)
+  // kgate generates the node's keys itself (domain key at init, CA and leaf keys at first
+  // start), for tests of that. Otherwise they come from the run's key pool (key_pool.h).
+  bool generatedKeys = false;
 };
 
 class Node {
@@ -71,6 +76,7 @@ class Node {
   std::string base_;   // what kgate init wrote, plus the test's fixed keys
   std::string extra_;  // what the test appended
   std::vector<uint16_t> ports_;
+  std::optional<PooledKeys> keys_;  // held while the node lives: no live node shares them
   std::optional<Process> process_;
 };
 
