@@ -7,27 +7,10 @@
 #include <utility>
 
 #include "certs/files.h"
+#include "support/test_keys.h"
 
 namespace kgate::test {
 namespace {
-
-// A named string, not a temporary built from the literal: GCC 12 warns wrongly (-Warray-bounds)
-// about `std::string(literal) + "..."` at -O1.
-const std::string& poolDir() {
-  static const std::string dir = KGATE_KEYPOOL_DIR;
-  return dir;
-}
-
-// Slots 0..n-1 present when the process first looks (kgate_test_keypool writes at most 64).
-int slotCount() {
-  static const int count = [] {
-    int n = 0;
-    while (n < 64 && std::filesystem::exists(poolDir() + "/" + std::to_string(n) + "/domain.key"))
-      ++n;
-    return n;
-  }();
-  return count;
-}
 
 // Bit n set: slot n belongs to a live Node. Trivially destructible, so a Node in a static (a
 // suite-wide node) can still give its slot back at exit.
@@ -36,7 +19,7 @@ std::atomic<uint64_t> taken{0};
 }  // namespace
 
 std::optional<PooledKeys> PooledKeys::take() {
-  const int slots = slotCount();
+  const int slots = keyPoolSlots();
   uint64_t was = taken.load();
   for (;;) {
     int slot = 0;
@@ -63,7 +46,7 @@ void PooledKeys::release() {
   slot_ = -1;
 }
 
-std::string PooledKeys::slotDir() const { return poolDir() + "/" + std::to_string(slot_); }
+std::string PooledKeys::slotDir() const { return keyPoolDir() + "/" + std::to_string(slot_); }
 
 std::string PooledKeys::domainKeyFile() const { return slotDir() + "/domain.key"; }
 

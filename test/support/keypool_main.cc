@@ -1,6 +1,7 @@
-// kgate_test_keypool DIR SLOTS: the integration tests' pool of pre-generated node keys (CTest
-// fixture "keypool"; test/integration/key_pool.h takes them). Slot n holds what `kgate init` and
-// a node's first `kgate start` would generate, made by kgate's own code the same way:
+// kgate_test_keypool DIR SLOTS: the run's pool of pre-generated keys (CTest fixture "keypool";
+// test/integration/key_pool.h gives whole slots to test nodes, test/support/test_keys.h single
+// keys to unit tests, both relying on this layout). Slot n holds what `kgate init` and a node's
+// first `kgate start` would generate, made by kgate's own code the same way:
 //   DIR/<n>/domain.key                    the domain key (for init --domain-key-file)
 //   DIR/<n>/certs/ca.key, ca.crt          the node's CA (createCaCert, as node_pki.cc makes it)
 //   DIR/<n>/certs/{external,api,admin-client}.key   the leaf keys; kgate issues their certificates
