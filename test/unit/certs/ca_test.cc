@@ -12,18 +12,18 @@
 namespace kgate::certs {
 namespace {
 
-using testing::cachedKey;
+using testing::testKey;
 using std::chrono::hours;
 using std::chrono::system_clock;
 
 Certificate makeCa(int keyIndex, const std::string& cn = "Kuscia") {
-  auto ca = createCaCert(cachedKey(keyIndex), cn);
+  auto ca = createCaCert(testKey(keyIndex), cn);
   EXPECT_TRUE(ca) << ca.error();
   return ca ? std::move(*ca) : nullptr;
 }
 
 Certificate issue(const X509& ca, int caKey, int subjectKey, const CertSpec& spec) {
-  auto cert = issueCert(ca, cachedKey(caKey), cachedKey(subjectKey), spec);
+  auto cert = issueCert(ca, testKey(caKey), testKey(subjectKey), spec);
   EXPECT_TRUE(cert) << cert.error();
   return cert ? std::move(*cert) : nullptr;
 }
@@ -136,16 +136,16 @@ TEST(Ca, SubjectAltNamesSortedIntoIpAndDns) {
 TEST(Ca, RejectsBadInput) {
   Certificate ca = makeCa(0);
   ASSERT_TRUE(ca);
-  EXPECT_FALSE(issueCert(*ca, cachedKey(1), cachedKey(2), {.commonName = "x"}))
+  EXPECT_FALSE(issueCert(*ca, testKey(1), testKey(2), {.commonName = "x"}))
       << "CA key not matching the CA certificate";
-  EXPECT_FALSE(issueCert(*ca, cachedKey(0), cachedKey(2), {.commonName = ""}));
-  EXPECT_FALSE(issueCert(*ca, cachedKey(0), cachedKey(2), {.commonName = "x", .sans = {"a b"}}));
-  EXPECT_FALSE(issueCert(*ca, cachedKey(0), cachedKey(2), {.commonName = "x", .sans = {""}}));
-  EXPECT_FALSE(issueCert(*ca, cachedKey(0), cachedKey(2),
+  EXPECT_FALSE(issueCert(*ca, testKey(0), testKey(2), {.commonName = ""}));
+  EXPECT_FALSE(issueCert(*ca, testKey(0), testKey(2), {.commonName = "x", .sans = {"a b"}}));
+  EXPECT_FALSE(issueCert(*ca, testKey(0), testKey(2), {.commonName = "x", .sans = {""}}));
+  EXPECT_FALSE(issueCert(*ca, testKey(0), testKey(2),
                          {.commonName = "x", .sans = {}, .validity = hours(0)}));
-  EXPECT_FALSE(issueCert(*ca, cachedKey(0), cachedKey(2),
+  EXPECT_FALSE(issueCert(*ca, testKey(0), testKey(2),
                          {.commonName = "x", .sans = {}, .validity = hours::max()}));
-  EXPECT_FALSE(createCaCert(cachedKey(0), ""));
+  EXPECT_FALSE(createCaCert(testKey(0), ""));
   EXPECT_EQ(ERR_peek_error(), 0u);
 }
 

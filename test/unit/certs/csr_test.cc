@@ -9,10 +9,10 @@
 namespace kgate::certs {
 namespace {
 
-using testing::cachedKey;
+using testing::testKey;
 
 CertRequest build(const std::string& cn, const std::string& token, int key = 2) {
-  auto csr = buildCsr(cachedKey(key), cn, token);
+  auto csr = buildCsr(testKey(key), cn, token);
   EXPECT_TRUE(csr) << csr.error();
   return csr ? std::move(*csr) : nullptr;
 }
@@ -32,7 +32,7 @@ TEST(Csr, PemRoundTripCarriesTokenExtension) {
 
   auto pub = csrPublicKey(**parsed);
   ASSERT_TRUE(pub) << pub.error();
-  EXPECT_TRUE(samePublicKey(**pub, cachedKey(2)));
+  EXPECT_TRUE(samePublicKey(**pub, testKey(2)));
 
   // Subject is the CN alone; the extension is the only one, non-critical, with OID 1.2.3.4.
   const X509_NAME* subject = X509_REQ_get_subject_name(parsed->get());
@@ -99,25 +99,25 @@ TEST(Csr, TamperedCsrFailsVerification) {
   EXPECT_EQ(csrCommonName(*forged), "mlice");
   EXPECT_FALSE(verifyCsrSignature(*forged));
 
-  auto ca = createCaCert(cachedKey(0), "Kuscia");
+  auto ca = createCaCert(testKey(0), "Kuscia");
   ASSERT_TRUE(ca);
-  EXPECT_FALSE(signCsr(**ca, cachedKey(0), *forged, {}, 7));
+  EXPECT_FALSE(signCsr(**ca, testKey(0), *forged, {}, 7));
   EXPECT_FALSE(csrFromPem("not a csr"));
   EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
 TEST(Csr, SignCsrFields) {
-  auto ca = createCaCert(cachedKey(0), "Kuscia");
+  auto ca = createCaCert(testKey(0), "Kuscia");
   ASSERT_TRUE(ca);
   CertRequest csr = build("alice", "token");
   ASSERT_TRUE(csr);
-  auto cert = signCsr(**ca, cachedKey(0), *csr,
+  auto cert = signCsr(**ca, testKey(0), *csr,
                       {.commonName = "ignored", .sans = {"alice.example"}}, 0x1234567890ULL);
   ASSERT_TRUE(cert) << cert.error();
   X509* x = cert->get();
   EXPECT_EQ(certSubjectCN(*x), "alice");
   EXPECT_TRUE(verifySignedBy(*x, **ca));
-  EXPECT_TRUE(certMatchesKey(*x, cachedKey(2)));
+  EXPECT_TRUE(certMatchesKey(*x, testKey(2)));
   uint64_t serial = 0;
   ASSERT_EQ(ASN1_INTEGER_get_uint64(&serial, X509_get0_serialNumber(x)), 1);
   EXPECT_EQ(serial, 0x1234567890ULL);
@@ -136,11 +136,11 @@ TEST(Csr, SignCsrFields) {
   X509_STORE_CTX_free(vctx);
   X509_STORE_free(store);
 
-  EXPECT_FALSE(signCsr(**ca, cachedKey(0), *csr, {}, 0));
-  EXPECT_FALSE(signCsr(**ca, cachedKey(1), *csr, {}, 9)) << "CA key must match the CA";
+  EXPECT_FALSE(signCsr(**ca, testKey(0), *csr, {}, 0));
+  EXPECT_FALSE(signCsr(**ca, testKey(1), *csr, {}, 9)) << "CA key must match the CA";
 }
 
-TEST(Csr, RejectsEmptyName) { EXPECT_FALSE(buildCsr(cachedKey(2), "", "t")); }
+TEST(Csr, RejectsEmptyName) { EXPECT_FALSE(buildCsr(testKey(2), "", "t")); }
 
 }  // namespace
 }  // namespace kgate::certs

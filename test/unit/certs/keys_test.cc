@@ -13,7 +13,7 @@
 namespace kgate::certs {
 namespace {
 
-using testing::cachedKey;
+using testing::testKey;
 
 TEST(Base64, KnownVectors) {
   // RFC 4648 section 10.
@@ -86,7 +86,7 @@ TEST(Digest, Sha256) {
 }
 
 TEST(Keys, PrivateKeyPemBothForms) {
-  const EVP_PKEY& key = cachedKey(0);
+  const EVP_PKEY& key = testKey(0);
   std::string pkcs1 = privateKeyToPem(key, true);
   std::string pkcs8 = privateKeyToPem(key, false);
   EXPECT_EQ(pkcs1.rfind("-----BEGIN RSA PRIVATE KEY-----\n", 0), 0u);
@@ -100,7 +100,7 @@ TEST(Keys, PrivateKeyPemBothForms) {
 }
 
 TEST(Keys, PublicKeyPemBothForms) {
-  const EVP_PKEY& key = cachedKey(0);
+  const EVP_PKEY& key = testKey(0);
   std::string pkcs1 = publicKeyToPem(key, true);
   std::string spki = publicKeyToPem(key, false);
   EXPECT_EQ(pkcs1.rfind("-----BEGIN RSA PUBLIC KEY-----\n", 0), 0u) << pkcs1;
@@ -109,7 +109,7 @@ TEST(Keys, PublicKeyPemBothForms) {
     auto parsed = publicKeyFromPem(pem);
     ASSERT_TRUE(parsed) << parsed.error();
     EXPECT_TRUE(samePublicKey(**parsed, key));
-    EXPECT_FALSE(samePublicKey(**parsed, cachedKey(1)));
+    EXPECT_FALSE(samePublicKey(**parsed, testKey(1)));
   }
 }
 
@@ -129,7 +129,7 @@ TEST(Keys, EcKeysParse) {
 }
 
 TEST(Keys, GarbageIsAnErrorNotACrash) {
-  const std::string pem = privateKeyToPem(cachedKey(0), true);
+  const std::string pem = privateKeyToPem(testKey(0), true);
   const size_t body = pem.find('\n') + 1;
   std::string truncated = pem.substr(0, pem.size() / 2);
   std::string badDer = pem;
@@ -150,7 +150,7 @@ TEST(Keys, GarbageIsAnErrorNotACrash) {
 }
 
 TEST(Keys, DamagedKeyThatStillParsesIsRejected) {
-  const std::string pem = privateKeyToPem(cachedKey(0), true);
+  const std::string pem = privateKeyToPem(testKey(0), true);
   // A few characters into the body sit inside the modulus: still valid DER, but no longer a key
   // whose signatures verify.
   std::string damaged = pem;
@@ -164,7 +164,7 @@ TEST(Keys, DamagedKeyThatStillParsesIsRejected) {
 TEST(Keys, EncryptedKeyIsRejectedWithoutPrompting) {
   BIO* bio = BIO_new(BIO_s_mem());
   const char pass[] = "secret";
-  ASSERT_EQ(PEM_write_bio_PrivateKey(bio, &cachedKey(0), EVP_aes_128_cbc(),
+  ASSERT_EQ(PEM_write_bio_PrivateKey(bio, &testKey(0), EVP_aes_128_cbc(),
                                      reinterpret_cast<const unsigned char*>(pass), 6, nullptr,
                                      nullptr),
             1);
@@ -174,6 +174,18 @@ TEST(Keys, EncryptedKeyIsRejectedWithoutPrompting) {
   BIO_free(bio);
   ASSERT_NE(pem.find("ENCRYPTED"), std::string::npos);
   EXPECT_FALSE(privateKeyFromPem(pem));  // would block on a terminal prompt if it asked
+}
+
+// The other tests' keys come from the run's key pool (testKey); this one is generated here.
+TEST(Keys, GeneratesRsa2048) {
+  auto key = generateRsaKey(2048);
+  ASSERT_TRUE(key) << key.error();
+  EXPECT_TRUE(EVP_PKEY_is_a(key->get(), "RSA"));
+  EXPECT_EQ(EVP_PKEY_get_bits(key->get()), 2048);
+  auto parsed = privateKeyFromPem(privateKeyToPem(**key));  // which checks that it signs
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_TRUE(samePublicKey(**parsed, **key));
+  EXPECT_FALSE(samePublicKey(**key, testKey(0)));
 }
 
 TEST(Keys, RejectsSillySizes) {

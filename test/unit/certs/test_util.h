@@ -1,5 +1,4 @@
-// Shared by the certs tests: a throwaway directory and keys generated once per process (RSA
-// generation dominates the run time otherwise).
+// Shared by the certs tests: a throwaway directory and the test keys.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,6 +7,7 @@
 #include <string>
 
 #include "certs/keys.h"
+#include "test/support/test_keys.h"
 
 namespace kgate::certs::testing {
 
@@ -30,15 +30,7 @@ class TempDir {
   std::string path_;
 };
 
-// The n-th cached RSA-2048 key (n < 8), shared by all tests of the process.
-inline const EVP_PKEY& cachedKey(int n) {
-  static PrivateKey keys[8];
-  if (!keys[n]) {
-    auto k = generateRsaKey(2048);
-    if (!k) ADD_FAILURE() << k.error();
-    keys[n] = std::move(*k);
-  }
-  return *keys[n];
-}
+// testKey(n): the n-th RSA-2048 test key, from the run's key pool (test/support/test_keys.h).
+using kgate::test::testKey;
 
 }  // namespace kgate::certs::testing

@@ -140,7 +140,7 @@ TEST(TlsContext, AlpnPreferencesLiveAsLongAsTheSslCtx) {
 
 TEST(TlsContext, BadOptionsAreErrors) {
   ServerTlsOptions opts = serverOptions();
-  opts.keyPem = privateKeyToPem(cachedKey(1));
+  opts.keyPem = privateKeyToPem(testKey(1));
   auto mismatch = makeServerContext(opts);
   ASSERT_FALSE(mismatch);
   EXPECT_NE(mismatch.error().find("does not match"), std::string::npos) << mismatch.error();

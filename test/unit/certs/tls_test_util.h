@@ -92,23 +92,23 @@ struct Pki {
 inline const Pki& pki() {
   static const Pki p = [] {
     Pki p;
-    auto ca = createCaCert(cachedKey(0), "Test CA");
-    auto other = createCaCert(cachedKey(1), "Test CA");
-    auto server = issueCert(**ca, cachedKey(0), cachedKey(2),
+    auto ca = createCaCert(testKey(0), "Test CA");
+    auto other = createCaCert(testKey(1), "Test CA");
+    auto server = issueCert(**ca, testKey(0), testKey(2),
                             {.commonName = "server", .sans = {"127.0.0.1", "localhost"}});
     CertSpec clientSpec{.commonName = "client", .sans = {}, .serverAuth = false,
                         .clientAuth = true};
-    auto client = issueCert(**ca, cachedKey(0), cachedKey(3), clientSpec);
-    auto foreign = issueCert(**other, cachedKey(1), cachedKey(4), clientSpec);
+    auto client = issueCert(**ca, testKey(0), testKey(3), clientSpec);
+    auto foreign = issueCert(**other, testKey(1), testKey(4), clientSpec);
     EXPECT_TRUE(ca && other && server && client && foreign);
     p.caPem = certToPem(**ca);
     p.otherCaPem = certToPem(**other);
     p.serverPem = certToPem(**server);
-    p.serverKeyPem = privateKeyToPem(cachedKey(2));
+    p.serverKeyPem = privateKeyToPem(testKey(2));
     p.clientPem = certToPem(**client);
-    p.clientKeyPem = privateKeyToPem(cachedKey(3));
+    p.clientKeyPem = privateKeyToPem(testKey(3));
     p.foreignClientPem = certToPem(**foreign);
-    p.foreignClientKeyPem = privateKeyToPem(cachedKey(4));
+    p.foreignClientKeyPem = privateKeyToPem(testKey(4));
     return p;
   }();
   return p;
