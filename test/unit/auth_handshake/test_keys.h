@@ -1,5 +1,5 @@
 // Two RSA-2048 domain keys (alice the source, bob the destination) and a third one for "wrong
-// key" cases, generated once per test binary: RSA generation dominates the run time otherwise.
+// key" cases, distinct keys from the run's key pool (test/support/test_keys.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -7,21 +7,13 @@
 #include <string>
 
 #include "certs/keys.h"
+#include "test/support/test_keys.h"
 
 namespace kgate::auth::testing {
 
-inline const EVP_PKEY& key(int n) {
-  static certs::PrivateKey keys[3];
-  if (!keys[n]) {
-    auto k = certs::generateRsaKey(2048);
-    if (!k) ADD_FAILURE() << k.error();
-    keys[n] = std::move(*k);
-  }
-  return *keys[n];
-}
-inline const EVP_PKEY& alice() { return key(0); }
-inline const EVP_PKEY& bob() { return key(1); }
-inline const EVP_PKEY& mallory() { return key(2); }
+inline const EVP_PKEY& alice() { return kgate::test::testKey(0); }
+inline const EVP_PKEY& bob() { return kgate::test::testKey(1); }
+inline const EVP_PKEY& mallory() { return kgate::test::testKey(2); }
 
 // The public half as exchanged: PEM "RSA PUBLIC KEY" (PKCS#1), like Go's pem.EncodeToMemory.
 inline std::string pubPem(const EVP_PKEY& k) { return certs::publicKeyToPem(k, true); }

@@ -1,5 +1,5 @@
 // Shared by the authority's unit tests (registration here, routes in ../auth_routes): the
-// in-memory Store, cached RSA keys, a test CA, and request builders that can also produce the
+// in-memory Store, the test keys, a test CA, and request builders that can also produce the
 // malformed requests the authority must refuse.
 #pragma once
 
@@ -18,29 +18,20 @@
 #include "certs/csr.h"
 #include "certs/keys.h"
 #include "test/support/memory_store.h"
+#include "test/support/test_keys.h"
 
 namespace kgate::auth::testing {
 
 // The in-memory store every authority unit test uses (test/support/memory_store.h).
 using FakeStore = kgate::test::MemoryStore;
 
-// The n-th cached RSA-2048 key (n < 8): key generation dominates the run time otherwise.
-inline const EVP_PKEY& cachedKey(int n) {
-  static certs::PrivateKey keys[8];
-  if (!keys[n]) {
-    auto k = certs::generateRsaKey(2048);
-    if (!k) ADD_FAILURE() << k.error();
-    keys[n] = std::move(*k);
-  }
-  return *keys[n];
-}
-
-// Key roles of the tests.
-inline const EVP_PKEY& caKey() { return cachedKey(0); }
-inline const EVP_PKEY& masterKey() { return cachedKey(1); }
-inline const EVP_PKEY& aliceKey() { return cachedKey(2); }
-inline const EVP_PKEY& otherKey() { return cachedKey(3); }
-inline const EVP_PKEY& bobKey() { return cachedKey(4); }
+// Key roles of the tests: distinct RSA-2048 keys from the run's key pool
+// (test/support/test_keys.h).
+inline const EVP_PKEY& caKey() { return kgate::test::testKey(0); }
+inline const EVP_PKEY& masterKey() { return kgate::test::testKey(1); }
+inline const EVP_PKEY& aliceKey() { return kgate::test::testKey(2); }
+inline const EVP_PKEY& otherKey() { return kgate::test::testKey(3); }
+inline const EVP_PKEY& bobKey() { return kgate::test::testKey(4); }
 
 inline const std::string& caCertPem() {
   static std::string pem = [] {

@@ -17,9 +17,7 @@ constexpr int64_t kNow = 1'700'000'000;
 constexpr int64_t kUnixNanos = 1'700'000'000'123'456'789;
 
 TEST(RegisterWire, RequestRoundTripsTheWayTheAuthorityReadsIt) {
-  auto fresh = certs::generateRsaKey(2048);
-  ASSERT_TRUE(fresh) << fresh.error();
-  auto req = buildRegisterRequest(**fresh, "alice", "TOKEN-abc", kUnixNanos, kNow);
+  auto req = buildRegisterRequest(aliceKey(), "alice", "TOKEN-abc", kUnixNanos, kNow);
   ASSERT_TRUE(req) << req.error();
 
   // The body has exactly Kuscia's three fields.
@@ -44,7 +42,7 @@ TEST(RegisterWire, RequestRoundTripsTheWayTheAuthorityReadsIt) {
   EXPECT_EQ(certs::csrExtensionValue(**csr, certs::kDeployTokenOid), "TOKEN-abc");
   auto key = certs::csrPublicKey(**csr);
   ASSERT_TRUE(key);
-  EXPECT_TRUE(certs::samePublicKey(**key, **fresh));
+  EXPECT_TRUE(certs::samePublicKey(**key, aliceKey()));
 
   auto ok = verifyRegisterJwt(req->jwt, **key, *parsed, kNow);
   EXPECT_TRUE(ok) << ok.error();

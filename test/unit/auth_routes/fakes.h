@@ -1,4 +1,4 @@
-// Shared by the route tests: the registration tests' fakes (the in-memory Store, cached RSA
+// Shared by the route tests: the registration tests' fakes (the in-memory Store, the test
 // keys, the test CA) and certificates for registered domains.
 #pragma once
 
