@@ -75,6 +75,10 @@ constexpr size_t kWriteBatch = 64 * 1024;
 // after it (nghttp2's default 16 KiB payload, the 9-byte header, at most 256 bytes of padding)
 // means a busy session's buffer never grows, which would copy what it holds.
 constexpr size_t kOutReserve = kWriteBatch + 16 * 1024 + 9 + 256;
+// DATA frames at least this large get that room at once. Smaller ones let the buffer grow as
+// std::string does, so a session with open streams that only sends small responses keeps a
+// buffer of their size, not 80 KiB.
+constexpr size_t kBulkFrame = 8 * 1024;
 
 StreamState* stateOf(nghttp2_session* s, int32_t id) {
   return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(s, id));
@@ -298,7 +302,7 @@ struct Callbacks {
     if (length != s->outFrame.size()) return NGHTTP2_ERR_CALLBACK_FAILURE;
     std::string& out = self->out_;
     size_t padlen = frame->data.padlen;
-    if (out.capacity() < kOutReserve) out.reserve(kOutReserve);
+    if (length >= kBulkFrame && out.capacity() < kOutReserve) out.reserve(kOutReserve);
     out.append(reinterpret_cast<const char*>(framehd), 9);
     if (padlen > 0) out.push_back(static_cast<char>(padlen - 1));
     out.append(s->outFrame);
