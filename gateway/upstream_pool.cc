@@ -74,7 +74,7 @@ std::unique_ptr<ClientStream> UpstreamPool::exchange(std::unique_ptr<h1::ClientC
       c->transport().close(true);
       return;
     }
-    c->buffer().release();  // a pooled connection holds no read buffer (up to 64 KiB each)
+    c->buffer().release();  // a pooled connection holds no read buffer (up to 128 KiB each)
     idle.push_back(Idle{std::move(c), Clock::now()});
   };
   return std::make_unique<h1::ClientExchange>(std::move(conn), u.hostHeader, std::move(release),

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <vector>
 
 #include "gateway/h2/flood_limits.h"
@@ -69,6 +68,17 @@ void dropInput(StreamState& s) {
   s.inBlocks.clear();
   s.inFront = 0;
 }
+
+// The writer hands the transport about this much at a time (one writev or a few TLS records).
+constexpr size_t kWriteBatch = 64 * 1024;
+// The frame that crosses kWriteBatch still goes into the batch: room for a whole DATA frame
+// after it (nghttp2's default 16 KiB payload, the 9-byte header, at most 256 bytes of padding)
+// means a busy session's buffer never grows, which would copy what it holds.
+constexpr size_t kOutReserve = kWriteBatch + 16 * 1024 + 9 + 256;
+// DATA frames at least this large get that room at once. Smaller ones let the buffer grow as
+// std::string does, so a session with open streams that only sends small responses keeps a
+// buffer of their size, not 80 KiB.
+constexpr size_t kBulkFrame = 8 * 1024;
 
 StreamState* stateOf(nghttp2_session* s, int32_t id) {
   return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(s, id));
@@ -249,14 +259,18 @@ struct Callbacks {
     return 0;
   }
 
-  static ssize_t readData(nghttp2_session* raw, int32_t id, uint8_t* buf, size_t length,
+  // Picks the next DATA frame's bytes without copying them (NO_COPY): nghttp2 then calls
+  // sendData for the frame before this nghttp2_session_mem_send() returns. The bytes stay valid
+  // until then even when outData is used up here: the writer they belong to resumes only after
+  // the outEvent notification is posted and the write loop yields (Event::notify never resumes
+  // a waiter inline).
+  static ssize_t readData(nghttp2_session* raw, int32_t id, uint8_t*, size_t length,
                           uint32_t* flags, nghttp2_data_source* source, void*) {
     auto* s = static_cast<StreamState*>(source->ptr);
     size_t n = std::min(length, s->outData.size());
-    if (n) {
-      std::memcpy(buf, s->outData.data(), n);
-      s->outData.remove_prefix(n);
-    }
+    s->outFrame = s->outData.substr(0, n);
+    s->outData.remove_prefix(n);
+    *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
     if (s->outData.empty()) {
       if (s->outEnd) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -274,6 +288,27 @@ struct Callbacks {
       s->outEvent.notify();
     }
     return static_cast<ssize_t>(n);
+  }
+
+  // Writes a whole DATA frame to the session's output, as nghttp2_send_data_callback's contract
+  // says: the 9-byte header, the pad length byte when padded, exactly `length` bytes of payload
+  // (the ones readData picked), then the padding. Pauses nghttp2 once a batch is full, so one
+  // nghttp2_session_mem_send() cannot pack every stream's pending data into the buffer.
+  static int sendData(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd,
+                      size_t length, nghttp2_data_source* source, void* user) {
+    auto* self = static_cast<Session*>(user);
+    auto* s = static_cast<StreamState*>(source->ptr);
+    // Never true (readData picked outFrame for this very frame); ends the session if it were.
+    if (length != s->outFrame.size()) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    std::string& out = self->out_;
+    size_t padlen = frame->data.padlen;
+    if (length >= kBulkFrame && out.capacity() < kOutReserve) out.reserve(kOutReserve);
+    out.append(reinterpret_cast<const char*>(framehd), 9);
+    if (padlen > 0) out.push_back(static_cast<char>(padlen - 1));
+    out.append(s->outFrame);
+    if (padlen > 1) out.append(padlen - 1, '\0');
+    s->outFrame = {};
+    return out.size() >= kWriteBatch ? NGHTTP2_ERR_PAUSE : 0;
   }
 };
 
@@ -298,6 +333,7 @@ void Session::setup(nghttp2_session_callbacks* cbs, nghttp2_option* opt) {
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &Callbacks::onFrameRecv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &Callbacks::onDataChunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Callbacks::onStreamClose);
+  nghttp2_session_callbacks_set_send_data_callback(cbs, &Callbacks::sendData);
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_max_outbound_ack(opt, kMaxQueuedAcks);
   nghttp2_option_set_max_settings(opt, kMaxSettingsEntries);
@@ -439,9 +475,10 @@ awaitable<void> Session::run(ReadBuffer buf) {
 }
 
 awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
-  std::string out;
   for (;;) {
     if (!dead_) {
+      // DATA frames reach out_ through Callbacks::sendData, inside mem_send; it returns 0 when
+      // there is nothing more to send or when sendData paused it on a full batch.
       for (;;) {
         const uint8_t* data = nullptr;
         ssize_t n = nghttp2_session_mem_send(session_, &data);
@@ -450,27 +487,29 @@ awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
           break;
         }
         if (n == 0) break;
-        out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-        if (out.size() >= 64 * 1024) break;
+        out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+        if (out_.size() >= kWriteBatch) break;
       }
     }
-    if (out.empty()) {
+    if (out_.empty()) {
       if (dead_ || readerDone_) break;
       if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
         transport_->cancel();  // the reader is waiting for bytes nobody needs any more
         break;
       }
-      out.shrink_to_fit();  // an idle session holds no write buffer
+      // An idle session holds no write buffer (swap: assigning an empty string keeps the room).
+      if (streams_.empty()) std::string().swap(out_);
       co_await writeEvent_.wait();
       continue;
     }
-    if (auto ec = co_await transport_->writeAll(out)) {
+    if (auto ec = co_await transport_->writeAll(out_)) {
       dead_ = true;
       transport_->close();  // wakes the reader
       break;
     }
-    out.clear();
+    out_.clear();
   }
+  std::string().swap(out_);
   writerDone_ = true;
   writerExit_.notify();
 }

@@ -56,8 +56,11 @@ struct StreamState {
   http::Headers inTrailers;
   Event inEvent;
 
-  // Outbound body: the writer's current piece, copied out by the data provider.
+  // Outbound body: the writer's current piece. The data provider picks each DATA frame's bytes
+  // from it (outFrame) without copying; Callbacks::sendData copies them to the session's output
+  // when nghttp2 sends the frame, in the same nghttp2_session_mem_send() call.
   std::string_view outData;
+  std::string_view outFrame;
   bool outEnd = false;
   bool outStarted = false;       // a data provider is attached
   bool outDeferred = false;      // the provider returned DEFERRED and waits for resume
@@ -107,6 +110,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   nghttp2_data_provider dataProvider(StreamState& s);
   size_t openStreams() const { return streams_.size(); }
+  size_t writeBufferCapacity() const { return out_.capacity(); }  // tests: none while idle
 
  protected:
   // Role hooks, called from nghttp2 callbacks.
@@ -148,6 +152,11 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   awaitable<void> writeLoop(std::shared_ptr<Session> self);
   void failAllStreams();
+
+  // Frames waiting for the transport, DATA payloads included (Callbacks::sendData appends them
+  // there, nghttp2 never copies them). Its room is kept while streams are open, so a busy session
+  // does not regrow it for every batch; a session with no streams holds none.
+  std::string out_;
 
   friend struct Callbacks;
 };

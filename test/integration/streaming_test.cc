@@ -13,7 +13,8 @@ namespace {
 
 constexpr uint64_t kGiB = 1ull << 30;
 // Peak RSS allowed for a gateway that moved a GiB: buffers are bounded per stream (HTTP/2
-// windows of 1 MiB per stream and 4 MiB per connection, 64 KiB read buffers), not per body.
+// windows of 1 MiB per stream and 4 MiB per connection, read buffers of at most 128 KiB), not
+// per body.
 constexpr long kMaxPeakKb = 64 * 1024;
 #ifdef KGATE_SANITIZED
 // AddressSanitizer's shadow memory and quarantine alone exceed that bound. The plain build of
