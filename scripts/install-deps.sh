@@ -3,8 +3,9 @@
 # Idempotent: packages already present are skipped, so it costs nothing on a ready machine.
 set -euo pipefail
 
+# libjemalloc-dev: the kgate binary's allocator (ARCHITECTURE.md, "Memory allocator").
 build_pkgs=(build-essential cmake pkg-config libboost1.81-dev libssl-dev libnghttp2-dev
-            libyaml-cpp-dev prometheus-cpp-dev libsqlite3-dev libmariadb-dev
+            libyaml-cpp-dev prometheus-cpp-dev libsqlite3-dev libmariadb-dev libjemalloc-dev
             libgtest-dev googletest openssl ca-certificates procps)
 # Real clients the integration tests drive kgate with; the MariaDB server the MySQL store tests
 # run against (a private one per test run, on loopback; the package's own service is not used);
