@@ -171,7 +171,9 @@ workers: {args.workers}
 dataDir: {work}/kgate-data
 accessLog: {{enabled: false}}
 tls: {{certFile: {cert}, keyFile: {key}}}
-limits: {{maxConnections: {MAXCONN}}}
+# headerTimeout as nginx's client_header_timeout and HAProxy's `timeout client` below: opening
+# the idle run's connections can take longer than kgate's default 10 s on a loaded machine.
+limits: {{maxConnections: {MAXCONN}, headerTimeout: 120}}
 services:
   echo: http://127.0.0.1:{upstream_port}
   sink: http://127.0.0.1:{sink_port}
@@ -196,7 +198,7 @@ worker_processes {args.workers}; daemon off; error_log {work}/nginx-error.log;
 pid {work}/nginx.pid; worker_rlimit_nofile 65536;
 events {{ worker_connections {MAXCONN}; }}
 http {{
-  access_log off; keepalive_requests 1000000;
+  access_log off; keepalive_requests 1000000; client_header_timeout 120s;
   upstream up {{ server 127.0.0.1:{upstream_port}; keepalive 128; }}
   upstream sink {{ server 127.0.0.1:{sink_port}; keepalive 32; }}
   server {{
