@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "gateway/balancer.h"
 #include "gateway/h1/server_connection.h"
 #include "gateway/h2/server_session.h"
 #include "gateway/log.h"
@@ -18,7 +19,8 @@ constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 // In-flight (sent, unacknowledged) data is not limited, so fast clients lose no throughput.
 constexpr int kUnsentLimit = 128 * 1024;
 
-// Counts a connection for the node-wide limit and the open-connections gauge while it lives.
+// Counts a connection for the node-wide limit and the open-connections gauge while it lives,
+// and uncounts it from the worker's load (counted when the balancer placed it).
 class ConnectionSlot {
  public:
   ConnectionSlot(AcceptEnv& env, ListenerKind kind) : env_(env), kind_(kind) {
@@ -28,6 +30,7 @@ class ConnectionSlot {
   ~ConnectionSlot() {
     if (env_.nodeConnections) env_.nodeConnections->fetch_sub(1, std::memory_order_relaxed);
     if (env_.stats) env_.stats->connectionClosed(kind_);
+    if (env_.load) env_.load->fetch_sub(1, std::memory_order_relaxed);
   }
 
  private:
@@ -48,6 +51,8 @@ awaitable<bool> sniffHttp2(Transport& t, ReadBuffer& buf) {
     buf.commit(got);
   }
 }
+
+}  // namespace
 
 awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv& env) {
   ConnectionSlot slot(env, spec.kind);
@@ -104,8 +109,6 @@ awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv
   }
 }
 
-}  // namespace
-
 awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env) {
   auto ex = acceptor.get_executor();
   net::steady_timer backoff(ex);
@@ -124,6 +127,11 @@ awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv
       error_code ignored;
       socket.close(ignored);  // over limits.maxConnections: refuse at once
       continue;
+    }
+    if (env.balancer) {
+      if (env.balancer->place(env.worker, spec.kind, socket)) continue;  // another worker's now
+    } else if (env.load) {
+      env.load->fetch_add(1, std::memory_order_relaxed);
     }
     spawn(ex, serveConnection(std::move(socket), spec, env), "connection");
   }

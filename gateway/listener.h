@@ -21,14 +21,23 @@ struct ListenerSpec {
   StreamHandler* handler = nullptr;
 };
 
+class ConnectionBalancer;
+
 struct AcceptEnv {
   Sweeper& sweeper;
   ConnectionRegistry& registry;
   WorkerStats* stats = nullptr;                 // null on the control thread
   std::function<conf::Limits()> limits;         // current limits, read per connection
   std::atomic<uint32_t>* nodeConnections = nullptr;  // shared by every worker
+  // Workers only: this worker's index and open connections, and the balancer that may hand a
+  // connection it accepts to another worker (balancer.h). Null: every connection stays here.
+  unsigned worker = 0;
+  std::atomic<uint32_t>* load = nullptr;
+  ConnectionBalancer* balancer = nullptr;
 };
 
 awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env);
+// Serves one accepted connection to its end; `env.load` already counts it (the balancer did).
+awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv& env);
 
 }  // namespace kgate

@@ -186,6 +186,18 @@ std::vector<MetricFamily> Metrics::Collect() const {
     conns.metric.push_back(std::move(m));
   }
   out.push_back(std::move(conns));
+  // Per worker: shows whether the connections are spread (ConnectionBalancer) or piled on one.
+  MetricFamily perWorker{"kgate_worker_connections",
+                         "Open downstream connections on each worker thread", MetricType::Gauge, {}};
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    int64_t n = 0;
+    for (size_t i = 0; i < open.size(); ++i) n += workers_[w]->openConnections(static_cast<ListenerKind>(i));
+    ClientMetric m;
+    m.label = {{"worker", std::to_string(w)}};
+    m.gauge.value = static_cast<double>(n);
+    perWorker.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(perWorker));
   return out;
 }
 

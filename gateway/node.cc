@@ -112,6 +112,7 @@ class Node {
   std::atomic<uint32_t> nodeConnections_{0};
   std::atomic<bool> ready_{false};
   Metrics metrics_;
+  ConnectionBalancer balancer_;  // before workers_: they hold a pointer to it
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<auth::Authority> authority_;  // master only
   std::optional<LiteIdentity> lite_;             // lite only
@@ -266,6 +267,7 @@ void Node::bindAll() {
       throw bindError("internal", c.ports.internal, r.error());
     metrics_.addWorker(&w->stats());
     w->setControl(controlPlane_.get(), authority_.get(), io_.get_executor());
+    if (n > 1) w->joinBalancer(balancer_);
     workers_.push_back(std::move(w));
   }
 }

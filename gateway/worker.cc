@@ -1,6 +1,7 @@
 #include "gateway/worker.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "gateway/log.h"
 #include "gateway/spawn.h"
@@ -39,7 +40,7 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot,
       externalProxy_(ctx_, ListenerKind::External),
       internalProxy_(ctx_, ListenerKind::Internal),
       env_{sweeper_, registry_, &stats_, [this] { return ctx_.snapshot->config->limits; },
-           &nodeConnections},
+           &nodeConnections, index, &load_},
       housekeeping_(sweeper_, [this] {
         flushLogs();
         connections_.store(registry_.size(), std::memory_order_relaxed);
@@ -62,6 +63,28 @@ Result<void> Worker::listen(ListenerKind kind, const tcp::endpoint& endpoint, SS
   slot->spec.handler = kind == ListenerKind::External ? &externalProxy_ : &internalProxy_;
   slots_.push_back(std::move(slot));
   return {};
+}
+
+void Worker::joinBalancer(ConnectionBalancer& balancer) {
+  env_.balancer = &balancer;
+  balancer.add(&load_, [this](ListenerKind kind, tcp::socket::protocol_type protocol, int fd) {
+    net::post(io_, [this, kind, protocol, fd] { adopt(kind, protocol, fd); });
+  });
+}
+
+void Worker::adopt(ListenerKind kind, tcp::socket::protocol_type protocol, int fd) {
+  Slot* slot = nullptr;
+  for (auto& s : slots_)
+    if (s->spec.kind == kind) slot = s.get();
+  tcp::socket socket(io_);
+  error_code ec;
+  if (accepting_ && slot) socket.assign(protocol, fd, ec);
+  if (!accepting_ || !slot || ec) {
+    ::close(fd);  // handed over as this worker began to drain: refused, as at a closed listener
+    load_.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  spawn(io_.get_executor(), serveConnection(std::move(socket), slot->spec, env_), "connection");
 }
 
 void Worker::start() {
@@ -90,6 +113,7 @@ void Worker::updateSnapshot(std::shared_ptr<const Snapshot> snapshot,
 
 void Worker::drain() {
   net::post(io_, [this] {
+    accepting_ = false;
     for (auto& slot : slots_) {
       error_code ignored;
       slot->acceptor.close(ignored);
@@ -109,6 +133,7 @@ void Worker::stop() {
   // returns; io_context::run() then runs out of work. Destroying suspended frames instead would
   // run their destructors after the members they point to.
   net::post(io_, [this] {
+    accepting_ = false;
     for (auto& slot : slots_) {
       error_code ignored;
       slot->acceptor.close(ignored);

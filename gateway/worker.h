@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/balancer.h"
 #include "gateway/listener.h"
 #include "gateway/proxy.h"
 #include "gateway/worker_context.h"
@@ -24,6 +25,8 @@ class Worker {
   // Before start(), from the starting thread: bind a listening socket (SO_REUSEPORT).
   Result<void> listen(ListenerKind kind, const tcp::endpoint& endpoint, SSL_CTX* tls);
 
+  // Before start(): shares the node's balancer (balancer.h), which this worker joins.
+  void joinBalancer(ConnectionBalancer& balancer);
   // Before start(): the control thread's objects (authority: master only, else null).
   void setControl(ControlPlane* controlPlane, auth::Authority* authority,
                   net::any_io_executor control) {
@@ -53,7 +56,8 @@ class Worker {
     ListenerSpec spec;
   };
   void flushLogs();
-  void trackConnections();
+  // On this worker's thread: serve a connection another worker accepted and handed over.
+  void adopt(ListenerKind kind, tcp::socket::protocol_type protocol, int fd);
 
   unsigned index_;
   net::io_context io_{1};
@@ -70,6 +74,8 @@ class Worker {
   std::vector<std::unique_ptr<Slot>> slots_;
   Deadline housekeeping_;
   std::atomic<size_t> connections_{0};
+  std::atomic<uint32_t> load_{0};  // open downstream connections, exact (the balancer's measure)
+  bool accepting_ = true;          // this worker's thread only: false once draining or stopping
   std::atomic<bool> finished_{false};
   std::thread thread_;
 };

@@ -208,6 +208,37 @@ TEST_F(Operations, EarlyAnswerToAnUploadReachesTheClient) {
   }
 }
 
+TEST_F(Operations, ConnectionsAreSpreadEvenlyOverTheWorkers) {
+  start();  // two workers, each with its own SO_REUSEPORT socket
+  // The kernel hashes each connection to a worker: 20 of them land 10/10 less than one time in
+  // five. Each is served (a 401 answered) before the next opens, and all stay open.
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 20; ++i) {
+    auto c = std::make_unique<RawConnection>(bob_->ip(), bob_->externalPort());
+    ASSERT_TRUE(c->ok()) << c->error();
+    ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(c->readUntil([](const std::string& r) { return r.find("\r\n\r\n") != r.npos; }));
+    EXPECT_EQ(c->received().substr(0, 12), "HTTP/1.1 401");
+    held.push_back(std::move(c));
+  }
+  EXPECT_EQ(bob_->metric("kgate_worker_connections{worker=\"0\"}"), 10);
+  EXPECT_EQ(bob_->metric("kgate_worker_connections{worker=\"1\"}"), 10);
+  // Connections that close are uncounted, so the next ones fill the emptier worker.
+  held.resize(14);
+  EXPECT_TRUE(waitUntil([&] {
+    return bob_->metric("kgate_worker_connections{worker=\"0\"}") +
+               bob_->metric("kgate_worker_connections{worker=\"1\"}") == 14;
+  }, std::chrono::seconds(10)));
+  for (int i = 0; i < 6; ++i) {
+    auto c = std::make_unique<RawConnection>(bob_->ip(), bob_->externalPort());
+    ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(c->readUntil([](const std::string& r) { return r.find("\r\n\r\n") != r.npos; }));
+    held.push_back(std::move(c));
+  }
+  EXPECT_EQ(bob_->metric("kgate_worker_connections{worker=\"0\"}"), 10);
+  EXPECT_EQ(bob_->metric("kgate_worker_connections{worker=\"1\"}"), 10);
+}
+
 TEST_F(Operations, LimitsCutOffBadClientsAndEveryoneElseIsServed) {
   start("limits:\n  headerTimeout: 1s\n  maxBodyBytes: 1MiB");
   const std::string ip = "127.0.0.3";
