@@ -42,6 +42,9 @@ Transport::Transport(tcp::socket socket, SSL_CTX* ctx, Role role)
     : Transport(std::move(socket)) {
   ssl_ = SSL_new(ctx);
   SSL_set_fd(ssl_, socket_.native_handle());
+  // Tells readSome whether a read drained the socket (reactor_read.h).
+  BIO_set_callback_ex(SSL_get_rbio(ssl_), &Transport::observeBio);
+  BIO_set_callback_arg(SSL_get_rbio(ssl_), reinterpret_cast<char*>(this));
   SSL_set_read_ahead(ssl_, 1);  // fewer read syscalls: whole records, not header then body
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                          SSL_MODE_RELEASE_BUFFERS);
@@ -166,31 +169,76 @@ std::string Transport::verifiedPeerName() const {
   return nameCN(X509_get_subject_name(SSL_get0_peer_certificate(ssl_)));
 }
 
+struct Transport::ReadRequest {
+  Transport* transport;
+  char* p;
+  size_t n;
+  bool wantWrite = false;  // TLS: SSL_read must write first (a TLS 1.3 key update's answer)
+};
+
+ReadAttempt Transport::attemptPlain(void* request, size_t& got, error_code& ec) {
+  auto* r = static_cast<ReadRequest*>(request);
+  ssize_t n = ::recv(r->transport->socket_.native_handle(), r->p, r->n, 0);
+  if (n > 0) {
+    got = static_cast<size_t>(n);
+    return got < r->n ? ReadAttempt::GotDrained : ReadAttempt::Got;
+  }
+  if (n == 0) {
+    ec = net::error::eof;
+    return ReadAttempt::Failed;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return ReadAttempt::Again;
+  ec = error_code(errno, boost::system::system_category());
+  return ReadAttempt::Failed;
+}
+
+ReadAttempt Transport::attemptTls(void* request, size_t& got, error_code& ec) {
+  auto* r = static_cast<ReadRequest*>(request);
+  Transport& t = *r->transport;
+  t.drained_ = false;
+  ERR_clear_error();
+  if (SSL_read_ex(t.ssl_, r->p, r->n, &got) == 1)
+    return t.drained_ ? ReadAttempt::GotDrained : ReadAttempt::Got;
+  int want;
+  ec = t.sslError(0, &want);
+  if (ec) return ReadAttempt::Failed;
+  if (want == kRead) return ReadAttempt::Again;
+  r->wantWrite = true;
+  got = 0;
+  return ReadAttempt::Got;
+}
+
+long Transport::observeBio(BIO* bio, int oper, const char*, size_t len, int, long, int ret,
+                           size_t* processed) {
+  if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+    auto* t = reinterpret_cast<Transport*>(BIO_get_callback_arg(bio));
+    t->drained_ = ret > 0 ? *processed < len : BIO_should_retry(bio) != 0;
+  }
+  return ret;
+}
+
 awaitable<std::pair<error_code, size_t>> Transport::readSome(char* p, size_t n) {
+  ReadRequest request{this, p, n};
+  ReadAttemptFn attempt{ssl_ ? &Transport::attemptTls : &Transport::attemptPlain, &request};
   for (;;) {
-    if (closed_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
-    if (!ssl_) {
-      // Asio's own read: it skips the speculative recv when the last one drained the socket,
-      // and queues on the edge-triggered registration without the epoll_ctl an async_wait
-      // costs; together two syscalls fewer per upstream exchange.
-      if (cancelled_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
-      auto [ec, got] = co_await socket_.async_read_some(net::buffer(p, n), kUseTuple);
-      if (closed_ || cancelled_) ec = net::error::operation_aborted, got = 0;
-      bytesRead_ += got;
-      co_return std::pair{ec, got};
-    }
+    if (closed_ || cancelled_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
+    error_code ec;
     size_t got = 0;
-    ERR_clear_error();
-    int rc = SSL_read_ex(ssl_, p, n, &got);
-    if (rc == 1) {
-      bytesRead_ += got;
-      co_return std::pair{error_code{}, got};
+    ReadAttempt a = ReadAttempt::Again;
+    // Bytes OpenSSL already holds need no readiness from the socket.
+    if (ssl_ && SSL_has_pending(ssl_) == 1) a = attemptTls(&request, got, ec);
+    if (a == ReadAttempt::Again) {
+      std::tie(ec, got) = co_await reactorRead(socket_, attempt);
+      if (closed_ || cancelled_) ec = net::error::operation_aborted, got = 0;
     }
-    int want;
-    error_code ec = sslError(rc, &want);
     if (ec) co_return std::pair{ec, size_t{0}};
-    if (auto w = co_await waitFor(want == kRead ? tcp::socket::wait_read : tcp::socket::wait_write))
-      co_return std::pair{w, size_t{0}};
+    if (request.wantWrite) {
+      request.wantWrite = false;
+      if (auto w = co_await waitFor(tcp::socket::wait_write)) co_return std::pair{w, size_t{0}};
+      continue;
+    }
+    bytesRead_ += got;
+    co_return std::pair{error_code{}, got};
   }
 }
 

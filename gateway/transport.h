@@ -1,6 +1,6 @@
 // A connection's byte stream: a non-blocking TCP socket, with OpenSSL driven directly on its
-// file descriptor when TLS is on. Readiness comes from Asio (socket.async_wait), bytes move with
-// read/writev or SSL_read/SSL_write. Compared with asio::ssl::stream this keeps no per-connection
+// file descriptor when TLS is on. Reads run as operations of Asio's reactor (reactor_read.h);
+// other waits use socket.async_wait. Bytes move with recv/writev or SSL_read/SSL_write. Compared with asio::ssl::stream this keeps no per-connection
 // copy buffers (it allocates 2 x 17 KiB each), avoids a memory-BIO copy of every byte, and lets an
 // idle connection hold no buffer at all (SSL_MODE_RELEASE_BUFFERS, waitReadable()).
 #pragma once
@@ -15,6 +15,7 @@
 
 #include "gateway/asio.h"
 #include "gateway/deadline.h"
+#include "gateway/reactor_read.h"
 
 namespace kgate {
 
@@ -90,9 +91,16 @@ class Transport {
   }
   awaitable<error_code> writeTls(std::string_view data);
   error_code sslError(int rc, int* want);
+  // readSome's attempts, run by the reactor (reactor_read.h).
+  struct ReadRequest;
+  static ReadAttempt attemptPlain(void* request, size_t& got, error_code& ec);
+  static ReadAttempt attemptTls(void* request, size_t& got, error_code& ec);
+  static long observeBio(BIO* bio, int oper, const char*, size_t len, int, long, int ret,
+                         size_t* processed);
 
   tcp::socket socket_;
   SSL* ssl_ = nullptr;
+  bool drained_ = false;  // the last recv got less than it asked for (set by observeBio)
   bool closed_ = false;
   bool cancelled_ = false;
   uint64_t bytesRead_ = 0;
