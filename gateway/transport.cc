@@ -325,9 +325,38 @@ awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b
   co_return ec;
 }
 
+// Readable, without taking a buffer from the caller: a peek at one byte. Under TLS, SSL_peek reads
+// whole records into OpenSSL's own buffer (where the read that follows finds them) and tells
+// through drained_ whether the socket is empty; a readiness report for bytes already read finds
+// nothing and keeps waiting, so an idle connection never wakes to hold a buffer for nothing.
+ReadAttempt Transport::attemptPeek(void* transport, size_t& got, error_code& ec) {
+  auto& t = *static_cast<Transport*>(transport);
+  got = 0;
+  char byte;
+  if (!t.ssl_) {
+    ssize_t n = ::recv(t.socket_.native_handle(), &byte, 1, MSG_PEEK);
+    if (n >= 0) return ReadAttempt::Got;  // a byte, or the peer's close: the read will tell
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return ReadAttempt::Again;
+    ec = error_code(errno, boost::system::system_category());
+    return ReadAttempt::Failed;
+  }
+  t.drained_ = false;
+  ERR_clear_error();
+  size_t n = 0;
+  if (SSL_peek_ex(t.ssl_, &byte, 1, &n) == 1)
+    return t.drained_ ? ReadAttempt::GotDrained : ReadAttempt::Got;
+  int want;
+  error_code e = t.sslError(0, &want);
+  if (!e && want == kRead) return ReadAttempt::Again;
+  return ReadAttempt::Got;  // closed, broken or must write first: the read that follows reports it
+}
+
 awaitable<error_code> Transport::waitReadable() {
   if (hasBufferedInput()) co_return error_code{};
-  co_return co_await waitFor(tcp::socket::wait_read);
+  if (closed_ || cancelled_) co_return net::error::operation_aborted;
+  auto [ec, got] = co_await reactorRead(socket_, ReadAttemptFn{&Transport::attemptPeek, this});
+  if (!ec && (closed_ || cancelled_)) ec = net::error::operation_aborted;
+  co_return ec;
 }
 
 bool Transport::hasBufferedInput() const { return ssl_ && SSL_has_pending(ssl_) == 1; }

@@ -95,6 +95,7 @@ class Transport {
   struct ReadRequest;
   static ReadAttempt attemptPlain(void* request, size_t& got, error_code& ec);
   static ReadAttempt attemptTls(void* request, size_t& got, error_code& ec);
+  static ReadAttempt attemptPeek(void* transport, size_t& got, error_code& ec);  // waitReadable
   static long observeBio(BIO* bio, int oper, const char*, size_t len, int, long, int ret,
                          size_t* processed);
 
