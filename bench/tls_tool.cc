@@ -2,9 +2,12 @@
 //   handshakes HOST PORT SECONDS CONCURRENCY  full TLS handshakes, each on a new connection,
 //                                             with session tickets and caching off; exits 2 if
 //                                             any handshake was resumed. Prints "handshakes N".
-//   idle HOST PORT COUNT                      opens COUNT TLS connections, completes their
+//   idle HOST PORT COUNT [h1|h2]              opens COUNT TLS connections, completes their
 //                                             handshakes, prints "ready N", and holds them
-//                                             until stdin closes.
+//                                             until stdin closes. With h1 (ALPN http/1.1) or
+//                                             h2 (ALPN h2), each first sends one GET / and reads
+//                                             the answer: an idle keep-alive connection, not
+//                                             one still due its first request.
 // Plain POSIX sockets and OpenSSL: a load tool must not share code with what it measures.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -90,12 +93,44 @@ int handshakes(const char* host, int port, int seconds, int concurrency) {
   return resumed ? 2 : 0;
 }
 
-int idle(const char* host, int port, int count) {
+// Writes all of data (the socket is non-blocking; the requests are small).
+bool sslWriteAll(SSL* ssl, const std::string& data) {
+  size_t off = 0;
+  for (int tries = 0; off < data.size() && tries < 1000; ++tries) {
+    size_t put = 0;
+    if (SSL_write_ex(ssl, data.data() + off, data.size() - off, &put) == 1) off += put;
+    else usleep(1000);
+  }
+  return off == data.size();
+}
+
+// Reads and drops what the server sent, until it has been quiet for 200 ms (at most 3 s).
+void drainAnswers(std::vector<SSL*>& ssls) {
+  char buf[16384];
+  auto last = std::chrono::steady_clock::now();
+  auto start = last;
+  for (;;) {
+    bool got = false;
+    for (SSL* ssl : ssls) {
+      size_t n = 0;
+      while (SSL_read_ex(ssl, buf, sizeof buf, &n) == 1) got = true;
+      ERR_clear_error();
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (got) last = now;
+    if (now - last > std::chrono::milliseconds(200) || now - start > std::chrono::seconds(3)) break;
+    usleep(2000);
+  }
+}
+
+int idle(const char* host, int port, int count, const std::string& proto) {
   rlimit r{};
   getrlimit(RLIMIT_NOFILE, &r);
   r.rlim_cur = r.rlim_max;
   setrlimit(RLIMIT_NOFILE, &r);
   SSL_CTX* ctx = clientContext();
+  if (proto == "h1") SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>("\x08http/1.1"), 9);
+  if (proto == "h2") SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>("\x02h2"), 3);
   struct Conn {
     int fd;
     SSL* ssl;
@@ -135,6 +170,25 @@ int idle(const char* host, int port, int count) {
       }
     }
   }
+  if (!proto.empty()) {
+    std::string request;
+    if (proto == "h1") {
+      request = "GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
+    } else {
+      // Preface, empty SETTINGS, HEADERS (END_STREAM|END_HEADERS, stream 1) for GET / with
+      // :authority bench, in HPACK static-table indexes and one literal.
+      request = std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24) + std::string("\0\0\0\4\0\0\0\0\0", 9);
+      std::string block = "\x82\x87\x84\x41\x05" "bench";
+      request += std::string("\0\0", 2) + char(block.size()) + std::string("\1\5\0\0\0\1", 6) + block;
+    }
+    std::vector<SSL*> ssls;
+    for (auto& c : conns)
+      if (c.ready && sslWriteAll(c.ssl, request)) ssls.push_back(c.ssl);
+    drainAnswers(ssls);
+    if (proto == "h2")  // acknowledge the server's SETTINGS, as a real client does
+      for (SSL* ssl : ssls) sslWriteAll(ssl, std::string("\0\0\0\4\1\0\0\0\0", 9));
+    ready = static_cast<int>(ssls.size());
+  }
   std::printf("ready %d\n", ready);
   std::fflush(stdout);
   char buf[64];
@@ -154,7 +208,7 @@ int main(int argc, char** argv) {
   if (argc >= 6 && std::string(argv[1]) == "handshakes")
     return handshakes(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]));
   if (argc >= 5 && std::string(argv[1]) == "idle")
-    return idle(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
-  std::fprintf(stderr, "usage: tls_tool handshakes HOST PORT SECONDS CONCURRENCY | idle HOST PORT COUNT\n");
+    return idle(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), argc >= 6 ? argv[5] : "");
+  std::fprintf(stderr, "usage: tls_tool handshakes HOST PORT SECONDS CONCURRENCY | idle HOST PORT COUNT [h1|h2]\n");
   return 1;
 }
