@@ -56,17 +56,18 @@ awaitable<bool> sniffHttp2(Transport& t, ReadBuffer& buf) {
 
 awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv& env) {
   ConnectionSlot slot(env, spec.kind);
-  const conf::Limits limits = env.limits();
   ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &kUnsentLimit,
                sizeof kUnsentLimit);
-  ConnectionInfo info;
-  info.listener = spec.kind;
-  info.tls = spec.tls != nullptr;
   std::unique_ptr<Transport> transport =
       spec.tls ? std::make_unique<Transport>(std::move(socket), spec.tls, Transport::Role::Server)
                : std::make_unique<Transport>(std::move(socket));
-  info.peerIp = transport->remoteIp();
-  ConnectionEnv cenv{env.sweeper, env.registry, *spec.handler, limits, info, env.stats};
+  // Built in place, not from copies: this frame lives as long as the connection.
+  ConnectionEnv cenv{env.sweeper, env.registry, *spec.handler, env.limits(), {}, env.stats};
+  const conf::Limits& limits = cenv.limits;
+  cenv.info.listener = spec.kind;
+  cenv.info.tls = spec.tls != nullptr;
+  cenv.info.peerIp = transport->remoteIp();
+  const ConnectionInfo& info = cenv.info;
   // A client that stops reading what it is sent is dropped, whatever it is being sent.
   transport->setSendTimeout(env.sweeper, limits.sendTimeout, [stats = env.stats, kind = spec.kind] {
     if (stats) stats->onDownstreamTimeout(kind, "send");
