@@ -1,8 +1,5 @@
 #include "gateway/listener.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include "gateway/h1/server_connection.h"
 #include "gateway/h2/server_session.h"
 #include "gateway/log.h"
@@ -12,11 +9,6 @@ namespace kgate {
 namespace {
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-// Unsent bytes the kernel may queue for a downstream client. Without a cap the send buffer
-// autotunes to megabytes that a client reading slowly (or not at all) pins in kernel memory;
-// with it, writes wait once this much is queued, which is where sendTimeout takes over.
-// In-flight (sent, unacknowledged) data is not limited, so fast clients lose no throughput.
-constexpr int kUnsentLimit = 128 * 1024;
 
 // Counts a connection for the node-wide limit and the open-connections gauge while it lives.
 class ConnectionSlot {
@@ -49,18 +41,19 @@ awaitable<bool> sniffHttp2(Transport& t, ReadBuffer& buf) {
   }
 }
 
-awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv& env) {
+// The socket's TCP_NODELAY and TCP_NOTSENT_LOWAT come from the listener (bindAcceptor), and
+// the peer's address from accept: no syscall here for either.
+awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, ListenerSpec spec,
+                                AcceptEnv& env) {
   ConnectionSlot slot(env, spec.kind);
   const conf::Limits limits = env.limits();
-  ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &kUnsentLimit,
-               sizeof kUnsentLimit);
   ConnectionInfo info;
   info.listener = spec.kind;
   info.tls = spec.tls != nullptr;
   std::unique_ptr<Transport> transport =
       spec.tls ? std::make_unique<Transport>(std::move(socket), spec.tls, Transport::Role::Server)
-               : std::make_unique<Transport>(std::move(socket));
-  info.peerIp = transport->remoteIp();
+               : std::make_unique<Transport>(std::move(socket), false);
+  info.peerIp = peer.address().to_string();
   ConnectionEnv cenv{env.sweeper, env.registry, *spec.handler, limits, info, env.stats};
   // A client that stops reading what it is sent is dropped, whatever it is being sent.
   transport->setSendTimeout(env.sweeper, limits.sendTimeout, [stats = env.stats, kind = spec.kind] {
@@ -89,7 +82,7 @@ awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv
     if (alpn == "h2") {
       h2 = spec.http2;
     } else if (spec.http2 && alpn.empty()) {
-      if (co_await transport->waitReadable()) co_return;
+      if (co_await transport->waitReadable(true)) co_return;
       cenv.firstByteAt = Clock::now();  // the request head's time starts here (headerTimeout)
       h2 = co_await sniffHttp2(*transport, buf);
       if (!transport->isOpen()) co_return;
@@ -109,8 +102,9 @@ awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv
 awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env) {
   auto ex = acceptor.get_executor();
   net::steady_timer backoff(ex);
+  tcp::endpoint peer;
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+    auto [ec, socket] = co_await acceptor.async_accept(peer, kUseTuple);
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) break;
       // Out of descriptors or memory: pause instead of spinning; connections wait in the backlog.
@@ -125,7 +119,7 @@ awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv
       socket.close(ignored);  // over limits.maxConnections: refuse at once
       continue;
     }
-    spawn(ex, serveConnection(std::move(socket), spec, env), "connection");
+    spawn(ex, serveConnection(std::move(socket), peer, spec, env), "connection");
   }
 }
 

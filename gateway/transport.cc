@@ -32,14 +32,14 @@ constexpr size_t kCoalesceLimit = 16 * 1024;
 
 }  // namespace
 
-Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
+Transport::Transport(tcp::socket socket, bool setNoDelay) : socket_(std::move(socket)) {
   error_code ignored;
   socket_.non_blocking(true, ignored);
-  socket_.set_option(tcp::no_delay(true), ignored);
+  if (setNoDelay) socket_.set_option(tcp::no_delay(true), ignored);
 }
 
 Transport::Transport(tcp::socket socket, SSL_CTX* ctx, Role role)
-    : Transport(std::move(socket)) {
+    : Transport(std::move(socket), role == Role::Client) {
   ssl_ = SSL_new(ctx);
   SSL_set_fd(ssl_, socket_.native_handle());
   SSL_set_read_ahead(ssl_, 1);  // fewer read syscalls: whole records, not header then body
@@ -277,8 +277,16 @@ awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b
   co_return ec;
 }
 
-awaitable<error_code> Transport::waitReadable() {
+awaitable<error_code> Transport::waitReadable(bool lookFirst) {
   if (hasBufferedInput()) co_return error_code{};
+  if (lookFirst && ssl_ && !closed_ && !cancelled_) {
+    char byte;
+    size_t got = 0;
+    ERR_clear_error();
+    int rc = SSL_peek_ex(ssl_, &byte, 1, &got);
+    // Anything but "nothing yet" is for the next read: data, close_notify, a reset, an error.
+    if (rc == 1 || SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_READ) co_return error_code{};
+  }
   co_return co_await waitFor(tcp::socket::wait_read);
 }
 
@@ -298,8 +306,9 @@ void Transport::close(bool graceful) {
     SSL_shutdown(ssl_);  // best effort: queue close_notify, never wait for the peer's
     ERR_clear_error();
   }
+  // close() alone sends the FIN (or the reset, with unread input or linger 0) a shutdown()
+  // before it would: nothing else holds the descriptor.
   error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
 

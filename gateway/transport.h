@@ -22,8 +22,10 @@ class Transport {
  public:
   enum class Role { Server, Client };
 
-  explicit Transport(tcp::socket socket);                        // plain TCP
-  Transport(tcp::socket socket, SSL_CTX* ctx, Role role);         // TLS
+  // An accepted socket inherits TCP_NODELAY from its listener (bindAcceptor sets it), so only
+  // connected ones (setNoDelay, Role::Client) pay a setsockopt for it.
+  explicit Transport(tcp::socket socket, bool setNoDelay = true);  // plain TCP
+  Transport(tcp::socket socket, SSL_CTX* ctx, Role role);           // TLS
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
@@ -58,7 +60,11 @@ class Transport {
   awaitable<error_code> writeAll(std::string_view a, std::string_view b = {},
                                  std::string_view c = {});
   // Waits until there is input, without holding any buffer (for idle keep-alive connections).
-  awaitable<error_code> waitReadable();
+  // lookFirst (TLS): try a read before waiting, for where input is likely there already (a
+  // client's first bytes usually travel with its Finished); a wait costs an epoll_ctl, a pass
+  // through epoll_wait and a coroutine switch, a miss one read syscall. What the look finds,
+  // an error or close_notify included, stays for the next read to report.
+  awaitable<error_code> waitReadable(bool lookFirst = false);
   bool hasBufferedInput() const;  // TLS bytes already read from the socket but not consumed
 
   // Completes pending waits with operation_aborted, and makes every wait fail the same way

@@ -1,11 +1,21 @@
 #include "gateway/worker.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "gateway/log.h"
 #include "gateway/spawn.h"
 
 namespace kgate {
+
+namespace {
+// Unsent bytes the kernel may queue for a downstream client. Without a cap the send buffer
+// autotunes to megabytes that a client reading slowly (or not at all) pins in kernel memory;
+// with it, writes wait once this much is queued, which is where sendTimeout takes over.
+// In-flight (sent, unacknowledged) data is not limited, so fast clients lose no throughput.
+constexpr int kUnsentLimit = 128 * 1024;
+}  // namespace
 
 Result<void> bindAcceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool reusePort) {
   error_code ec;
@@ -16,6 +26,12 @@ Result<void> bindAcceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint
     if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
       ec = error_code(errno, boost::system::system_category());
   }
+  // Accepted sockets inherit these from the listener: two setsockopt calls fewer per connection.
+  // TCP_NODELAY: responses and TLS records go out as written.
+  if (!ec) acceptor.set_option(tcp::no_delay(true), ec);
+  if (!ec && ::setsockopt(acceptor.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &kUnsentLimit,
+                          sizeof kUnsentLimit) != 0)
+    ec = error_code(errno, boost::system::system_category());
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(4096, ec);
   if (ec) {
