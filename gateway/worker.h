@@ -75,7 +75,8 @@ class Worker {
 };
 
 // Binds a listening socket. reusePort lets every worker bind the same address and port; the
-// kernel then spreads new connections across them.
+// kernel then spreads new connections across them. Sets TCP_NODELAY and the unsent-bytes limit
+// (TCP_NOTSENT_LOWAT) on it, which every accepted connection inherits.
 Result<void> bindAcceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool reusePort);
 
 }  // namespace kgate
