@@ -6,7 +6,8 @@ void ConnectionBalancer::add(std::atomic<uint32_t>* load, Adopt adopt) {
   members_.push_back(Member{load, std::move(adopt)});
 }
 
-bool ConnectionBalancer::place(unsigned self, ListenerKind kind, tcp::socket& socket) {
+bool ConnectionBalancer::place(unsigned self, ListenerKind kind, tcp::socket& socket,
+                               const tcp::endpoint& peer) {
   unsigned target = self;
   uint32_t least = members_[self].load->load(std::memory_order_relaxed);
   for (unsigned i = 0; i < members_.size(); ++i) {
@@ -15,13 +16,12 @@ bool ConnectionBalancer::place(unsigned self, ListenerKind kind, tcp::socket& so
   }
   if (target != self) {
     error_code ec;
-    auto protocol = socket.local_endpoint(ec).protocol();
     // Released, the descriptor leaves this worker's epoll set; the target registers it in its own.
-    int fd = ec ? -1 : socket.release(ec);
+    int fd = socket.release(ec);
     if (!ec && fd >= 0) {
       // Counted before it arrives, so a burst of accepts does not pick the same worker each time.
       members_[target].load->fetch_add(1, std::memory_order_relaxed);
-      members_[target].adopt(kind, protocol, fd);
+      members_[target].adopt(kind, fd, peer);
       return true;
     }
   }

@@ -20,7 +20,7 @@ namespace kgate {
 class ConnectionBalancer {
  public:
   // Takes over an accepted socket on the member's own thread (called from another thread).
-  using Adopt = std::function<void(ListenerKind, tcp::socket::protocol_type, int fd)>;
+  using Adopt = std::function<void(ListenerKind, int fd, const tcp::endpoint& peer)>;
 
   // Before the workers start. `load` counts the member's open downstream connections: a
   // connection is counted here when it is placed and uncounted by the worker when it closes.
@@ -30,7 +30,7 @@ class ConnectionBalancer {
   // On worker `self`'s thread, for a connection it just accepted: counts it on the worker with
   // the fewest connections (`self` on a tie) and, if that is another worker, hands the socket
   // over. Returns false when the connection stays with `self`.
-  bool place(unsigned self, ListenerKind kind, tcp::socket& socket);
+  bool place(unsigned self, ListenerKind kind, tcp::socket& socket, const tcp::endpoint& peer);
 
  private:
   struct Member {

@@ -1,8 +1,5 @@
 #include "gateway/listener.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
 #include "gateway/balancer.h"
 #include "gateway/h1/server_connection.h"
 #include "gateway/h2/server_session.h"
@@ -13,11 +10,6 @@ namespace kgate {
 namespace {
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-// Unsent bytes the kernel may queue for a downstream client. Without a cap the send buffer
-// autotunes to megabytes that a client reading slowly (or not at all) pins in kernel memory;
-// with it, writes wait once this much is queued, which is where sendTimeout takes over.
-// In-flight (sent, unacknowledged) data is not limited, so fast clients lose no throughput.
-constexpr int kUnsentLimit = 128 * 1024;
 
 // Counts a connection for the node-wide limit and the open-connections gauge while it lives,
 // and uncounts it from the worker's load (counted when the balancer placed it).
@@ -54,19 +46,20 @@ awaitable<bool> sniffHttp2(Transport& t, ReadBuffer& buf) {
 
 }  // namespace
 
-awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv& env) {
+// The socket's TCP_NODELAY and TCP_NOTSENT_LOWAT come from the listener (bindAcceptor), and
+// the peer's address from accept: no syscall here for either.
+awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, ListenerSpec spec,
+                                AcceptEnv& env) {
   ConnectionSlot slot(env, spec.kind);
-  ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &kUnsentLimit,
-               sizeof kUnsentLimit);
   std::unique_ptr<Transport> transport =
       spec.tls ? std::make_unique<Transport>(std::move(socket), spec.tls, Transport::Role::Server)
-               : std::make_unique<Transport>(std::move(socket));
+               : std::make_unique<Transport>(std::move(socket), false);
   // Built in place, not from copies: this frame lives as long as the connection.
   ConnectionEnv cenv{env.sweeper, env.registry, *spec.handler, env.limits(), {}, env.stats};
   const conf::Limits& limits = cenv.limits;
   cenv.info.listener = spec.kind;
   cenv.info.tls = spec.tls != nullptr;
-  cenv.info.peerIp = transport->remoteIp();
+  cenv.info.peerIp = peer.address().to_string();
   const ConnectionInfo& info = cenv.info;
   // A client that stops reading what it is sent is dropped, whatever it is being sent.
   transport->setSendTimeout(env.sweeper, limits.sendTimeout, [stats = env.stats, kind = spec.kind] {
@@ -113,8 +106,9 @@ awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv
 awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env) {
   auto ex = acceptor.get_executor();
   net::steady_timer backoff(ex);
+  tcp::endpoint peer;
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+    auto [ec, socket] = co_await acceptor.async_accept(peer, kUseTuple);
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) break;
       // Out of descriptors or memory: pause instead of spinning; connections wait in the backlog.
@@ -130,11 +124,11 @@ awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv
       continue;
     }
     if (env.balancer) {
-      if (env.balancer->place(env.worker, spec.kind, socket)) continue;  // another worker's now
+      if (env.balancer->place(env.worker, spec.kind, socket, peer)) continue;  // another worker's
     } else if (env.load) {
       env.load->fetch_add(1, std::memory_order_relaxed);
     }
-    spawn(ex, serveConnection(std::move(socket), spec, env), "connection");
+    spawn(ex, serveConnection(std::move(socket), peer, spec, env), "connection");
   }
 }
 

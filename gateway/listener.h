@@ -38,6 +38,7 @@ struct AcceptEnv {
 
 awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env);
 // Serves one accepted connection to its end; `env.load` already counts it (the balancer did).
-awaitable<void> serveConnection(tcp::socket socket, ListenerSpec spec, AcceptEnv& env);
+awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, ListenerSpec spec,
+                                AcceptEnv& env);
 
 }  // namespace kgate

@@ -32,14 +32,14 @@ constexpr size_t kCoalesceLimit = 16 * 1024;
 
 }  // namespace
 
-Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
+Transport::Transport(tcp::socket socket, bool setNoDelay) : socket_(std::move(socket)) {
   error_code ignored;
   socket_.non_blocking(true, ignored);
-  socket_.set_option(tcp::no_delay(true), ignored);
+  if (setNoDelay) socket_.set_option(tcp::no_delay(true), ignored);
 }
 
 Transport::Transport(tcp::socket socket, SSL_CTX* ctx, Role role)
-    : Transport(std::move(socket)) {
+    : Transport(std::move(socket), role == Role::Client) {
   ssl_ = SSL_new(ctx);
   SSL_set_fd(ssl_, socket_.native_handle());
   // Tells readSome whether a read drained the socket (reactor_read.h).
@@ -375,8 +375,9 @@ void Transport::close(bool graceful) {
     SSL_shutdown(ssl_);  // best effort: queue close_notify, never wait for the peer's
     ERR_clear_error();
   }
+  // close() alone sends the FIN (or the reset, with unread input or linger 0) a shutdown()
+  // before it would: nothing else holds the descriptor.
   error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
 

@@ -23,8 +23,10 @@ class Transport {
  public:
   enum class Role { Server, Client };
 
-  explicit Transport(tcp::socket socket);                        // plain TCP
-  Transport(tcp::socket socket, SSL_CTX* ctx, Role role);         // TLS
+  // An accepted socket inherits TCP_NODELAY from its listener (bindAcceptor sets it), so only
+  // connected ones (setNoDelay, Role::Client) pay a setsockopt for it.
+  explicit Transport(tcp::socket socket, bool setNoDelay = true);  // plain TCP
+  Transport(tcp::socket socket, SSL_CTX* ctx, Role role);           // TLS
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
@@ -59,6 +61,8 @@ class Transport {
   awaitable<error_code> writeAll(std::string_view a, std::string_view b = {},
                                  std::string_view c = {});
   // Waits until there is input, without holding any buffer (for idle keep-alive connections).
+  // Looks at once when the reactor has not seen the socket drained (after a handshake the
+  // client's first bytes usually came with its Finished), else waits for epoll's next report.
   awaitable<error_code> waitReadable();
   bool hasBufferedInput() const;  // TLS bytes already read from the socket but not consumed
 

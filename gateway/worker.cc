@@ -1,5 +1,7 @@
 #include "gateway/worker.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -7,6 +9,14 @@
 #include "gateway/spawn.h"
 
 namespace kgate {
+
+namespace {
+// Unsent bytes the kernel may queue for a downstream client. Without a cap the send buffer
+// autotunes to megabytes that a client reading slowly (or not at all) pins in kernel memory;
+// with it, writes wait once this much is queued, which is where sendTimeout takes over.
+// In-flight (sent, unacknowledged) data is not limited, so fast clients lose no throughput.
+constexpr int kUnsentLimit = 128 * 1024;
+}  // namespace
 
 Result<void> bindAcceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool reusePort) {
   error_code ec;
@@ -17,6 +27,12 @@ Result<void> bindAcceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint
     if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
       ec = error_code(errno, boost::system::system_category());
   }
+  // Accepted sockets inherit these from the listener: two setsockopt calls fewer per connection.
+  // TCP_NODELAY: responses and TLS records go out as written.
+  if (!ec) acceptor.set_option(tcp::no_delay(true), ec);
+  if (!ec && ::setsockopt(acceptor.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &kUnsentLimit,
+                          sizeof kUnsentLimit) != 0)
+    ec = error_code(errno, boost::system::system_category());
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(4096, ec);
   if (ec) {
@@ -67,24 +83,25 @@ Result<void> Worker::listen(ListenerKind kind, const tcp::endpoint& endpoint, SS
 
 void Worker::joinBalancer(ConnectionBalancer& balancer) {
   env_.balancer = &balancer;
-  balancer.add(&load_, [this](ListenerKind kind, tcp::socket::protocol_type protocol, int fd) {
-    net::post(io_, [this, kind, protocol, fd] { adopt(kind, protocol, fd); });
+  balancer.add(&load_, [this](ListenerKind kind, int fd, const tcp::endpoint& peer) {
+    net::post(io_, [this, kind, fd, peer] { adopt(kind, fd, peer); });
   });
 }
 
-void Worker::adopt(ListenerKind kind, tcp::socket::protocol_type protocol, int fd) {
+void Worker::adopt(ListenerKind kind, int fd, const tcp::endpoint& peer) {
   Slot* slot = nullptr;
   for (auto& s : slots_)
     if (s->spec.kind == kind) slot = s.get();
   tcp::socket socket(io_);
   error_code ec;
-  if (accepting_ && slot) socket.assign(protocol, fd, ec);
+  if (accepting_ && slot) socket.assign(peer.protocol(), fd, ec);
   if (!accepting_ || !slot || ec) {
     ::close(fd);  // handed over as this worker began to drain: refused, as at a closed listener
     load_.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
-  spawn(io_.get_executor(), serveConnection(std::move(socket), slot->spec, env_), "connection");
+  spawn(io_.get_executor(), serveConnection(std::move(socket), peer, slot->spec, env_),
+        "connection");
 }
 
 void Worker::start() {

@@ -57,7 +57,7 @@ class Worker {
   };
   void flushLogs();
   // On this worker's thread: serve a connection another worker accepted and handed over.
-  void adopt(ListenerKind kind, tcp::socket::protocol_type protocol, int fd);
+  void adopt(ListenerKind kind, int fd, const tcp::endpoint& peer);
 
   unsigned index_;
   net::io_context io_{1};
@@ -81,7 +81,8 @@ class Worker {
 };
 
 // Binds a listening socket. reusePort lets every worker bind the same address and port; the
-// kernel then spreads new connections across them.
+// kernel then spreads new connections across them. Sets TCP_NODELAY and the unsent-bytes limit
+// (TCP_NOTSENT_LOWAT) on it, which every accepted connection inherits.
 Result<void> bindAcceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool reusePort);
 
 }  // namespace kgate

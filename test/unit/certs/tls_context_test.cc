@@ -127,6 +127,30 @@ TEST(TlsContext, SessionsResume) {
   EXPECT_TRUE(second.resumed);
 }
 
+TEST(TlsContext, OneTls13TicketPerFullHandshakeAndItResumes) {
+  auto s = server();
+  auto c = client();
+  // Count the tickets the client is given (each is a new session for its cache).
+  SSL_CTX_set_session_cache_mode(c->native_handle(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  static int tickets;
+  tickets = 0;
+  SSL_CTX_sess_set_new_cb(c->native_handle(), [](SSL*, SSL_SESSION*) {
+    ++tickets;
+    return 0;  // not kept: the test takes its own copy below
+  });
+  Outcome first = handshake(*s, *c, {}, true);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first.version, "TLSv1.3");
+  EXPECT_EQ(tickets, 1) << "the tickets arrive before the server's first data";
+  ASSERT_NE(first.session, nullptr);
+  SSL_SESSION* session = first.session;
+  Outcome second = handshake(*s, *c, [session](SSL* ssl) { SSL_set_session(ssl, session); });
+  SSL_SESSION_free(session);
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second.resumed);
+}
+
 TEST(TlsContext, AlpnPreferencesLiveAsLongAsTheSslCtx) {
   auto s = server();
   // Streams hold the SSL_CTX; the asio wrapper may go first, the ALPN list must not.
