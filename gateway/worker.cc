@@ -10,13 +10,6 @@
 
 namespace kgate {
 
-namespace {
-// Unsent bytes the kernel may queue for a downstream client. Without a cap the send buffer
-// autotunes to megabytes that a client reading slowly (or not at all) pins in kernel memory;
-// with it, writes wait once this much is queued, which is where sendTimeout takes over.
-// In-flight (sent, unacknowledged) data is not limited, so fast clients lose no throughput.
-constexpr int kUnsentLimit = 128 * 1024;
-}  // namespace
 
 Result<void> bindAcceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool reusePort) {
   error_code ec;

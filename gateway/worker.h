@@ -80,6 +80,14 @@ class Worker {
   std::thread thread_;
 };
 
+// Unsent bytes the kernel may queue for a downstream client (TCP_NOTSENT_LOWAT, set on the
+// listener and inherited by accepted sockets). Without a cap the send buffer autotunes to
+// megabytes that a client reading slowly (or not at all) pins in kernel memory; with it, writes
+// wait once this much is queued, which is where sendTimeout takes over. In-flight (sent,
+// unacknowledged) data is not limited. A writer wakes about twice per limit's worth of data sent:
+// at 128 KiB a 1 MiB HTTP/2 download cost ~15 waits and ~10% more CPU than at 512 KiB.
+constexpr int kUnsentLimit = 512 * 1024;
+
 // Binds a listening socket. reusePort lets every worker bind the same address and port; the
 // kernel then spreads new connections across them. Sets TCP_NODELAY and the unsent-bytes limit
 // (TCP_NOTSENT_LOWAT) on it, which every accepted connection inherits.

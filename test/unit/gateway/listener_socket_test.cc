@@ -25,7 +25,7 @@ TEST(ListenerSocket, AcceptedConnectionsInheritNoDelayAndTheUnsentLimit) {
   client.connect(acceptor.local_endpoint());
   tcp::socket accepted = acceptor.accept();
   EXPECT_EQ(tcpOption(accepted.native_handle(), TCP_NODELAY), 1);
-  EXPECT_EQ(tcpOption(accepted.native_handle(), TCP_NOTSENT_LOWAT), 128 * 1024);
+  EXPECT_EQ(tcpOption(accepted.native_handle(), TCP_NOTSENT_LOWAT), kUnsentLimit);
 }
 
 }  // namespace
