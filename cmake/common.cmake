@@ -22,4 +22,9 @@ pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
 pkg_check_modules(MARIADB REQUIRED IMPORTED_TARGET libmariadb)
 
 # Asio is used header-only with its separate-compilation switch off; coroutines need nothing more.
-add_compile_definitions(BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE=8)
+# Coroutine frames come from the allocator (jemalloc in the kgate binary), not from Asio's
+# per-thread cache: that cache evicts a block at every miss, and with frames of many sizes (a
+# proxied request makes ~11, 100 bytes to 1.5 KiB) most allocations missed and went through
+# aligned_alloc. Callgrind, HTTP/2 small requests: 53.1k -> 51.9k instructions per request.
+add_compile_definitions(BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE=8
+                        BOOST_ASIO_DISABLE_AWAITABLE_FRAME_RECYCLING)
