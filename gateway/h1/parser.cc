@@ -97,6 +97,7 @@ void Parser<R>::on_request_impl(bhttp::verb, boost::beast::string_view m, boost:
   target.assign(t.data(), t.size());
   version = v;
   headBytes_ = m.size() + t.size() + 12;
+  headers.reserve(http::kTypicalFields);
 }
 
 template <bool R>
@@ -105,6 +106,7 @@ void Parser<R>::on_response_impl(int code, boost::beast::string_view, int v,
   status = code;
   version = v;
   headBytes_ = 16;
+  headers.reserve(http::kTypicalFields);
 }
 
 template <bool R>

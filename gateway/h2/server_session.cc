@@ -126,7 +126,9 @@ awaitable<void> ServerSession::serve(ReadBuffer initial) {
 std::shared_ptr<StreamState> ServerSession::onBeginStream(int32_t id) {
   headStream_ = id;
   headBlock_.arm(env_.limits.headerTimeout);
-  return std::make_shared<StreamState>(transport_->executor());
+  auto state = std::make_shared<StreamState>(transport_->executor());
+  state->request.headers.reserve(http::kTypicalFields);
+  return state;
 }
 
 void ServerSession::onStreamHead(StreamState& s, bool endStream) {
