@@ -1,16 +1,17 @@
-// Reads performed by Asio's reactor with kgate's own judgement of when a socket is drained.
+// Reads performed as operations of Asio's reactor, whatever does the reading (recv, SSL_read,
+// SSL_peek).
 //
-// Asio's epoll reactor keeps, per socket, whether the next read should first be tried at once
-// ("speculatively") or only once epoll reports the socket readable. Boost 1.81 clears that only
-// when a read returns 0 bytes, so after every successful read of a small message the next read
-// costs a recv that finds nothing (EAGAIN) before it waits; and a wait for readability without
-// a read (async_wait, which TLS on the socket needs: OpenSSL does the reading) re-arms epoll with
-// an epoll_ctl every time. A proxied HTTP/1.1 request paid two such syscalls out of five.
+// TLS on the socket means OpenSSL reads, so the only way to wait for input through Asio's public
+// API is async_wait, and the epoll reactor re-arms the descriptor with an epoll_ctl at every such
+// wait. As a reactor read operation, the attempt is tried at once when the reactor has seen the
+// socket active and otherwise runs when epoll reports it: no re-arming.
 //
-// Here the read itself (recv, or SSL_read) runs as the reactor's operation, so no re-arming is
-// needed, and it reports "drained" when the socket gave less than was asked for: the reactor
-// then waits for epoll's next edge before trying again, with no syscall. Edge-triggered epoll
-// reports any data that arrives after that read, so nothing can be missed.
+// Why a short read does not mark the socket drained (which would save the recv that finds
+// nothing before a wait): data and the peer's FIN that arrive together make one edge-triggered
+// report, and recv returns the data without the end of stream; a reader that then waited for the
+// next report would wait for ever for a close-delimited body's end. nginx avoids this with
+// EPOLLRDHUP, which Asio does not register. So, as Asio's own reads, only a read of 0 bytes
+// (the end) counts as exhausted.
 //
 // This reaches into boost::asio::detail (the reactor and its operation type). Boost is pinned to
 // Debian 12's 1.81, and the static_assert below stops a build against another version until the
@@ -33,11 +34,12 @@ static_assert(BOOST_VERSION == 108100, "gateway/reactor_read.h relies on Boost 1
 
 namespace kgate {
 
-// What one attempt found. Drained: the socket had no more than what was read.
-enum class ReadAttempt { Again, Got, GotDrained, Failed };
+// What one attempt found.
+enum class ReadAttempt { Again, Got, Failed };
 
-// The attempt: called by the reactor on this worker's thread, at once (if the reactor has not
-// seen the socket drained) and again at each readiness edge, until it returns anything but Again.
+// The attempt: called by the reactor on this worker's thread, at once (unless the last attempt
+// found nothing and epoll has not reported the socket since) and again at each readiness report,
+// until it returns anything but Again.
 // It sets `got` and, for Failed, `ec`.
 struct ReadAttemptFn {
   ReadAttempt (*fn)(void* ctx, size_t& got, error_code& ec);
@@ -63,7 +65,8 @@ class ReadOp : public ad::reactor_op {
     auto* o = static_cast<ReadOp*>(base);
     switch (o->attempt_.fn(o->attempt_.ctx, o->bytes_transferred_, o->ec_)) {
       case ReadAttempt::Again: return not_done;
-      case ReadAttempt::GotDrained: return done_and_exhausted;
+      case ReadAttempt::Failed:  // the end of the stream, or an error: nothing more will come
+        return done_and_exhausted;
       default: return done;
     }
   }

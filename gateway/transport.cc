@@ -42,9 +42,6 @@ Transport::Transport(tcp::socket socket, SSL_CTX* ctx, Role role)
     : Transport(std::move(socket), role == Role::Client) {
   ssl_ = SSL_new(ctx);
   SSL_set_fd(ssl_, socket_.native_handle());
-  // Tells readSome whether a read drained the socket (reactor_read.h).
-  BIO_set_callback_ex(SSL_get_rbio(ssl_), &Transport::observeBio);
-  BIO_set_callback_arg(SSL_get_rbio(ssl_), reinterpret_cast<char*>(this));
   SSL_set_read_ahead(ssl_, 1);  // fewer read syscalls: whole records, not header then body
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                          SSL_MODE_RELEASE_BUFFERS);
@@ -181,7 +178,7 @@ ReadAttempt Transport::attemptPlain(void* request, size_t& got, error_code& ec) 
   ssize_t n = ::recv(r->transport->socket_.native_handle(), r->p, r->n, 0);
   if (n > 0) {
     got = static_cast<size_t>(n);
-    return got < r->n ? ReadAttempt::GotDrained : ReadAttempt::Got;
+    return ReadAttempt::Got;
   }
   if (n == 0) {
     ec = net::error::eof;
@@ -195,10 +192,8 @@ ReadAttempt Transport::attemptPlain(void* request, size_t& got, error_code& ec) 
 ReadAttempt Transport::attemptTls(void* request, size_t& got, error_code& ec) {
   auto* r = static_cast<ReadRequest*>(request);
   Transport& t = *r->transport;
-  t.drained_ = false;
   ERR_clear_error();
-  if (SSL_read_ex(t.ssl_, r->p, r->n, &got) == 1)
-    return t.drained_ ? ReadAttempt::GotDrained : ReadAttempt::Got;
+  if (SSL_read_ex(t.ssl_, r->p, r->n, &got) == 1) return ReadAttempt::Got;
   int want;
   ec = t.sslError(0, &want);
   if (ec) return ReadAttempt::Failed;
@@ -206,15 +201,6 @@ ReadAttempt Transport::attemptTls(void* request, size_t& got, error_code& ec) {
   r->wantWrite = true;
   got = 0;
   return ReadAttempt::Got;
-}
-
-long Transport::observeBio(BIO* bio, int oper, const char*, size_t len, int, long, int ret,
-                           size_t* processed) {
-  if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
-    auto* t = reinterpret_cast<Transport*>(BIO_get_callback_arg(bio));
-    t->drained_ = ret > 0 ? *processed < len : BIO_should_retry(bio) != 0;
-  }
-  return ret;
 }
 
 awaitable<std::pair<error_code, size_t>> Transport::readSome(char* p, size_t n) {
@@ -326,9 +312,9 @@ awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b
 }
 
 // Readable, without taking a buffer from the caller: a peek at one byte. Under TLS, SSL_peek reads
-// whole records into OpenSSL's own buffer (where the read that follows finds them) and tells
-// through drained_ whether the socket is empty; a readiness report for bytes already read finds
-// nothing and keeps waiting, so an idle connection never wakes to hold a buffer for nothing.
+// whole records into OpenSSL's own buffer, where the read that follows finds them; a readiness
+// report for bytes already read finds nothing and keeps waiting, so an idle connection never
+// wakes to hold a buffer for nothing.
 ReadAttempt Transport::attemptPeek(void* transport, size_t& got, error_code& ec) {
   auto& t = *static_cast<Transport*>(transport);
   got = 0;
@@ -340,11 +326,9 @@ ReadAttempt Transport::attemptPeek(void* transport, size_t& got, error_code& ec)
     ec = error_code(errno, boost::system::system_category());
     return ReadAttempt::Failed;
   }
-  t.drained_ = false;
   ERR_clear_error();
   size_t n = 0;
-  if (SSL_peek_ex(t.ssl_, &byte, 1, &n) == 1)
-    return t.drained_ ? ReadAttempt::GotDrained : ReadAttempt::Got;
+  if (SSL_peek_ex(t.ssl_, &byte, 1, &n) == 1) return ReadAttempt::Got;
   int want;
   error_code e = t.sslError(0, &want);
   if (!e && want == kRead) return ReadAttempt::Again;

@@ -61,8 +61,8 @@ class Transport {
   awaitable<error_code> writeAll(std::string_view a, std::string_view b = {},
                                  std::string_view c = {});
   // Waits until there is input, without holding any buffer (for idle keep-alive connections).
-  // Looks at once when the reactor has not seen the socket drained (after a handshake the
-  // client's first bytes usually came with its Finished), else waits for epoll's next report.
+  // Looks at once unless the last look found nothing and epoll has not reported the socket since
+  // (after a handshake the client's first bytes usually came with its Finished).
   awaitable<error_code> waitReadable();
   bool hasBufferedInput() const;  // TLS bytes already read from the socket but not consumed
 
@@ -100,12 +100,9 @@ class Transport {
   static ReadAttempt attemptPlain(void* request, size_t& got, error_code& ec);
   static ReadAttempt attemptTls(void* request, size_t& got, error_code& ec);
   static ReadAttempt attemptPeek(void* transport, size_t& got, error_code& ec);  // waitReadable
-  static long observeBio(BIO* bio, int oper, const char*, size_t len, int, long, int ret,
-                         size_t* processed);
 
   tcp::socket socket_;
   SSL* ssl_ = nullptr;
-  bool drained_ = false;  // the last recv got less than it asked for (set by observeBio)
   bool closed_ = false;
   bool cancelled_ = false;
   uint64_t bytesRead_ = 0;
