@@ -88,7 +88,7 @@ awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, Listener
     if (alpn == "h2") {
       h2 = spec.http2;
     } else if (spec.http2 && alpn.empty()) {
-      if (co_await transport->waitReadable()) co_return;
+      if (co_await transport->waitReadable(true)) co_return;
       cenv.firstByteAt = Clock::now();  // the request head's time starts here (headerTimeout)
       h2 = co_await sniffHttp2(*transport, buf);
       if (!transport->isOpen()) co_return;

@@ -166,65 +166,30 @@ std::string Transport::verifiedPeerName() const {
   return nameCN(X509_get_subject_name(SSL_get0_peer_certificate(ssl_)));
 }
 
-struct Transport::ReadRequest {
-  Transport* transport;
-  char* p;
-  size_t n;
-  bool wantWrite = false;  // TLS: SSL_read must write first (a TLS 1.3 key update's answer)
-};
-
-ReadAttempt Transport::attemptPlain(void* request, size_t& got, error_code& ec) {
-  auto* r = static_cast<ReadRequest*>(request);
-  ssize_t n = ::recv(r->transport->socket_.native_handle(), r->p, r->n, 0);
-  if (n > 0) {
-    got = static_cast<size_t>(n);
-    return ReadAttempt::Got;
-  }
-  if (n == 0) {
-    ec = net::error::eof;
-    return ReadAttempt::Failed;
-  }
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return ReadAttempt::Again;
-  ec = error_code(errno, boost::system::system_category());
-  return ReadAttempt::Failed;
-}
-
-ReadAttempt Transport::attemptTls(void* request, size_t& got, error_code& ec) {
-  auto* r = static_cast<ReadRequest*>(request);
-  Transport& t = *r->transport;
-  ERR_clear_error();
-  if (SSL_read_ex(t.ssl_, r->p, r->n, &got) == 1) return ReadAttempt::Got;
-  int want;
-  ec = t.sslError(0, &want);
-  if (ec) return ReadAttempt::Failed;
-  if (want == kRead) return ReadAttempt::Again;
-  r->wantWrite = true;
-  got = 0;
-  return ReadAttempt::Got;
-}
-
 awaitable<std::pair<error_code, size_t>> Transport::readSome(char* p, size_t n) {
-  ReadRequest request{this, p, n};
-  ReadAttemptFn attempt{ssl_ ? &Transport::attemptTls : &Transport::attemptPlain, &request};
   for (;;) {
-    if (closed_ || cancelled_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
-    error_code ec;
-    size_t got = 0;
-    ReadAttempt a = ReadAttempt::Again;
-    // Bytes OpenSSL already holds need no readiness from the socket.
-    if (ssl_ && SSL_has_pending(ssl_) == 1) a = attemptTls(&request, got, ec);
-    if (a == ReadAttempt::Again) {
-      std::tie(ec, got) = co_await reactorRead(socket_, attempt);
+    if (closed_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
+    if (!ssl_) {
+      // Asio's own read: queued on the edge-triggered registration without the epoll_ctl an
+      // async_wait costs.
+      if (cancelled_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
+      auto [ec, got] = co_await socket_.async_read_some(net::buffer(p, n), kUseTuple);
       if (closed_ || cancelled_) ec = net::error::operation_aborted, got = 0;
+      bytesRead_ += got;
+      co_return std::pair{ec, got};
     }
+    size_t got = 0;
+    ERR_clear_error();
+    int rc = SSL_read_ex(ssl_, p, n, &got);
+    if (rc == 1) {
+      bytesRead_ += got;
+      co_return std::pair{error_code{}, got};
+    }
+    int want;
+    error_code ec = sslError(rc, &want);
     if (ec) co_return std::pair{ec, size_t{0}};
-    if (request.wantWrite) {
-      request.wantWrite = false;
-      if (auto w = co_await waitFor(tcp::socket::wait_write)) co_return std::pair{w, size_t{0}};
-      continue;
-    }
-    bytesRead_ += got;
-    co_return std::pair{error_code{}, got};
+    if (auto w = co_await waitFor(want == kRead ? tcp::socket::wait_read : tcp::socket::wait_write))
+      co_return std::pair{w, size_t{0}};
   }
 }
 
@@ -311,34 +276,20 @@ awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b
   co_return ec;
 }
 
-// Readable, without taking a buffer from the caller: a peek at one byte. Under TLS, SSL_peek reads
-// whole records into OpenSSL's own buffer, where the read that follows finds them; a readiness
-// report for bytes already read finds nothing and keeps waiting, so an idle connection never
-// wakes to hold a buffer for nothing.
-ReadAttempt Transport::attemptPeek(void* transport, size_t& got, error_code& ec) {
-  auto& t = *static_cast<Transport*>(transport);
-  got = 0;
-  char byte;
-  if (!t.ssl_) {
-    ssize_t n = ::recv(t.socket_.native_handle(), &byte, 1, MSG_PEEK);
-    if (n >= 0) return ReadAttempt::Got;  // a byte, or the peer's close: the read will tell
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return ReadAttempt::Again;
-    ec = error_code(errno, boost::system::system_category());
-    return ReadAttempt::Failed;
-  }
-  ERR_clear_error();
-  size_t n = 0;
-  if (SSL_peek_ex(t.ssl_, &byte, 1, &n) == 1) return ReadAttempt::Got;
-  int want;
-  error_code e = t.sslError(0, &want);
-  if (!e && want == kRead) return ReadAttempt::Again;
-  return ReadAttempt::Got;  // closed, broken or must write first: the read that follows reports it
-}
-
-awaitable<error_code> Transport::waitReadable() {
+awaitable<error_code> Transport::waitReadable(bool lookFirst) {
   if (hasBufferedInput()) co_return error_code{};
-  if (closed_ || cancelled_) co_return net::error::operation_aborted;
-  auto [ec, got] = co_await reactorRead(socket_, ReadAttemptFn{&Transport::attemptPeek, this});
+  if (cancelled_ || closed_) co_return net::error::operation_aborted;
+  if (lookFirst && ssl_) {
+    char byte;
+    size_t got = 0;
+    ERR_clear_error();
+    int rc = SSL_peek_ex(ssl_, &byte, 1, &got);
+    // Anything but "nothing yet" is for the next read: data, close_notify, a reset, an error.
+    if (rc == 1 || SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_READ) co_return error_code{};
+  }
+  // waitFor()'s body, not a call to it: every idle connection waits here, and each coroutine
+  // level is a frame it holds for as long as it is idle.
+  auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kUseTuple);
   if (!ec && (closed_ || cancelled_)) ec = net::error::operation_aborted;
   co_return ec;
 }

@@ -1,6 +1,6 @@
 // A connection's byte stream: a non-blocking TCP socket, with OpenSSL driven directly on its
-// file descriptor when TLS is on. Reads run as operations of Asio's reactor (reactor_read.h);
-// other waits use socket.async_wait. Bytes move with recv/writev or SSL_read/SSL_write. Compared with asio::ssl::stream this keeps no per-connection
+// file descriptor when TLS is on. Readiness comes from Asio (socket.async_wait), bytes move with
+// read/writev or SSL_read/SSL_write. Compared with asio::ssl::stream this keeps no per-connection
 // copy buffers (it allocates 2 x 17 KiB each), avoids a memory-BIO copy of every byte, and lets an
 // idle connection hold no buffer at all (SSL_MODE_RELEASE_BUFFERS, waitReadable()).
 #pragma once
@@ -15,7 +15,6 @@
 
 #include "gateway/asio.h"
 #include "gateway/deadline.h"
-#include "gateway/reactor_read.h"
 
 namespace kgate {
 
@@ -61,9 +60,11 @@ class Transport {
   awaitable<error_code> writeAll(std::string_view a, std::string_view b = {},
                                  std::string_view c = {});
   // Waits until there is input, without holding any buffer (for idle keep-alive connections).
-  // Looks at once unless the last look found nothing and epoll has not reported the socket since
-  // (after a handshake the client's first bytes usually came with its Finished).
-  awaitable<error_code> waitReadable();
+  // lookFirst (TLS): try a read before waiting, for where input is likely there already (a
+  // client's first bytes usually travel with its Finished); a wait costs an epoll_ctl, a pass
+  // through epoll_wait and a coroutine switch, a miss one read syscall. What the look finds,
+  // an error or close_notify included, stays for the next read to report.
+  awaitable<error_code> waitReadable(bool lookFirst = false);
   bool hasBufferedInput() const;  // TLS bytes already read from the socket but not consumed
 
   // Completes pending waits with operation_aborted, and makes every wait fail the same way
@@ -95,11 +96,6 @@ class Transport {
   }
   awaitable<error_code> writeTls(std::string_view data);
   error_code sslError(int rc, int* want);
-  // readSome's attempts, run by the reactor (reactor_read.h).
-  struct ReadRequest;
-  static ReadAttempt attemptPlain(void* request, size_t& got, error_code& ec);
-  static ReadAttempt attemptTls(void* request, size_t& got, error_code& ec);
-  static ReadAttempt attemptPeek(void* transport, size_t& got, error_code& ec);  // waitReadable
 
   tcp::socket socket_;
   SSL* ssl_ = nullptr;

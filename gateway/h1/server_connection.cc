@@ -271,7 +271,7 @@ awaitable<void> ServerConnection::run() {
       // Keep-alive waits idleTimeout for the next request; a connection that has not sent its
       // first one yet is a client still due its head (TLS with ALPN http/1.1 comes here).
       deadline_.arm(firstRequest_ ? limits.headerTimeout : limits.idleTimeout);
-      auto ec = co_await transport_->waitReadable();
+      auto ec = co_await transport_->waitReadable(firstRequest_);
       if (ec || draining_ || timedOut_) break;
     }
     // The head must be whole headerTimeout after its first byte, however slowly the rest

@@ -429,6 +429,7 @@ awaitable<void> Session::run(ReadBuffer buf) {
   spawn(transport_->executor(), writeLoop(self), "http2 writer");
   armIdle();
   uint64_t dropped = 0;
+  bool readAny = false;  // the peer's first bytes (its preface) usually came with its Finished
   for (;;) {
     if (!buf.empty() && terminated_) {
       // Input after our GOAWAY is dropped unread by nghttp2 anyway; reading it keeps a client
@@ -451,11 +452,12 @@ awaitable<void> Session::run(ReadBuffer buf) {
       break;
     if (buf.empty() && streams_.empty()) {
       buf.release();  // an idle session holds no read buffer while it waits
-      if (auto ec = co_await transport_->waitReadable()) break;
+      if (auto ec = co_await transport_->waitReadable(!readAny)) break;
     }
     auto space = buf.prepare(16 * 1024, 64 * 1024);
     auto [ec, n] = co_await transport_->readSome(space.data(), space.size());
     if (ec) break;
+    readAny = true;
     buf.commit(n);
   }
   readerDone_ = true;

@@ -1,8 +1,6 @@
-// Transport::readSome, whose reads run as the reactor's operations (gateway/reactor_read.h):
-// nothing sent may be missed, whether it came before the read, after a read that found nothing,
-// or in a burst larger than one read;
-// plain TCP and TLS alike; the peer's close is seen even when it came with the last bytes; cancel
-// and close end a pending read.
+// Transport::readSome: nothing sent may be missed, whether it came before the read, after a read
+// that found nothing, or in a burst larger than one read; plain TCP and TLS alike; the peer's
+// close is seen even when it came with the last bytes; cancel and close end a pending read.
 #include <gtest/gtest.h>
 
 #include <boost/asio/write.hpp>
@@ -119,9 +117,8 @@ TEST_P(TransportRead, BytesSentBeforeTheReadAreRead) {
 }
 
 TEST_P(TransportRead, BytesArrivingAfterADrainedReadAreRead) {
-  // Each message is read whole (a drained read) before the next one is sent, so the reader then
-  // waits for epoll's next report instead of trying the socket, and must still get it; the
-  // report comes either while the read waits or before it starts.
+  // Each message is read whole before the next one is sent: the reader finds the socket empty
+  // and must still get the next one, whether epoll reports it while the read waits or before.
   run({[&]() -> awaitable<void> {
          for (int i = 0; i < 20; ++i) {
            std::string msg = "msg-" + std::to_string(10 + i);
