@@ -123,11 +123,8 @@ awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv
       socket.close(ignored);  // over limits.maxConnections: refuse at once
       continue;
     }
-    if (env.balancer) {
-      if (env.balancer->place(env.worker, spec.kind, socket, peer)) continue;  // another worker's
-    } else if (env.load) {
-      env.load->fetch_add(1, std::memory_order_relaxed);
-    }
+    if (env.balancer && env.balancer->place(env.worker, spec.kind, socket, peer))
+      continue;  // another worker's now
     spawn(ex, serveConnection(std::move(socket), peer, spec, env), "connection");
   }
 }

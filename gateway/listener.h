@@ -29,8 +29,9 @@ struct AcceptEnv {
   WorkerStats* stats = nullptr;                 // null on the control thread
   std::function<conf::Limits()> limits;         // current limits, read per connection
   std::atomic<uint32_t>* nodeConnections = nullptr;  // shared by every worker
-  // Workers only: this worker's index and open connections, and the balancer that may hand a
-  // connection it accepts to another worker (balancer.h). Null: every connection stays here.
+  // Workers only: this worker's index and open connections, and the balancer that counts each
+  // connection it accepts and may hand it to another worker (balancer.h). Null on the control
+  // thread.
   unsigned worker = 0;
   std::atomic<uint32_t>* load = nullptr;
   ConnectionBalancer* balancer = nullptr;

@@ -128,6 +128,7 @@ std::vector<MetricFamily> Metrics::Collect() const {
   };
   std::map<std::vector<std::string>, Hist> latency;
   std::array<int64_t, 4> open{};
+  std::vector<int64_t> perWorkerOpen;  // every listener's, per worker
   for (const WorkerStats* w : workers_) {
     w->forEachRequest([&](const auto& c) { requests[c.labels] += c.value.load(); });
     w->forEachAuthFailure([&](const auto& c) { auth[c.labels] += c.value.load(); });
@@ -140,7 +141,13 @@ std::vector<MetricFamily> Metrics::Collect() const {
       sum.count += h.count.load();
       sum.sumMicros += h.sumMicros.load();
     });
-    for (size_t i = 0; i < open.size(); ++i) open[i] += w->openConnections(static_cast<ListenerKind>(i));
+    int64_t onWorker = 0;
+    for (size_t i = 0; i < open.size(); ++i) {
+      int64_t n = w->openConnections(static_cast<ListenerKind>(i));
+      open[i] += n;
+      onWorker += n;
+    }
+    perWorkerOpen.push_back(onWorker);
   }
   std::vector<MetricFamily> out;
   out.push_back(counterFamily("kgate_requests_total",
@@ -189,12 +196,10 @@ std::vector<MetricFamily> Metrics::Collect() const {
   // Per worker: shows whether the connections are spread (ConnectionBalancer) or piled on one.
   MetricFamily perWorker{"kgate_worker_connections",
                          "Open downstream connections on each worker thread", MetricType::Gauge, {}};
-  for (size_t w = 0; w < workers_.size(); ++w) {
-    int64_t n = 0;
-    for (size_t i = 0; i < open.size(); ++i) n += workers_[w]->openConnections(static_cast<ListenerKind>(i));
+  for (size_t w = 0; w < perWorkerOpen.size(); ++w) {
     ClientMetric m;
     m.label = {{"worker", std::to_string(w)}};
-    m.gauge.value = static_cast<double>(n);
+    m.gauge.value = static_cast<double>(perWorkerOpen[w]);
     perWorker.metric.push_back(std::move(m));
   }
   out.push_back(std::move(perWorker));

@@ -267,7 +267,7 @@ void Node::bindAll() {
       throw bindError("internal", c.ports.internal, r.error());
     metrics_.addWorker(&w->stats());
     w->setControl(controlPlane_.get(), authority_.get(), io_.get_executor());
-    if (n > 1) w->joinBalancer(balancer_);
+    w->joinBalancer(balancer_);  // with one worker it only counts
     workers_.push_back(std::move(w));
   }
 }

@@ -10,7 +10,6 @@
 
 namespace kgate {
 
-
 Result<void> bindAcceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool reusePort) {
   error_code ec;
   acceptor.open(endpoint.protocol(), ec);
