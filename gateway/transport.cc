@@ -1,6 +1,7 @@
 #include "gateway/transport.h"
 
 #include "certs/tls_context.h"
+#include "gateway/tls_gather.h"
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -29,6 +30,8 @@ std::string takeSslErrors() {
 
 // Small writes over TLS are copied into one record: one SSL_write, one syscall, one MAC.
 constexpr size_t kCoalesceLimit = 16 * 1024;
+// Writes larger than one record have theirs gathered into few sends (tls_gather.h).
+constexpr size_t kRecordPayload = 16 * 1024;
 
 }  // namespace
 
@@ -42,6 +45,7 @@ Transport::Transport(tcp::socket socket, SSL_CTX* ctx, Role role)
     : Transport(std::move(socket), role == Role::Client) {
   ssl_ = SSL_new(ctx);
   SSL_set_fd(ssl_, socket_.native_handle());
+  gathering_ = tls_gather::attach(ssl_, socket_.native_handle());
   SSL_set_read_ahead(ssl_, 1);  // fewer read syscalls: whole records, not header then body
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                          SSL_MODE_RELEASE_BUFFERS);
@@ -194,6 +198,8 @@ awaitable<std::pair<error_code, size_t>> Transport::readSome(char* p, size_t n) 
 }
 
 awaitable<error_code> Transport::writeTls(std::string_view data) {
+  bool gather = gathering_ && data.size() > kRecordPayload;
+  if (gather) tls_gather::begin(ssl_);
   error_code ec;
   while (!data.empty() && !ec) {
     if (closed_) {
@@ -214,6 +220,22 @@ awaitable<error_code> Transport::writeTls(std::string_view data) {
     if (ec) break;
     startSendCountdown();
     ec = co_await waitFor(want == kRead ? tcp::socket::wait_read : tcp::socket::wait_write);
+  }
+  if (gather) {
+    tls_gather::end(ssl_);
+    while (!ec && tls_gather::pending(ssl_) > 0) {
+      if (closed_) {
+        ec = net::error::operation_aborted;
+        break;
+      }
+      size_t before = tls_gather::pending(ssl_);
+      int r = tls_gather::flush(ssl_);
+      if (r < 0) ec = error_code(errno, boost::system::system_category());
+      if (r != 0) break;
+      if (tls_gather::pending(ssl_) < before) stopSendCountdown();
+      startSendCountdown();
+      ec = co_await waitFor(tcp::socket::wait_write);
+    }
   }
   stopSendCountdown();  // the countdown belongs to this write only
   co_return ec;

@@ -140,6 +140,31 @@ TEST_P(TransportRead, ABurstLargerThanOneReadArrivesWholeAndInOrder) {
   EXPECT_TRUE(got == data);
 }
 
+// Small socket buffers and a reader that starts late: the large write (whose TLS records are
+// gathered into few sends) fills the socket and must wait, then resume where it stopped; the
+// small write after it must arrive after it.
+TEST_P(TransportRead, AWriterBlockedByALateReaderResumesInOrder) {
+  writer_->socket().set_option(net::socket_base::send_buffer_size(16 * 1024));
+  reader_->socket().set_option(net::socket_base::receive_buffer_size(16 * 1024));
+  const std::string data = pattern(2 << 20);
+  bool written = false;
+  net::co_spawn(io_, [&]() -> awaitable<void> {
+    EXPECT_FALSE(co_await writer_->writeAll(data));
+    EXPECT_FALSE(co_await writer_->writeAll("tail"));
+    written = true;
+  }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+  while (io_.poll() > 0) {
+  }
+  io_.restart();
+  ASSERT_FALSE(written) << "the socket buffers took 2 MiB; the test no longer makes the writer wait";
+  std::string got;
+  run({[&]() -> awaitable<void> { got = co_await readAll(data.size() + 4, 7000); }});
+  EXPECT_TRUE(written);
+  ASSERT_EQ(got.size(), data.size() + 4);
+  EXPECT_TRUE(got.compare(0, data.size(), data) == 0);
+  EXPECT_EQ(got.substr(data.size()), "tail");
+}
+
 TEST_P(TransportRead, ManySmallWritesArriveWhole) {
   std::string sent;
   std::string got;
