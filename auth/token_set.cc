@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <cstring>
+
 #include "certs/keys.h"
 
 namespace kgate::auth {
@@ -19,6 +21,22 @@ std::string_view causeOf(AuthResult r) {
 }
 
 TokenSet::Digest digestOf(std::string_view token) { return certs::sha256Digest(token); }
+
+const TokenSet::Digest& TokenMemo::digestOf(std::string_view token) {
+  if (token.size() > kWidth) {
+    valid_ = false;
+    digest_ = auth::digestOf(token);
+    return digest_;
+  }
+  std::array<unsigned char, kWidth + 1> padded{};
+  std::memcpy(padded.data(), token.data(), token.size());
+  padded[kWidth] = static_cast<unsigned char>(token.size());
+  if (valid_ && CRYPTO_memcmp(padded.data(), padded_.data(), padded.size()) == 0) return digest_;
+  padded_ = padded;
+  digest_ = auth::digestOf(token);
+  valid_ = true;
+  return digest_;
+}
 
 std::shared_ptr<const TokenSet> TokenSet::fromConfig(const conf::Config& config) {
   auto set = std::make_shared<TokenSet>();
@@ -44,7 +62,7 @@ const TokenSet::Entry* TokenSet::find(std::string_view source) const {
 }
 
 AuthResult TokenSet::check(std::string_view source, std::string_view token,
-                           std::string_view verifiedClientName) const {
+                           std::string_view verifiedClientName, TokenMemo* memo) const {
   if (source.empty()) return AuthResult::NoSource;
   const Entry* e = find(source);
   if (!e) return AuthResult::UnknownSource;
@@ -52,7 +70,7 @@ AuthResult TokenSet::check(std::string_view source, std::string_view token,
     return verifiedClientName == source ? AuthResult::Ok : AuthResult::CertificateMismatch;
   if (e->acceptAny) return AuthResult::Ok;
   if (token.empty()) return AuthResult::NoToken;
-  Digest presented = digestOf(token);
+  const Digest presented = memo ? memo->digestOf(token) : digestOf(token);
   // Compare against every accepted token, without an early exit.
   int match = 0;
   for (const auto& d : e->digests)

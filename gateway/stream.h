@@ -8,9 +8,11 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "auth/token_set.h"
 #include "gateway/asio.h"
 #include "gateway/error.h"
 #include "gateway/http/message.h"
@@ -26,6 +28,8 @@ struct ConnectionInfo {
   bool tls = false;
   bool clientCertVerified = false;  // TLS client certificate presented and verified
   std::string clientName;           // its subject CN when verified (a domain, on MTLS routes)
+  // The token this connection presented last, hashed (made at its first token check).
+  mutable std::unique_ptr<auth::TokenMemo> tokenMemo;
 };
 
 class ServerStream {

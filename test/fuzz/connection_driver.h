@@ -117,7 +117,7 @@ inline void driveConnection(const uint8_t* data, size_t size, const ServeFn& ser
   tcp::socket socket(io);
   socket.assign(tcp::v4(), fds[0]);  // Transport only needs a stream descriptor
   bool done = false;
-  net::co_spawn(io, serve(std::make_unique<Transport>(std::move(socket)), env),
+  net::co_spawn(io, serve(std::make_unique<Transport>(std::move(socket)), std::move(env)),
                 [&](std::exception_ptr e) {
                   if (e) std::rethrow_exception(e);  // a crash for libFuzzer
                   done = true;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace kgate::auth {
 namespace {
@@ -182,6 +183,29 @@ TEST(TokenSetDigest, IsSha256) {
   TokenSet::Digest d = digestOf("abc");
   EXPECT_TRUE(std::equal(d.begin(), d.end(), expected));
   EXPECT_NE(digestOf("abc"), digestOf("abd"));
+}
+
+// A connection's memo only saves hashing: every answer is the one check() gives without it, for
+// any order of tokens on the connection, and each token's digest is its own.
+TEST(TokenMemo, GivesEachTokenItsOwnDigestWhateverCameBefore) {
+  const std::string longToken(100, 'x');
+  const std::vector<std::string> tokens = {
+      "TNEW", "TNEW", "TOLD", "TNEW", "", "abc", std::string("abc\0", 4), "abc",
+      std::string(64, 'y'), std::string(65, 'y'), longToken, longToken, "TNEW"};
+  TokenMemo memo;
+  for (const auto& t : tokens) EXPECT_EQ(memo.digestOf(t), digestOf(t)) << t.size();
+}
+
+TEST(TokenMemo, CheckWithAMemoAnswersAsWithout) {
+  TokenSet s = makeSet();
+  TokenMemo memo;
+  for (std::string_view t : {"TNEW", "TNEW", "WRONG", "TNEW", "TNE", "TNEWX", "TOLD", "", "TOLD"})
+    EXPECT_EQ(s.check("bob", t, {}, &memo), s.check("bob", t)) << t;
+  // The memo holds what was presented, not what was accepted: another source gains nothing.
+  s.set("erin", {"TERIN"});
+  EXPECT_EQ(s.check("bob", "TERIN", {}, &memo), AuthResult::TokenMismatch);
+  EXPECT_EQ(s.check("erin", "TERIN", {}, &memo), AuthResult::Ok);
+  EXPECT_EQ(s.check("bob", "TERIN", {}, &memo), AuthResult::TokenMismatch);
 }
 
 TEST(CauseOf, StableStrings) {
