@@ -47,8 +47,9 @@ class ReadBuffer {
   }
   void commit(size_t n) { end_ += n; }
 
-  void release() {
-    if (empty()) {
+  // Frees the memory when nothing is buffered, unless it is at most keepUpTo bytes.
+  void release(size_t keepUpTo = 0) {
+    if (empty() && cap_ > keepUpTo) {
       buf_.reset();
       cap_ = begin_ = end_ = 0;
     }

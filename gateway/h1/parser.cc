@@ -78,7 +78,6 @@ bool acceptVersion(std::span<char> line) {
 // (h2/session.cc), one upstream read per batch; with 32 KiB a 1 MiB response proxied to an h2
 // client took a third more syscalls (twice the reads and wake-ups, more small TLS records).
 constexpr size_t kBodyReadSize = 64 * 1024;
-constexpr size_t kHeadReadSize = 4 * 1024;
 
 }  // namespace
 

@@ -71,6 +71,9 @@ class Parser final : public bhttp::basic_parser<isRequest> {
 using RequestParser = Parser<true>;
 using ResponseParser = Parser<false>;
 
+// readHead's first read asks for this much room: most heads fit.
+constexpr size_t kHeadReadSize = 4 * 1024;
+
 // Reads until the parser has a whole head. maxBuffer bounds what a head may occupy.
 template <bool isRequest>
 awaitable<Error> readHead(Transport& t, ReadBuffer& buf, Parser<isRequest>& parser,
