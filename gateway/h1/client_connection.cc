@@ -23,7 +23,10 @@ ClientExchange::ClientExchange(std::unique_ptr<ClientConnection> conn, std::stri
       host_(std::move(host)),
       release_(std::move(release)),
       maxHeaderBytes_(maxHeaderBytes),
-      maxHeaderCount_(maxHeaderCount) {}
+      maxHeaderCount_(maxHeaderCount),
+      out_(conn_->headBuffer()) {
+  out_.clear();
+}
 
 ClientExchange::~ClientExchange() {
   bool keep = !broken_ && requestDone_ && responseDone_ && parser_ && parser_->keep_alive();

@@ -17,11 +17,15 @@ namespace kgate::h1 {
 
 class ClientConnection {
  public:
-  explicit ClientConnection(std::unique_ptr<Transport> transport)
-      : transport_(std::move(transport)) {}
+  // poolKey: the upstream pool entry the connection goes back to (it never changes).
+  ClientConnection(std::unique_ptr<Transport> transport, std::string poolKey)
+      : transport_(std::move(transport)), poolKey_(std::move(poolKey)) {}
 
   Transport& transport() { return *transport_; }
   ReadBuffer& buffer() { return buf_; }
+  const std::string& poolKey() const { return poolKey_; }
+  // Request heads are built here, so their buffer is reused from one exchange to the next.
+  std::string& headBuffer() { return head_; }
   // Still worth reusing: open, nothing unread, and (askKernel: one syscall) the
   // peer has not closed it meanwhile.
   bool reusable(bool askKernel = true);
@@ -29,7 +33,9 @@ class ClientConnection {
 
  private:
   std::unique_ptr<Transport> transport_;
+  std::string poolKey_;
   ReadBuffer buf_;
+  std::string head_;
 };
 
 using ReleaseFn = std::function<void(std::unique_ptr<ClientConnection>)>;
@@ -57,7 +63,7 @@ class ClientExchange final : public ClientStream {
   ReleaseFn release_;
   uint32_t maxHeaderBytes_, maxHeaderCount_;
   std::optional<ResponseParser> parser_;
-  std::string out_;
+  std::string& out_;  // the connection's head buffer
   bool chunked_ = false;
   bool headRequest_ = false;
   bool requestDone_ = false;
