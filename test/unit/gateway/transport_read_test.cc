@@ -6,11 +6,13 @@
 #include <boost/asio/write.hpp>
 
 #include <optional>
+#include <sys/socket.h>
 #include <thread>
 
 #include "certs/ca.h"
 #include "certs/keys.h"
 #include "certs/tls_context.h"
+#include "gateway/deadline.h"
 #include "gateway/transport.h"
 #include "support/test_keys.h"
 
@@ -163,6 +165,32 @@ TEST_P(TransportRead, AWriterBlockedByALateReaderResumesInOrder) {
   ASSERT_EQ(got.size(), data.size() + 4);
   EXPECT_TRUE(got.compare(0, data.size(), data) == 0);
   EXPECT_EQ(got.substr(data.size()), "tail");
+}
+
+// A reader that never reads, with the socket already full: the writer gives up after the send
+// timeout instead of waiting for ever. Under TLS the 20 KiB are gathered whole (less than a
+// batch), so the wait that must time out is the final send's.
+TEST_P(TransportRead, AWriteNobodyReadsFailsAfterTheSendTimeout) {
+  // Raw bytes, even under TLS: the reader never decrypts anything.
+  const std::string filler(64 << 10, 'f');
+  while (::send(writer_->socket().native_handle(), filler.data(), filler.size(), MSG_DONTWAIT) > 0) {
+  }
+  Sweeper sweeper(io_.get_executor());
+  sweeper.start();
+  int expired = 0;
+  writer_->setSendTimeout(sweeper, 300ms, [&] { ++expired; });
+  const std::string piece(20 << 10, 'x');
+  std::optional<error_code> result;
+  net::co_spawn(io_, [&]() -> awaitable<void> { result = co_await writer_->writeAll(piece); },
+                net::detached);
+  for (auto end = Clock::now() + 15s; !result && Clock::now() < end;) io_.run_for(20ms);
+  sweeper.stop();
+  io_.run_for(1s);  // lets the sweep loop end
+  ASSERT_TRUE(result.has_value()) << "the write still waits for a reader that never reads";
+  EXPECT_TRUE(*result);
+  EXPECT_TRUE(writer_->sendTimedOut());
+  EXPECT_EQ(expired, 1);
+  EXPECT_FALSE(writer_->isOpen());
 }
 
 TEST_P(TransportRead, ManySmallWritesArriveWhole) {
