@@ -21,12 +21,21 @@ T& WorkerStats::series(std::unordered_map<std::string, std::unique_ptr<T>>& map,
 
 void WorkerStats::onRequest(ListenerKind listener, std::string_view peer, int status,
                             std::string_view cause, double seconds) {
-  std::string code = std::to_string(status);
-  std::string_view l = toString(listener);
-  key_.assign(l).append("|").append(peer).append("|").append(code).append("|").append(cause);
-  series(requests_, key_, {l, peer, code, cause}).value.fetch_add(1, std::memory_order_relaxed);
-  key_.assign(l).append("|").append(peer);
-  Histogram& h = series(latency_, key_, {l, peer});
+  if (!last_.requests || last_.listener != listener || last_.status != status ||
+      last_.peer != peer || last_.cause != cause) {
+    std::string code = std::to_string(status);
+    std::string_view l = toString(listener);
+    key_.assign(l).append("|").append(peer).append("|").append(code).append("|").append(cause);
+    last_.requests = &series(requests_, key_, {l, peer, code, cause});
+    key_.assign(l).append("|").append(peer);
+    last_.latency = &series(latency_, key_, {l, peer});
+    last_.listener = listener;
+    last_.status = status;
+    last_.peer.assign(peer);
+    last_.cause.assign(cause);
+  }
+  last_.requests->value.fetch_add(1, std::memory_order_relaxed);
+  Histogram& h = *last_.latency;
   for (size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) {
       h.buckets[i].fetch_add(1, std::memory_order_relaxed);
@@ -48,11 +57,17 @@ void WorkerStats::onUpstreamFailure(std::string_view peer, std::string_view kind
 }
 
 void WorkerStats::onBytes(ListenerKind listener, uint64_t received, uint64_t sent) {
-  std::string_view l = toString(listener);
-  key_.assign(l).append("|received");
-  series(bytes_, key_, {l, "received"}).value.fetch_add(received, std::memory_order_relaxed);
-  key_.assign(l).append("|sent");
-  series(bytes_, key_, {l, "sent"}).value.fetch_add(sent, std::memory_order_relaxed);
+  Counter*& in = bytesSeries_[idx(listener) * 2];
+  Counter*& out = bytesSeries_[idx(listener) * 2 + 1];
+  if (!in) {
+    std::string_view l = toString(listener);
+    key_.assign(l).append("|received");
+    in = &series(bytes_, key_, {l, "received"});
+    key_.assign(l).append("|sent");
+    out = &series(bytes_, key_, {l, "sent"});
+  }
+  in->value.fetch_add(received, std::memory_order_relaxed);
+  out->value.fetch_add(sent, std::memory_order_relaxed);
 }
 
 void WorkerStats::onDownstreamTimeout(ListenerKind listener, std::string_view kind) {

@@ -66,6 +66,35 @@ TEST_F(MetricsTest, RequestCountersAreSummedAcrossWorkers) {
   EXPECT_EQ(s.at(R"(kgate_requests_total{listener="external",peer="",code="401",cause="no_source"})"), 1);
 }
 
+// A worker remembers the series of its last request: requests that differ from it in any one
+// label, one after another and back again, each count in their own.
+TEST_F(MetricsTest, AlternatingRequestsCountInTheirOwnSeries) {
+  for (int i = 0; i < 2; ++i) {
+    a_.onRequest(ListenerKind::External, "bob", 200, "via_upstream", 0.001);
+    a_.onRequest(ListenerKind::Internal, "bob", 200, "via_upstream", 0.001);
+    a_.onRequest(ListenerKind::External, "bobby", 200, "via_upstream", 0.001);
+    a_.onRequest(ListenerKind::External, "bob", 201, "via_upstream", 0.001);
+    a_.onRequest(ListenerKind::External, "bob", 200, "via_upstreams", 0.001);
+    a_.onRequest(ListenerKind::External, "bob", 200, "via_upstream", 0.001);
+  }
+  a_.onBytes(ListenerKind::Internal, 5, 6);
+  a_.onBytes(ListenerKind::External, 7, 8);
+  a_.onBytes(ListenerKind::Internal, 5, 6);
+  auto s = scrape();
+  EXPECT_EQ(s.at(R"(kgate_requests_total{listener="external",peer="bob",code="200",cause="via_upstream"})"), 4);
+  EXPECT_EQ(s.at(R"(kgate_requests_total{listener="internal",peer="bob",code="200",cause="via_upstream"})"), 2);
+  EXPECT_EQ(s.at(R"(kgate_requests_total{listener="external",peer="bobby",code="200",cause="via_upstream"})"), 2);
+  EXPECT_EQ(s.at(R"(kgate_requests_total{listener="external",peer="bob",code="201",cause="via_upstream"})"), 2);
+  EXPECT_EQ(s.at(R"(kgate_requests_total{listener="external",peer="bob",code="200",cause="via_upstreams"})"), 2);
+  EXPECT_EQ(s.at(R"(kgate_request_duration_seconds_count{listener="external",peer="bob"})"), 8);
+  EXPECT_EQ(s.at(R"(kgate_request_duration_seconds_count{listener="internal",peer="bob"})"), 2);
+  EXPECT_EQ(s.at(R"(kgate_request_duration_seconds_count{listener="external",peer="bobby"})"), 2);
+  EXPECT_EQ(s.at(R"(kgate_body_bytes_total{listener="internal",direction="received"})"), 10);
+  EXPECT_EQ(s.at(R"(kgate_body_bytes_total{listener="internal",direction="sent"})"), 12);
+  EXPECT_EQ(s.at(R"(kgate_body_bytes_total{listener="external",direction="received"})"), 7);
+  EXPECT_EQ(s.at(R"(kgate_body_bytes_total{listener="external",direction="sent"})"), 8);
+}
+
 TEST_F(MetricsTest, HistogramBucketsAreCumulativeAndInfIsTheCount) {
   a_.onRequest(ListenerKind::External, "bob", 200, "via_upstream", 0.0004);  // first bucket
   a_.onRequest(ListenerKind::External, "bob", 200, "via_upstream", 0.005);   // exactly on a bound
