@@ -35,9 +35,8 @@ void clearErrors() {
   if (ERR_peek_error() != 0) ERR_clear_error();
 }
 
-// Small writes over TLS are copied into one record: one SSL_write, one syscall, one MAC.
-constexpr size_t kCoalesceLimit = 16 * 1024;
-// Writes larger than one record have theirs gathered into few sends (tls_gather.h).
+// The most a TLS record carries. Small writes that fit in one are copied into it (one SSL_write,
+// one syscall, one MAC); larger writes have their records gathered into few sends (tls_gather.h).
 constexpr size_t kRecordPayload = 16 * 1024;
 
 }  // namespace
@@ -252,7 +251,7 @@ awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b
                                           std::string_view c) {
   if (ssl_) {
     size_t total = a.size() + b.size() + c.size();
-    if ((!b.empty() || !c.empty()) && total <= kCoalesceLimit) {
+    if ((!b.empty() || !c.empty()) && total <= kRecordPayload) {
       std::string joined;
       joined.reserve(total);
       joined.append(a).append(b).append(c);
