@@ -14,8 +14,6 @@ namespace kgate {
 class ReadBuffer {
  public:
   std::string_view data() const { return {buf_.get() + begin_, end_ - begin_}; }
-  // The same bytes, writable: for a parser that must fix one up before it reads it.
-  std::span<char> mutableData() { return {buf_.get() + begin_, end_ - begin_}; }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
   void consume(size_t n) {

@@ -29,7 +29,7 @@ ClientExchange::ClientExchange(std::unique_ptr<ClientConnection> conn, std::stri
 }
 
 ClientExchange::~ClientExchange() {
-  bool keep = !broken_ && requestDone_ && responseDone_ && parser_ && parser_->keep_alive();
+  bool keep = !broken_ && requestDone_ && responseDone_ && parser_ && parser_->keepAlive();
   if (keep && release_) {
     conn_->requests++;
     release_(std::move(conn_));
@@ -81,7 +81,7 @@ awaitable<Error> ClientExchange::readHead(http::ResponseHead& out) {
   if (broken_) co_return Error::Aborted;
   for (;;) {
     parser_.emplace(maxHeaderBytes_, maxHeaderCount_);
-    if (headRequest_) parser_->skip(true);
+    if (headRequest_) parser_->skipBody();
     Error e = co_await h1::readHead(conn_->transport(), conn_->buffer(), *parser_,
                                     maxHeaderBytes_ + 4096);
     if (e != Error::Ok) {
@@ -98,8 +98,8 @@ awaitable<Error> ClientExchange::readHead(http::ResponseHead& out) {
     }
     out.status = status;
     out.headers = std::move(parser_->headers);
-    if (auto len = parser_->content_length()) out.contentLength = *len;
-    out.hasBody = !parser_->is_done();
+    if (auto len = parser_->contentLength()) out.contentLength = *len;
+    out.hasBody = !parser_->done();
     if (!out.hasBody) responseDone_ = true;
     co_return Error::Ok;
   }

@@ -79,9 +79,9 @@ bool ServerConnection::Stream::build() {
   req_.method = p.method;
   req_.version = p.version;
   req_.scheme = c_.env_.info.tls ? "https" : "http";
-  keepAlive_ = p.is_header_done() && p.keep_alive();
+  keepAlive_ = p.headerDone() && p.keepAlive();
   req_.authority = p.host;  // even for a rejected head: error messages name the host
-  if (!p.is_header_done()) return false;
+  if (!p.headerDone()) return false;
   std::string_view target = p.target;
   if (!target.empty() && target.front() == '/') {
     req_.path = p.target;
@@ -99,8 +99,8 @@ bool ServerConnection::Stream::build() {
   if (p.hostCount > 1) return false;
   if (p.version >= 11 && p.hostCount == 0) return false;
   req_.headers = std::move(p.headers);
-  if (auto len = p.content_length()) req_.contentLength = *len;
-  req_.hasBody = !p.is_done();
+  if (auto len = p.contentLength()) req_.contentLength = *len;
+  req_.hasBody = !p.done();
   req_.expectContinue = p.expectContinue && p.version >= 11 && req_.hasBody;
   req_.trailersAllowed = p.trailersAllowed;
   return true;
@@ -148,7 +148,7 @@ awaitable<Error> ServerConnection::Stream::writeHead(http::ResponseHead& head, b
   // Answering before the request body was read: keep-alive is promised only if discardBody can
   // drain the rest. Otherwise the connection is going to close, and saying so keeps the client
   // from reusing it for a request that would then be lost.
-  if (keepAlive_ && req_.hasBody && !c_.parser_->is_done() &&
+  if (keepAlive_ && req_.hasBody && !c_.parser_->done() &&
       !(req_.contentLength && *req_.contentLength - bodyRead_ <= kDiscardBudget))
     keepAlive_ = false;
   if (c_.draining_ || c_.env_.registry.draining()) keepAlive_ = false;
@@ -247,7 +247,7 @@ awaitable<bool> ServerConnection::discardBody(Stream& stream) {
   // Small leftovers are read and dropped so the connection can be reused.
   uint64_t budget = kDiscardBudget;
   deadline_.arm(env_.limits.headerTimeout);
-  while (!parser_->is_done()) {
+  while (!parser_->done()) {
     http::BodyChunk chunk;
     Error e = co_await h1::readBody(*transport_, buf_, *parser_, chunk);
     if (e != Error::Ok || chunk.data.size() > budget) co_return false;
@@ -289,7 +289,7 @@ awaitable<void> ServerConnection::run() {
       int status = 0;
       std::string_view why;
       if (timedOut_) {
-        if (parser_->got_some() || !buf_.empty()) status = 408, why = cause::kHeaderTimeout;
+        if (parser_->gotSome() || !buf_.empty()) status = 408, why = cause::kHeaderTimeout;
       } else if (e == Error::HeadersTooLarge) {
         status = 431, why = cause::kHeadersTooLarge;
       } else if (e == Error::VersionNotSupported) {
@@ -315,7 +315,7 @@ awaitable<void> ServerConnection::run() {
     active_ = &stream;
     co_await env_.handler.serve(stream);
     active_ = nullptr;
-    bool unread = !parser_->is_done();
+    bool unread = !parser_->done();
     bool reusable = stream.complete() && transport_->isOpen() && stream.keepAlive();
     if (reusable && unread) reusable = co_await discardBody(stream);
     if (!reusable) {

@@ -88,7 +88,7 @@ TEST_F(ParserIo, HeadSplitAcrossSeveralWrites) {
         co_await send("\r\n");
       });
   EXPECT_EQ(e, Error::Ok);
-  EXPECT_TRUE(p.is_header_done());
+  EXPECT_TRUE(p.headerDone());
   EXPECT_EQ(p.method, "GET");
   EXPECT_EQ(p.target, "/xyz");
   EXPECT_EQ(p.host, "svc.bob.svc:8080");
@@ -154,7 +154,7 @@ TEST_F(ParserIo, ResponseBodyDelimitedByEof) {
   EXPECT_EQ(he, Error::Ok);
   EXPECT_EQ(be, Error::Ok);
   EXPECT_EQ(body, "first second");
-  EXPECT_TRUE(p.is_done());
+  EXPECT_TRUE(p.done());
 }
 
 TEST_F(ParserIo, TruncatedLengthBodyIsPeerClosed) {
@@ -298,8 +298,8 @@ TEST_F(ParserIo, BadChunkSizeIsProtocol) {
   EXPECT_EQ(be, Error::Protocol);
 }
 
-// BUG: see parser_test.cc HeaderBytesLimitHoldsWhenTheHeadArrivesInPieces: the same
-// bypass through readHead, each segment ending with the first byte of the next field.
+// parser_test.cc HeaderBytesLimitHoldsWhenTheHeadArrivesInPieces through readHead: each
+// segment ends with the first byte of the next field.
 TEST_F(ParserIo, HeadOverTheLimitInSegmentsIsHeadersTooLarge) {
   RequestParser p(256, 1000);
   Error e = Error::Ok;
