@@ -98,8 +98,12 @@ awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, Listener
     auto session = std::make_shared<h2::ServerSession>(std::move(transport), std::move(cenv));
     co_await session->serve(std::move(buf));
   } else {
-    h1::ServerConnection conn(std::move(transport), std::move(buf), std::move(cenv));
-    co_await conn.run();
+    // On the heap, not in this frame: a coroutine frame keeps room for every local of every
+    // branch for the connection's whole life, and ~700 bytes per connection still in its TLS
+    // handshake or due its first byte (or speaking HTTP/2) would be spent for nothing.
+    auto conn = std::make_unique<h1::ServerConnection>(std::move(transport), std::move(buf),
+                                                       std::move(cenv));
+    co_await conn->run();
   }
 }
 
