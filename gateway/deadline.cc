@@ -1,24 +1,29 @@
 #include "gateway/deadline.h"
 
+#include <utility>
+
 namespace kgate {
 
 Deadline::Deadline(Sweeper& sweeper, std::function<void()> onExpire)
-    : sweeper_(sweeper), onExpire_(std::move(onExpire)) {
-  sweeper_.link(this);
-}
+    : sweeper_(sweeper), onExpire_(std::move(onExpire)) {}
 
-Deadline::~Deadline() { sweeper_.unlink(this); }
+Deadline::~Deadline() {
+  if (slot_ != Sweeper::kUnfiled) sweeper_.unfile(this);
+}
 
 void Deadline::arm(Clock::duration d) { armAt(Clock::now() + d); }
 
 void Deadline::armAt(Clock::time_point t) {
   due_ = t;
   expired_ = false;
+  // Later than its slot (the usual re-arm of a countdown): the slot's sweep files it again.
+  if (slot_ == Sweeper::kUnfiled || t < slotTime_) sweeper_.file(this);
 }
 
-void Deadline::disarm() { due_ = Clock::time_point::max(); }
+void Deadline::disarm() { due_ = Clock::time_point::max(); }  // dropped when its slot is swept
 
-Sweeper::Sweeper(const net::any_io_executor& ex, Clock::duration tick) : timer_(ex), tick_(tick) {}
+Sweeper::Sweeper(const net::any_io_executor& ex, Clock::duration tick, size_t slots)
+    : timer_(ex), tick_(tick), slots_(slots > 0 ? slots : 1, nullptr) {}
 
 void Sweeper::start() {
   net::co_spawn(timer_.get_executor(), loop(), net::detached);
@@ -40,29 +45,50 @@ awaitable<void> Sweeper::loop() {
 
 void Sweeper::sweep() {
   now_ = Clock::now();
-  for (Deadline* d = head_; d != nullptr; d = cursor_) {
-    cursor_ = d->next_;
-    if (d->due_ <= now_) {
+  // Every tick whose time has come: a late sweep catches up, tick by tick.
+  while (epoch_ + nextTick_ * tick_ <= now_) {
+    uint64_t tick = nextTick_++;  // advanced first: nothing is filed again under this tick
+    sweeping_ = std::exchange(slots_[tick % slots_.size()], nullptr);
+    for (Deadline* d = sweeping_; d != nullptr; d = d->next_) d->slot_ = kSweeping;
+    // Always the first of the list: a callback may destroy any deadline, this one included.
+    while (Deadline* d = sweeping_) {
+      unfile(d);
+      ++examined_;
+      if (d->due_ == Clock::time_point::max()) continue;  // disarmed since it was filed
+      if (d->due_ > now_) {
+        file(d);  // re-armed later since it was filed
+        continue;
+      }
       d->due_ = Clock::time_point::max();
       d->expired_ = true;
       if (d->onExpire_) d->onExpire_();
     }
   }
-  cursor_ = nullptr;
 }
 
-void Sweeper::link(Deadline* d) {
-  d->next_ = head_;
-  if (head_) head_->prev_ = d;
-  head_ = d;
+void Sweeper::file(Deadline* d) {
+  if (d->slot_ != kUnfiled) unfile(d);
+  uint64_t tick = nextTick_;
+  if (d->due_ > epoch_ + tick * tick_) {
+    // The first tick at or after the due time.
+    tick = static_cast<uint64_t>((d->due_ - epoch_ + tick_ - Clock::duration(1)) / tick_);
+  }
+  d->slot_ = static_cast<int>(tick % slots_.size());
+  d->slotTime_ = epoch_ + tick * tick_;
+  Deadline*& head = slots_[static_cast<size_t>(d->slot_)];
+  d->prev_ = nullptr;
+  d->next_ = head;
+  if (head) head->prev_ = d;
+  head = d;
 }
 
-void Sweeper::unlink(Deadline* d) {
-  if (cursor_ == d) cursor_ = d->next_;
+void Sweeper::unfile(Deadline* d) {
+  Deadline*& head = d->slot_ == kSweeping ? sweeping_ : slots_[static_cast<size_t>(d->slot_)];
   if (d->prev_) d->prev_->next_ = d->next_;
-  else if (head_ == d) head_ = d->next_;
+  else head = d->next_;
   if (d->next_) d->next_->prev_ = d->prev_;
   d->prev_ = d->next_ = nullptr;
+  d->slot_ = kUnfiled;
 }
 
 }  // namespace kgate

@@ -123,8 +123,8 @@ TEST_F(DeadlineTest, DestroyedDeadlineNeverFires) {
 }
 
 TEST_F(DeadlineTest, DestroyingTheNextDeadlineDuringACallbackIsSafe) {
-  // New deadlines go to the head of the list: creation order c, b, a gives sweep order a, b, c,
-  // so while a's callback runs, the sweep's cursor points at b.
+  // Deadlines are filed at the head of their tick's list: arming order c, b, a gives sweep order
+  // a, b, c, so while a's callback runs, b is next.
   int firedA = 0, firedB = 0, firedC = 0;
   Deadline c(sweeper_, [&] { ++firedC; });
   auto b = std::make_unique<Deadline>(sweeper_, [&] { ++firedB; });
@@ -133,9 +133,9 @@ TEST_F(DeadlineTest, DestroyingTheNextDeadlineDuringACallbackIsSafe) {
     b.reset();
   });
   auto due = Clock::now() + 5ms;
-  a.armAt(due);
-  b->armAt(due);
   c.armAt(due);
+  b->armAt(due);
+  a.armAt(due);
   ASSERT_TRUE(runUntil([&] { return firedA > 0 && firedC > 0; }));
   EXPECT_EQ(firedA, 1);
   EXPECT_EQ(firedB, 0);
@@ -154,9 +154,9 @@ TEST_F(DeadlineTest, DestroyingAnEarlierDeadlineDuringACallbackIsSafe) {
   });
   a = std::make_unique<Deadline>(sweeper_, [&] { ++firedA; });
   auto due = Clock::now() + 5ms;
-  a->armAt(due);
-  b.armAt(due);
   c.armAt(due);
+  b.armAt(due);
+  a->armAt(due);  // sweep order a, b, c
   ASSERT_TRUE(runUntil([&] { return firedB > 0 && firedC > 0; }));
   EXPECT_EQ(firedA, 1);
   EXPECT_EQ(firedC, 1);
@@ -202,6 +202,61 @@ TEST_F(DeadlineTest, NowAdvancesWithTicks) {
   d.arm(1ms);
   ASSERT_TRUE(runUntil([&] { return fired > 0; }));
   EXPECT_GT(sweeper_.now(), before);
+}
+
+TEST_F(DeadlineTest, ReArmingEarlierFiresAtTheEarlierTime) {
+  // Filed under a tick 10 s away, then armed for 5 ms: it must not wait for its old tick.
+  int fired = 0;
+  Deadline d(sweeper_, [&] { ++fired; });
+  d.arm(10s);
+  d.arm(5ms);
+  ASSERT_TRUE(runUntil([&] { return fired > 0; }));
+  EXPECT_EQ(fired, 1);
+}
+
+TEST_F(DeadlineTest, ReArmedLaterFromACallbackInTheSameSweepWaits) {
+  int firedA = 0, firedB = 0;
+  Deadline b(sweeper_, [&] { ++firedB; });
+  Deadline a(sweeper_, [&] {
+    ++firedA;
+    b.arm(30ms);  // b is due in this very sweep, still ahead in its list
+  });
+  auto due = Clock::now() + 5ms;
+  b.armAt(due);
+  a.armAt(due);  // sweep order a, b
+  ASSERT_TRUE(runUntil([&] { return firedA > 0; }));
+  EXPECT_EQ(firedB, 0);  // the sweep saw b's new time and filed it again
+  ASSERT_TRUE(runUntil([&] { return firedB > 0; }));
+  EXPECT_EQ(firedA, 1);
+  EXPECT_EQ(firedB, 1);
+}
+
+// Deadlines further away than one turn of the wheel (8 ticks here) wait in their slot for as
+// many turns as they need; the ticks in between do not look at them.
+TEST(Sweeper, DeadlinesBeyondOneTurnFireOnTimeAndAreNotLookedAtEveryTick) {
+  net::io_context io;
+  Sweeper sweeper(io.get_executor(), 5ms, 8);
+  sweeper.start();
+  int fired = 0;
+  std::vector<std::unique_ptr<Deadline>> far;
+  for (int i = 0; i < 100; ++i) {
+    far.push_back(std::make_unique<Deadline>(sweeper, [&] { ++fired; }));
+    far.back()->arm(200ms);  // five turns of the wheel
+  }
+  Deadline near(sweeper, [] {});
+  auto start = Clock::now();
+  near.arm(100ms);
+  while (near.armed() && Clock::now() < start + 10s) io.run_for(5ms);
+  EXPECT_EQ(fired, 0);
+  // 100 far deadlines over ~20 ticks: a walk of every deadline per tick would be ~2,000 looks;
+  // the wheel looks at each once per turn it passes (and at `near` once).
+  EXPECT_LT(sweeper.examined(), 100u * 4 + 10) << sweeper.examined();
+  while (fired < 100 && Clock::now() < start + 10s) io.run_for(5ms);
+  EXPECT_EQ(fired, 100);
+  EXPECT_GE(Clock::now() - start, 200ms);
+  sweeper.stop();
+  io.restart();
+  io.run_for(1s);
 }
 
 }  // namespace
