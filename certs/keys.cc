@@ -156,6 +156,10 @@ std::string privateKeyToPem(const EVP_PKEY& key, bool pkcs1) {
   return bioContents(bio.get());
 }
 
+bool isDomainKey(const EVP_PKEY& key) {
+  return EVP_PKEY_is_a(&key, "RSA") && EVP_PKEY_get_bits(&key) >= 2048;
+}
+
 Result<PrivateKey> privateKeyFromPem(std::string_view pem) {
   Bio bio = memReader(pem);
   if (!bio) return fail("private key PEM too large");

@@ -40,6 +40,10 @@ Result<PrivateKey> generateRsaKey(int bits = 2048);
 std::string privateKeyToPem(const EVP_PKEY& key, bool pkcs1 = true);
 // Accepts PKCS#1 and PKCS#8, RSA and EC, unencrypted.
 Result<PrivateKey> privateKeyFromPem(std::string_view pem);
+// A domain's key: RSA of 2048 bits or more. Peers encrypt handshake tokens to it and the master
+// registers only such keys, so anything else is refused where it is configured.
+bool isDomainKey(const EVP_PKEY& key);
+inline constexpr const char* kDomainKeyRule = "a domain key must be RSA of 2048 bits or more";
 // Public key as PEM: "RSA PUBLIC KEY" (PKCS#1) or "PUBLIC KEY" (SubjectPublicKeyInfo).
 std::string publicKeyToPem(const EVP_PKEY& key, bool pkcs1 = true);
 Result<PrivateKey> publicKeyFromPem(std::string_view pem);  // either PEM form

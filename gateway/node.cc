@@ -140,7 +140,11 @@ void Node::prepare() {
   mustOk(certs::makeDirs(c.accessLog.directory, 0750), "log directory " + c.accessLog.directory);
 
   auto pem = must(certs::base64Decode(c.domainKeyData), "domainKeyData is not valid base64");
-  must(certs::privateKeyFromPem(pem), "domainKeyData does not hold a usable private key");
+  auto domainKey =
+      must(certs::privateKeyFromPem(pem), "domainKeyData does not hold a usable private key");
+  // A hand-edited config gets the check `kgate init` makes, not a failure at the first handshake.
+  if (!certs::isDomainKey(*domainKey))
+    throw StartError{std::string("domainKeyData: ") + certs::kDomainKeyRule};
 
   certs::NodePkiOptions po;
   po.certDir = certDir;

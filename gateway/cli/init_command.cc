@@ -85,10 +85,9 @@ Result<conf::InitOptions> parseInit(const std::vector<std::string>& args) {
     if (!pem) return fail("--domain-key-file: " + pem.error());
     auto key = certs::privateKeyFromPem(*pem);
     if (!key) return fail("--domain-key-file " + *file + ": " + key.error());
-    // Peers encrypt handshake tokens to the domain key and the master registers only RSA keys
-    // of 2048 bits or more: refused here rather than by the first handshake or registration.
-    if (!EVP_PKEY_is_a(key->get(), "RSA") || EVP_PKEY_get_bits(key->get()) < 2048)
-      return fail("--domain-key-file " + *file + ": a domain key must be RSA of 2048 bits or more");
+    // Refused here rather than by the first handshake or registration.
+    if (!certs::isDomainKey(**key))
+      return fail("--domain-key-file " + *file + ": " + certs::kDomainKeyRule);
     o.domainKeyPem = *pem;
   } else {
     auto key = certs::generateRsaKey(2048);

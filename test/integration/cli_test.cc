@@ -217,6 +217,19 @@ TEST(Start, BadFlagsAndBadConfig) {
   EXPECT_EQ(badKey.exitCode, 1);
   EXPECT_NE(badKey.err.find("domainKeyData does not hold a usable private key"), std::string::npos)
       << badKey.err;
+  // A usable key that is no domain key (EC): refused at start, not by the first handshake.
+  ASSERT_EQ(run({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-out", dir.file("ec.key")})
+                .exitCode,
+            0);
+  auto ecB64 = run({"openssl", "base64", "-A", "-in", dir.file("ec.key")});
+  writeFile(dir.file("eckey.yaml"), "mode: autonomy\ndomainID: alice\ndomainKeyData: " + ecB64.out +
+                                        "\ndataDir: " + dir.file("d") + "\n");
+  auto ecKey = kgate({"start", "-c", dir.file("eckey.yaml")});
+  EXPECT_EQ(ecKey.exitCode, 1);
+  EXPECT_NE(ecKey.err.find("domainKeyData: a domain key must be RSA of 2048 bits or more"),
+            std::string::npos)
+      << ecKey.err;
 }
 
 }  // namespace
