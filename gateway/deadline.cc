@@ -1,5 +1,6 @@
 #include "gateway/deadline.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace kgate {
@@ -23,7 +24,9 @@ void Deadline::armAt(Clock::time_point t) {
 void Deadline::disarm() { due_ = Clock::time_point::max(); }  // dropped when its slot is swept
 
 Sweeper::Sweeper(const net::any_io_executor& ex, Clock::duration tick, size_t slots)
-    : timer_(ex), tick_(tick), slots_(slots > 0 ? slots : 1, nullptr) {}
+    : timer_(ex),
+      tick_(std::max(tick, Clock::duration(std::chrono::milliseconds(1)))),
+      slots_(std::max(slots, size_t{1}), nullptr) {}
 
 void Sweeper::start() {
   net::co_spawn(timer_.get_executor(), loop(), net::detached);

@@ -232,11 +232,10 @@ template <bool R>
 bool Parser<R>::parseField(std::string_view line, bool trailer, error_code& ec) {
   size_t colon = line.find(':');
   // No whitespace between name and colon (RFC 9112 section 5.1): "Transfer-Encoding :" must
-  // not be a field to one parser and junk to another. A leading space is a fold with no field
-  // before it.
+  // not be a field to one parser and junk to another.
   std::string name;
   if (colon == std::string_view::npos || !chars::lowerToken(line.substr(0, colon), name))
-    return refuse(ec, isSpace(line.front()) ? error::bad_obs_fold : error::bad_field);
+    return refuse(ec, error::bad_field);
   std::string_view value = trim(line.substr(colon + 1));
   if (!isText(value)) return refuse(ec, error::bad_value);
   if (++fieldCount_ > maxHeaderCount_) {
