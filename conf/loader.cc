@@ -83,9 +83,9 @@ void readTopLevel(Ctx& ctx, const YAML::Node& root, Config& cfg, TopLevel& top) 
   walkMap(
       ctx, root, "",
       {"mode", "domainID", "domainKeyData", "logLevel", "protocol", "errorMessageFormat",
-       "instance", "dataDir", "listenAddress", "hostNames", "ports", "workers", "masterEndpoint",
-       "liteDeployToken", "datastoreEndpoint", "heartbeatInterval", "services", "routes", "tokens", "limits",
-       "accessLog", "tls"},
+       "instance", "dataDir", "listenAddress", "hostNames", "ports", "workers", "pinWorkers",
+       "masterEndpoint", "liteDeployToken", "datastoreEndpoint", "heartbeatInterval", "services",
+       "routes", "tokens", "limits", "accessLog", "tls"},
       [&](const std::string& key, const YAML::Node&, const YAML::Node& v, const std::string& p) {
         top.nodes.emplace(key, v);  // copy; Node::operator= would write into the document
         size_t i = 0;
@@ -165,6 +165,8 @@ void readTopLevel(Ctx& ctx, const YAML::Node& root, Config& cfg, TopLevel& top) 
         } else if (key == "workers") {
           uint64_t w = 0;
           if (readUint(ctx, v, p, 0, 256, w)) cfg.workers = static_cast<unsigned>(w);
+        } else if (key == "pinWorkers") {
+          readBool(ctx, v, p, cfg.pinWorkers);
         } else if (key == "masterEndpoint") {
           readString(ctx, v, p, cfg.masterEndpoint);
         } else if (key == "liteDeployToken") {

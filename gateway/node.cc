@@ -1,5 +1,6 @@
 #include "gateway/node.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
@@ -28,6 +29,20 @@
 
 namespace kgate {
 namespace {
+
+// The CPU for each worker (conf pinWorkers): the first of the CPUs this process may run on
+// (taskset, a container's cpuset), one each; none when pinning is off or there are fewer CPUs
+// than workers, where pinning would stack workers on a core.
+std::vector<int> workerCpus(size_t workers, bool pin) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (!pin || sched_getaffinity(0, sizeof set, &set) != 0) return {};
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE && cpus.size() < workers; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  if (cpus.size() < workers) return {};
+  return cpus;
+}
 
 // Thrown only during start-up, caught in runNode: one line for the user, then exit 1.
 struct StartError {
@@ -359,6 +374,7 @@ awaitable<void> Node::reload() {
   if (next->listenAddress != cur.listenAddress) warnKept("listenAddress");
   if (next->protocol != cur.protocol) warnKept("protocol");
   if (next->workers != cur.workers) warnKept("workers");
+  if (next->pinWorkers != cur.pinWorkers) warnKept("pinWorkers");
   if (next->hostNames != cur.hostNames) warnKept("hostNames");
   if (next->dataDir != cur.dataDir) warnKept("dataDir");
   if (next->ports.external != cur.ports.external || next->ports.internal != cur.ports.internal ||
@@ -472,11 +488,13 @@ int Node::run() {
                    *controlEnv_),
         "api listener");
   spawn(io_.get_executor(), handleSignals(), "signals");
-  for (auto& w : workers_) w->start();
+  std::vector<int> cpus = workerCpus(workers_.size(), config_->pinWorkers);
+  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->start(cpus.empty() ? -1 : cpus[i]);
   controlPlane_->start();
   ready_ = true;
   metrics_.ready().Set(1);
-  KGATE_LOG(Info, "node " << config_->domainID << " ready with " << workers_.size() << " workers");
+  KGATE_LOG(Info, "node " << config_->domainID << " ready with " << workers_.size() << " workers"
+                          << (cpus.empty() ? "" : ", each on a CPU of its own"));
   io_.run();
 
   bool clean = true;

@@ -35,7 +35,8 @@ class Worker {
     ctx_.control = std::move(control);
   }
 
-  void start();
+  // cpu: the CPU this worker's thread runs on, or -1 for wherever the scheduler puts it.
+  void start(int cpu = -1);
   // Any thread; `applied` runs on this worker once new streams use the snapshot.
   void updateSnapshot(std::shared_ptr<const Snapshot> snapshot,
                       std::function<void()> applied = {});

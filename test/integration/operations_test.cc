@@ -2,8 +2,12 @@
 // cut off bad clients while everyone else is served.
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "integration/node.h"
 #include "support/raw_client.h"
@@ -206,6 +210,44 @@ TEST_F(Operations, EarlyAnswerToAnUploadReachesTheClient) {
                    "@" + dir_.file("20m")});
     EXPECT_EQ(r.status, 401) << "attempt " << i << ": curl " << r.curlExit << " " << r.curlStderr;
   }
+}
+
+// Worker threads by name ("kgate-w<N>") with the CPUs each may run on (Cpus_allowed_list).
+std::map<std::string, std::string> workerCpus(pid_t pid) {
+  std::map<std::string, std::string> out;
+  for (const auto& t :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream comm(t.path() / "comm"), status(t.path() / "status");
+    std::string name, line;
+    std::getline(comm, name);
+    if (!name.starts_with("kgate-w")) continue;
+    while (std::getline(status, line))
+      if (line.starts_with("Cpus_allowed_list:"))
+        out[name] = line.substr(line.find_first_not_of(" \t", 18));
+  }
+  return out;
+}
+
+TEST_F(Operations, EachWorkerRunsOnACpuOfItsOwnUnlessTurnedOff) {
+  cpu_set_t mine;
+  ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
+  if (CPU_COUNT(&mine) < 2) GTEST_SKIP() << "needs two CPUs for the two workers";
+  start("", "pinWorkers: false\n");  // bob pins (the default), alice does not
+  auto bobs = workerCpus(bob_->process().pid());
+  ASSERT_EQ(bobs.size(), 2u);
+  EXPECT_EQ(bobs["kgate-w0"].find_first_of(",-"), std::string::npos) << bobs["kgate-w0"];
+  EXPECT_EQ(bobs["kgate-w1"].find_first_of(",-"), std::string::npos) << bobs["kgate-w1"];
+  EXPECT_NE(bobs["kgate-w0"], bobs["kgate-w1"]);
+  auto alices = workerCpus(alice_->process().pid());
+  ASSERT_EQ(alices.size(), 2u);
+  std::ifstream self("/proc/self/status");
+  std::string line, all;
+  while (std::getline(self, line))
+    if (line.starts_with("Cpus_allowed_list:"))
+      all = line.substr(line.find_first_not_of(" \t", 18));
+  EXPECT_EQ(alices["kgate-w0"], all);
+  EXPECT_EQ(alices["kgate-w1"], all);
+  EXPECT_EQ(viaAlice("/ok").status, 200);  // both still serve
 }
 
 TEST_F(Operations, ConnectionsAreSpreadEvenlyOverTheWorkers) {

@@ -194,6 +194,7 @@ TEST(Sample, NodeYamlParses) {
   EXPECT_EQ(c.ports.api, ports.api);
   EXPECT_EQ(c.ports.metrics, ports.metrics);
   EXPECT_EQ(c.workers, 0u);
+  EXPECT_TRUE(c.pinWorkers);
   EXPECT_EQ(c.listenAddress, "0.0.0.0");
   EXPECT_EQ(c.protocol, Protocol::Default);
   EXPECT_EQ(c.errorMessageFormat, ErrorMessageFormat::Seed);

@@ -21,6 +21,7 @@ TEST(Loader, ParsesEveryTopLevelKey) {
       "hostNames: [gw.example.com, \"*.example.org\", 10.0.0.1]\n"
       "ports: {external: 18080, internal: 18081, api: 18082, metrics: 18084}\n"
       "workers: 4\n"
+      "pinWorkers: false\n"
       "datastoreEndpoint: mysql://u:p@db:3306/kgate\n"
       "heartbeatInterval: 2s\n"
       "accessLog: {enabled: false}\n");
@@ -38,6 +39,8 @@ TEST(Loader, ParsesEveryTopLevelKey) {
   EXPECT_EQ(c.ports.api, 18082);
   EXPECT_EQ(c.ports.metrics, 18084);
   EXPECT_EQ(c.workers, 4u);
+  EXPECT_FALSE(c.pinWorkers);
+  EXPECT_TRUE(parsed(kMinimal).pinWorkers);
   EXPECT_EQ(c.datastoreEndpoint, "mysql://u:p@db:3306/kgate");
   EXPECT_EQ(c.heartbeatInterval, Seconds(2));
   EXPECT_FALSE(c.accessLog.enabled);
@@ -130,6 +133,8 @@ TEST(Loader, WrongNodeTypesAreNamed) {
   EXPECT_HAS(errorsOf(kMinimal + "ports: [1, 2]\n"), "ports: expected a map (key: value lines), "
                                                      "found a list");
   EXPECT_HAS(errorsOf(kMinimal + "workers: [1]\n"), "workers: expected a number, found a list");
+  EXPECT_HAS(errorsOf(kMinimal + "pinWorkers: sometimes\n"),
+             "pinWorkers: \"sometimes\" is not a boolean; use true or false");
   EXPECT_HAS(errorsOf(kMinimal + "accessLog:\n  enabled: {x: 1}\n"),
              "accessLog.enabled: expected true or false, found a map");
   EXPECT_HAS(errorsOf(kMinimal + "hostNames: gw.example.com\n"),
