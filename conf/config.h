@@ -113,9 +113,9 @@ struct Config {
   std::vector<std::string> hostNames;  // extra SANs (DNS names or IPs) for the external cert
   Ports ports;
   unsigned workers = 0;       // 0 = one per CPU
-  // Each worker thread on a CPU of its own, when the process may use at least as many CPUs as
-  // there are workers: the scheduler otherwise lets two workers share a core for a while, which
-  // was most of the tail latency under load.
+  // Each worker thread on a CPU of its own when the workers fill the CPUs the process may use
+  // (workers: 0, or as many as those CPUs): the scheduler otherwise lets two workers share a
+  // core for a while, which was most of the tail latency under load.
   bool pinWorkers = true;
 
   // Lite only.

@@ -30,17 +30,18 @@
 namespace kgate {
 namespace {
 
-// The CPU for each worker (conf pinWorkers): the first of the CPUs this process may run on
-// (taskset, a container's cpuset), one each; none when pinning is off or there are fewer CPUs
-// than workers, where pinning would stack workers on a core.
+// The CPU for each worker (conf pinWorkers): one each of the CPUs this process may run on
+// (taskset, a container's cpuset), only when the workers fill them exactly (workers: 0 makes one
+// per CPU). With fewer workers than CPUs the host may run other nodes, and pinning every node's
+// workers to the first CPUs would stack them there; with more, pins would share cores anyway.
 std::vector<int> workerCpus(size_t workers, bool pin) {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (!pin || sched_getaffinity(0, sizeof set, &set) != 0) return {};
   std::vector<int> cpus;
-  for (int c = 0; c < CPU_SETSIZE && cpus.size() < workers; ++c)
+  for (int c = 0; c < CPU_SETSIZE; ++c)
     if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  if (cpus.size() < workers) return {};
+  if (cpus.size() != workers) return {};
   return cpus;
 }
 
