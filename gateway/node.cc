@@ -30,17 +30,23 @@
 namespace kgate {
 namespace {
 
-// The CPU for each worker (conf pinWorkers): one each of the CPUs this process may run on
-// (taskset, a container's cpuset), only when the workers fill them exactly (workers: 0 makes one
-// per CPU). With fewer workers than CPUs the host may run other nodes, and pinning every node's
-// workers to the first CPUs would stack them there; with more, pins would share cores anyway.
-std::vector<int> workerCpus(size_t workers, bool pin) {
+// The CPUs this process may run on (taskset, a container's cpuset), in order.
+std::vector<int> allowedCpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (!pin || sched_getaffinity(0, sizeof set, &set) != 0) return {};
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return {};
   std::vector<int> cpus;
   for (int c = 0; c < CPU_SETSIZE; ++c)
     if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+// The CPU for each worker (conf pinWorkers): one each of the allowed CPUs, only when the
+// workers fill them exactly (workers: 0 makes one per CPU). With fewer workers than CPUs the
+// host may run other nodes, and pinning every node's workers to the first CPUs would stack them
+// there; with more, pins would share cores anyway.
+std::vector<int> workerCpus(size_t workers, bool pin) {
+  std::vector<int> cpus = pin ? allowedCpus() : std::vector<int>{};
   if (cpus.size() != workers) return {};
   return cpus;
 }
@@ -273,7 +279,8 @@ void Node::bindAll() {
   if (auto r = bindAcceptor(apiAcceptor_, tcp::endpoint(address, c.ports.api), false); !r)
     throw bindError("api", c.ports.api, r.error());
 
-  unsigned n = c.workers ? c.workers : std::max(1u, std::thread::hardware_concurrency());
+  // One per CPU this process may use: a container's cpuset or taskset, not the whole host.
+  unsigned n = c.workers ? c.workers : std::max<unsigned>(1, allowedCpus().size());
   // All workers take the listener's one SSL_CTX, and with it one session cache and one set of
   // ticket keys: a session made on one worker resumes on any other.
   for (unsigned i = 0; i < n; ++i) {

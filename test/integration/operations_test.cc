@@ -234,8 +234,8 @@ TEST_F(Operations, WorkersThatFillTheCpusRunOnACpuEachUnlessTurnedOff) {
   ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
   int cpus = CPU_COUNT(&mine);
   if (cpus < 2 || cpus > 256) GTEST_SKIP() << cpus << " CPUs";
-  // bob: one worker per CPU, pinned (the default). alice: the same without pinning. The
-  // harness's two workers pin only where there are two CPUs: its other tests check that.
+  // bob: workers: 0, one per CPU this test may use, pinned (the default). alice: as many workers,
+  // not pinned.
   upstream_.emplace(Upstream::Options{.ip = "127.0.0.3", .name = "bob-echo"});
   alice_.emplace(dir_, NodeSpec{.domain = "alice", .ip = "127.0.0.2", .protocol = "NOTLS"});
   bob_.emplace(dir_, NodeSpec{.domain = "bob", .ip = "127.0.0.3", .protocol = "NOTLS"});
@@ -243,7 +243,7 @@ TEST_F(Operations, WorkersThatFillTheCpusRunOnACpuEachUnlessTurnedOff) {
   std::string workers = "workers: " + std::to_string(cpus) + "\n";
   bob_->dropGeneratedKey("workers");
   alice_->dropGeneratedKey("workers");
-  bob_->appendConfig("services:\n  echo: " + upstream_->url() + "\n" + workers);
+  bob_->appendConfig("services:\n  echo: " + upstream_->url() + "\nworkers: 0\n");
   alice_->appendConfig(workers + "pinWorkers: false\n");
   alice_->start();
   bob_->start();
