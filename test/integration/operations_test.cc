@@ -213,18 +213,25 @@ TEST_F(Operations, EarlyAnswerToAnUploadReachesTheClient) {
   }
 }
 
-// Worker threads by name ("kgate-w<N>") with the CPUs each may run on (Cpus_allowed_list).
+// The Cpus_allowed_list of a /proc status file: the CPUs that task may run on.
+std::string cpusAllowed(const std::filesystem::path& status) {
+  std::ifstream in(status);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("Cpus_allowed_list:"))
+      return line.substr(line.find_first_not_of(" \t", 18));
+  return "";
+}
+
+// Worker threads by name ("kgate-w<N>") with the CPUs each may run on.
 std::map<std::string, std::string> workerCpus(pid_t pid) {
   std::map<std::string, std::string> out;
   for (const auto& t :
        std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
-    std::ifstream comm(t.path() / "comm"), status(t.path() / "status");
-    std::string name, line;
+    std::ifstream comm(t.path() / "comm");
+    std::string name;
     std::getline(comm, name);
-    if (!name.starts_with("kgate-w")) continue;
-    while (std::getline(status, line))
-      if (line.starts_with("Cpus_allowed_list:"))
-        out[name] = line.substr(line.find_first_not_of(" \t", 18));
+    if (name.starts_with("kgate-w")) out[name] = cpusAllowed(t.path() / "status");
   }
   return out;
 }
@@ -257,11 +264,7 @@ TEST_F(Operations, WorkersThatFillTheCpusRunOnACpuEachUnlessTurnedOff) {
   EXPECT_EQ(distinct.size(), size_t(cpus));
   auto alices = workerCpus(alice_->process().pid());
   ASSERT_EQ(alices.size(), size_t(cpus));
-  std::ifstream self("/proc/self/status");
-  std::string line, all;
-  while (std::getline(self, line))
-    if (line.starts_with("Cpus_allowed_list:"))
-      all = line.substr(line.find_first_not_of(" \t", 18));
+  std::string all = cpusAllowed("/proc/self/status");
   for (const auto& [name, list] : alices) EXPECT_EQ(list, all) << name;
   EXPECT_EQ(viaAlice("/ok").status, 200);  // both still serve
 }
