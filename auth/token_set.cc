@@ -1,7 +1,5 @@
 #include "auth/token_set.h"
 
-#include <openssl/crypto.h>
-
 #include <cstring>
 
 #include "certs/keys.h"
@@ -28,10 +26,10 @@ const TokenSet::Digest& TokenMemo::digestOf(std::string_view token) {
     digest_ = auth::digestOf(token);
     return digest_;
   }
-  std::array<unsigned char, kWidth + 1> padded{};
+  Padded padded{};
   std::memcpy(padded.data(), token.data(), token.size());
   padded[kWidth] = static_cast<unsigned char>(token.size());
-  if (valid_ && CRYPTO_memcmp(padded.data(), padded_.data(), padded.size()) == 0) return digest_;
+  if (valid_ && equalInConstantTime(padded, padded_)) return digest_;
   padded_ = padded;
   digest_ = auth::digestOf(token);
   valid_ = true;
@@ -74,7 +72,7 @@ AuthResult TokenSet::check(std::string_view source, std::string_view token,
   // Compare against every accepted token, without an early exit.
   int match = 0;
   for (const auto& d : e->digests)
-    match |= CRYPTO_memcmp(d.data(), presented.data(), d.size()) == 0;
+    match |= equalInConstantTime(d, presented);
   return match ? AuthResult::Ok : AuthResult::TokenMismatch;
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -206,6 +207,22 @@ TEST(TokenMemo, CheckWithAMemoAnswersAsWithout) {
   EXPECT_EQ(s.check("bob", "TERIN", {}, &memo), AuthResult::TokenMismatch);
   EXPECT_EQ(s.check("erin", "TERIN", {}, &memo), AuthResult::Ok);
   EXPECT_EQ(s.check("bob", "TERIN", {}, &memo), AuthResult::TokenMismatch);
+}
+
+// Every byte counts, wherever it sits in its eight-byte word, and equal arrays are equal.
+TEST(EqualInConstantTime, TellsApartArraysThatDifferInAnyOneByte) {
+  std::array<unsigned char, 24> a{};
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<unsigned char>(i * 7 + 1);
+  auto b = a;
+  EXPECT_TRUE(equalInConstantTime(a, b));
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (unsigned char bit : {0x01, 0x80}) {
+      b[i] ^= bit;
+      EXPECT_FALSE(equalInConstantTime(a, b)) << i;
+      b[i] ^= bit;
+    }
+  }
+  EXPECT_TRUE(equalInConstantTime(std::array<unsigned char, 8>{}, std::array<unsigned char, 8>{}));
 }
 
 TEST(CauseOf, StableStrings) {
