@@ -402,19 +402,23 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
       ~ClearCanceller() { ds.setCanceller(nullptr); }
     } clearCanceller{ctx.ds};
 
-    bool timedOut = false;
-    Deadline idle(worker_.sweeper, [&] {
-      timedOut = true;
-      us->abort();
-      if (ctx.ds.headWritten()) ctx.ds.abort();
+    // The idle deadline's callback reaches what it needs through one pointer: a std::function
+    // holds a callable that small without allocating, and this one is made per request.
+    struct Leg {
+      std::unique_ptr<ClientStream>& us;
+      ServerStream& ds;
+      bool timedOut = false;
+    } leg{us, ctx.ds};
+    bool& timedOut = leg.timedOut;
+    Deadline idle(worker_.sweeper, [&leg] {
+      leg.timedOut = true;
+      leg.us->abort();
+      if (leg.ds.headWritten()) leg.ds.abort();
     });
     idle.arm(idleTimeout);
 
     bool hasBody = ctx.req.hasBody;
     Pump pump(worker_.executor);
-    auto join = [&]() -> awaitable<void> {
-      while (!pump.done) co_await pump.finished.wait();
-    };
     // Stops the request body when nothing more of it is needed and it is still on its way.
     auto stopPump = [&] {
       if (!pump.done && !pump.sawLast) {
@@ -438,7 +442,7 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
       bool retry = attempt == 0 && us->reused() && !hasBody && !timedOut &&
                    (head == Error::PeerClosed);
       if (retry) {
-        co_await join();
+        while (!pump.done) co_await pump.finished.wait();
         continue;  // a pooled connection the upstream had closed: once more on a fresh one
       }
       if (pump.downstreamFailed) {
@@ -462,7 +466,7 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
         co_await sendError(ctx);
       }
       stopPump();
-      co_await join();
+      while (!pump.done) co_await pump.finished.wait();
       co_return;
     }
 
@@ -504,7 +508,7 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
       end = chunk.last;
     }
     stopPump();
-    co_await join();
+    while (!pump.done) co_await pump.finished.wait();
     co_return;
   }
 }
