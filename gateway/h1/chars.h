@@ -28,17 +28,15 @@ inline bool isToken(std::string_view s) {
   return true;
 }
 
-// A token in lower case into out; false (out unspecified) if s is not a token.
-inline bool lowerToken(std::string_view s, std::string& out) {
-  if (s.empty()) return false;
-  out.resize(s.size());
-  char bad = 1;
+// s in lower case into out (s.size() bytes); false (out unspecified) if s is not a token.
+inline bool lowerToken(std::string_view s, char* out) {
+  char good = 1;
   for (size_t i = 0; i < s.size(); ++i) {
     char c = kTokenLower[static_cast<unsigned char>(s[i])];
     out[i] = c;
-    bad &= static_cast<char>(c != 0);
+    good &= static_cast<char>(c != 0);
   }
-  return bad != 0;
+  return !s.empty() && good != 0;
 }
 
 // True if no byte of s is below min or is DEL. Bytes from 0x80 (obs-text) pass.

@@ -231,11 +231,21 @@ bool Parser<R>::parseStartLine(std::string_view line, error_code& ec) {
 template <bool R>
 bool Parser<R>::parseField(std::string_view line, bool trailer, error_code& ec) {
   size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return refuse(ec, error::bad_field);
+  // The name is lowered on the stack: most fields are framing or hop-by-hop ones kept as flags,
+  // or are copied once into the header list, so a string made here would be made in vain.
+  std::string_view raw = line.substr(0, colon);
+  char small[64];
+  std::string large;
+  char* lowered = small;
+  if (raw.size() > sizeof small) {
+    large.resize(raw.size());
+    lowered = large.data();
+  }
   // No whitespace between name and colon (RFC 9112 section 5.1): "Transfer-Encoding :" must
   // not be a field to one parser and junk to another.
-  std::string name;
-  if (colon == std::string_view::npos || !chars::lowerToken(line.substr(0, colon), name))
-    return refuse(ec, error::bad_field);
+  if (!chars::lowerToken(raw, lowered)) return refuse(ec, error::bad_field);
+  std::string_view name(lowered, raw.size());
   std::string_view value = trim(line.substr(colon + 1));
   if (!isText(value)) return refuse(ec, error::bad_value);
   if (++fieldCount_ > maxHeaderCount_) {
@@ -244,15 +254,15 @@ bool Parser<R>::parseField(std::string_view line, bool trailer, error_code& ec) 
   }
   if (trailer) {
     if (name != "content-length" && !http::isHopByHop(name))
-      trailers.add(std::move(name), std::string(value));
+      trailers.add(std::string(name), std::string(value));
     return true;
   }
-  onField(std::move(name), value, ec);
+  onField(name, value, ec);
   return !ec;
 }
 
 template <bool R>
-void Parser<R>::onField(std::string&& name, std::string_view value, error_code& ec) {
+void Parser<R>::onField(std::string_view name, std::string_view value, error_code& ec) {
   using chars::equalsLower;
   // By length first: most fields are none of these, and are told so by one comparison.
   switch (name.size()) {
@@ -315,7 +325,7 @@ void Parser<R>::onField(std::string&& name, std::string_view value, error_code& 
       }
       break;
   }
-  if (!http::isHopByHop(name)) headers.add(std::move(name), std::string(value));
+  if (!http::isHopByHop(name)) headers.add(std::string(name), std::string(value));
 }
 
 // Content-Length is one decimal number; a list of the same number, in one field or several,

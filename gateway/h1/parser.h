@@ -88,7 +88,7 @@ class Parser {
   bool parseStartLine(std::string_view line, error_code& ec);
   // Checks one field line and hands it to onField, or adds it to trailers.
   bool parseField(std::string_view line, bool trailer, error_code& ec);
-  void onField(std::string&& name, std::string_view value, error_code& ec);
+  void onField(std::string_view name, std::string_view value, error_code& ec);
   bool addContentLength(std::string_view value);
   // Decides how the body is delimited once the head is whole.
   void startBody(error_code& ec);

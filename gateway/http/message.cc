@@ -82,9 +82,16 @@ std::string_view reasonPhrase(int status) {
 }
 
 bool isHopByHop(std::string_view n) {
-  return n == "connection" || n == "keep-alive" || n == "proxy-connection" ||
-         n == "transfer-encoding" || n == "upgrade" || n == "te" || n == "trailer" ||
-         n == "http2-settings";
+  // By length first: every field added to a head is asked, and few are hop-by-hop.
+  switch (n.size()) {
+    case 2: return n == "te";
+    case 7: return n == "upgrade" || n == "trailer";
+    case 10: return n == "connection" || n == "keep-alive";
+    case 14: return n == "http2-settings";
+    case 16: return n == "proxy-connection";
+    case 17: return n == "transfer-encoding";
+    default: return false;
+  }
 }
 
 void toLower(std::string& s) {
