@@ -203,11 +203,42 @@ awaitable<std::pair<error_code, size_t>> Transport::readSome(char* p, size_t n) 
   }
 }
 
-awaitable<error_code> Transport::writeTls(std::string_view data) {
-  bool gather = gathering_ && data.size() > kRecordPayload;
+namespace {
+
+// Drops the first n bytes of the pieces taken as one sequence.
+void consume(std::array<std::string_view, 3>& pieces, size_t n) {
+  for (auto& p : pieces) {
+    size_t take = std::min(n, p.size());
+    p.remove_prefix(take);
+    n -= take;
+  }
+}
+
+// Where a small write's pieces are put together as one record's plaintext. One per worker:
+// SSL_write encrypts it at once, and after a wait the pieces are copied here again.
+thread_local std::string recordScratch;
+
+}  // namespace
+
+awaitable<error_code> Transport::writeTls(Pieces pieces) {
+  size_t total = pieces[0].size() + pieces[1].size() + pieces[2].size();
+  bool join = total <= kRecordPayload && (!pieces[1].empty() || !pieces[2].empty());
+  bool gather = gathering_ && total > kRecordPayload;
   if (gather) tls_gather::begin(ssl_);
   error_code ec;
-  while (!data.empty() && !ec) {
+  for (;;) {
+    std::string_view data;
+    if (join) {
+      recordScratch.assign(pieces[0]).append(pieces[1]).append(pieces[2]);
+      data = recordScratch;
+    } else {
+      for (auto p : pieces)
+        if (!p.empty()) {
+          data = p;
+          break;
+        }
+    }
+    if (data.empty()) break;
     if (closed_) {
       ec = net::error::operation_aborted;
       break;
@@ -217,7 +248,7 @@ awaitable<error_code> Transport::writeTls(std::string_view data) {
     int rc = SSL_write_ex(ssl_, data.data(), data.size(), &put);
     if (rc == 1) {
       bytesWritten_ += put;
-      data.remove_prefix(put);
+      consume(pieces, put);
       stopSendCountdown();
       continue;
     }
@@ -226,6 +257,7 @@ awaitable<error_code> Transport::writeTls(std::string_view data) {
     if (ec) break;
     startSendCountdown();
     ec = co_await waitFor(want == kRead ? tcp::socket::wait_read : tcp::socket::wait_write);
+    if (ec) break;
   }
   if (gather) {
     tls_gather::end(ssl_);
@@ -247,39 +279,21 @@ awaitable<error_code> Transport::writeTls(std::string_view data) {
   co_return ec;
 }
 
-awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b,
-                                          std::string_view c) {
-  if (ssl_) {
-    size_t total = a.size() + b.size() + c.size();
-    if ((!b.empty() || !c.empty()) && total <= kRecordPayload) {
-      std::string joined;
-      joined.reserve(total);
-      joined.append(a).append(b).append(c);
-      auto ec = co_await writeTls(joined);
-      co_return ec;
-    }
-    for (std::string_view piece : {a, b, c}) {
-      if (piece.empty()) continue;
-      if (auto ec = co_await writeTls(piece)) co_return ec;
-    }
-    co_return error_code{};
-  }
-  std::array<std::string_view, 3> pieces{a, b, c};
-  size_t first = 0;
+awaitable<error_code> Transport::writePlain(Pieces pieces) {
   error_code ec;
-  while (first < pieces.size() && !ec) {
-    if (pieces[first].empty()) { ++first; continue; }
+  while (!ec) {
+    std::array<iovec, 3> iov{};
+    int cnt = 0;
+    for (auto p : pieces) {
+      if (p.empty()) continue;
+      iov[cnt].iov_base = const_cast<char*>(p.data());
+      iov[cnt].iov_len = p.size();
+      ++cnt;
+    }
+    if (cnt == 0) break;
     if (closed_) {
       ec = net::error::operation_aborted;
       break;
-    }
-    std::array<iovec, 3> iov{};
-    int cnt = 0;
-    for (size_t i = first; i < pieces.size(); ++i) {
-      if (pieces[i].empty()) continue;
-      iov[cnt].iov_base = const_cast<char*>(pieces[i].data());
-      iov[cnt].iov_len = pieces[i].size();
-      ++cnt;
     }
     ssize_t n = ::writev(socket_.native_handle(), iov.data(), cnt);
     if (n < 0) {
@@ -293,12 +307,7 @@ awaitable<error_code> Transport::writeAll(std::string_view a, std::string_view b
     }
     bytesWritten_ += static_cast<size_t>(n);
     if (n > 0) stopSendCountdown();
-    size_t left = static_cast<size_t>(n);
-    for (size_t i = first; i < pieces.size() && left > 0; ++i) {
-      size_t take = std::min(left, pieces[i].size());
-      pieces[i].remove_prefix(take);
-      left -= take;
-    }
+    consume(pieces, static_cast<size_t>(n));
   }
   stopSendCountdown();  // the countdown belongs to this write only
   co_return ec;

@@ -8,6 +8,7 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
 #include <functional>
 #include <optional>
 #include <string>
@@ -58,8 +59,11 @@ class Transport {
   // Reads what is available, up to n bytes (waits if nothing is). eof on orderly close.
   awaitable<std::pair<error_code, size_t>> readSome(char* p, size_t n);
   // Writes all pieces, in order (one writev; over TLS small pieces are coalesced into one record).
+  // Not a coroutine itself: the write's only frame is the one of the coroutine it returns.
   awaitable<error_code> writeAll(std::string_view a, std::string_view b = {},
-                                 std::string_view c = {});
+                                 std::string_view c = {}) {
+    return ssl_ ? writeTls({a, b, c}) : writePlain({a, b, c});
+  }
   // Waits until there is input, without holding any buffer (for idle keep-alive connections).
   // lookFirst (TLS): try a read before waiting, for where input is likely there already (a
   // client's first bytes usually travel with its Finished); a wait costs an epoll_ctl, a pass
@@ -95,7 +99,9 @@ class Transport {
   void stopSendCountdown() {
     if (sendDeadline_) sendDeadline_->disarm();
   }
-  awaitable<error_code> writeTls(std::string_view data);
+  using Pieces = std::array<std::string_view, 3>;
+  awaitable<error_code> writeTls(Pieces pieces);
+  awaitable<error_code> writePlain(Pieces pieces);
   error_code sslError(int rc, int* want);
 
   tcp::socket socket_;

@@ -5,7 +5,9 @@
 
 #include <boost/asio/write.hpp>
 
+#include <array>
 #include <optional>
+#include <vector>
 #include <sys/socket.h>
 #include <thread>
 
@@ -165,6 +167,36 @@ TEST_P(TransportRead, AWriterBlockedByALateReaderResumesInOrder) {
   ASSERT_EQ(got.size(), data.size() + 4);
   EXPECT_TRUE(got.compare(0, data.size(), data) == 0);
   EXPECT_EQ(got.substr(data.size()), "tail");
+}
+
+// Writes of several pieces while the socket is full: small ones go out as one record made
+// again after each wait, large ones as records of each piece; every byte arrives, in order.
+TEST_P(TransportRead, PiecesOfWritesThatWaitArriveInOrder) {
+  writer_->socket().set_option(net::socket_base::send_buffer_size(16 * 1024));
+  reader_->socket().set_option(net::socket_base::receive_buffer_size(16 * 1024));
+  const std::string big = pattern(1 << 20);
+  std::string sent = big;
+  std::vector<std::array<std::string, 3>> writes;
+  for (int i = 0; i < 40; ++i) {
+    std::string body = pattern(i % 2 ? 3000 + i : 40000 + i).substr(i);
+    writes.push_back({"head-" + std::to_string(i) + ":", std::move(body), "\r\n"});
+    for (const auto& p : writes.back()) sent += p;
+  }
+  bool written = false;
+  net::co_spawn(io_, [&]() -> awaitable<void> {
+    EXPECT_FALSE(co_await writer_->writeAll(big));
+    for (const auto& w : writes) EXPECT_FALSE(co_await writer_->writeAll(w[0], w[1], w[2]));
+    written = true;
+  }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+  while (io_.poll() > 0) {
+  }
+  io_.restart();
+  ASSERT_FALSE(written) << "the socket buffers took it all; the test no longer makes writes wait";
+  std::string got;
+  run({[&]() -> awaitable<void> { got = co_await readAll(sent.size(), 5000); }});
+  EXPECT_TRUE(written);
+  ASSERT_EQ(got.size(), sent.size());
+  EXPECT_TRUE(got == sent);
 }
 
 // A reader that never reads, with the socket already full: the writer gives up after the send
