@@ -2,8 +2,8 @@
 // file descriptor when TLS is on. Readiness comes from Asio (socket.async_wait), bytes move with
 // read/writev or SSL_read/SSL_write. Compared with asio::ssl::stream this keeps no per-connection
 // copy buffers (it allocates 2 x 17 KiB each), avoids a memory-BIO copy of every byte, and lets an
-// idle connection hold no buffer at all (SSL_MODE_RELEASE_BUFFERS, waitReadable()). Only writes
-// larger than a record copy theirs once, to send several with one syscall (tls_gather.h).
+// idle connection hold no buffer at all (SSL_MODE_RELEASE_BUFFERS, waitReadable()). Each record
+// OpenSSL makes leaves in a send of its own (see writeTls in transport.cc for why not gathered).
 #pragma once
 
 #include <openssl/ssl.h>
@@ -106,7 +106,6 @@ class Transport {
 
   tcp::socket socket_;
   SSL* ssl_ = nullptr;
-  bool gathering_ = false;  // the TLS write side gathers records (tls_gather.h)
   bool closed_ = false;
   bool cancelled_ = false;
   uint64_t bytesRead_ = 0;

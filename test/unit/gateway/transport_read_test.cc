@@ -144,12 +144,13 @@ TEST_P(TransportRead, ABurstLargerThanOneReadArrivesWholeAndInOrder) {
   EXPECT_TRUE(got == data);
 }
 
-// Small socket buffers and a reader that starts late: the large write (whose TLS records are
-// gathered into few sends) fills the socket and must wait, then resume where it stopped; the
-// small write after it must arrive after it.
+// Small socket buffers and a reader that starts late: the large write fills the socket and must
+// wait, then resume where it stopped; the small write after it must arrive after it.
 TEST_P(TransportRead, AWriterBlockedByALateReaderResumesInOrder) {
+  // The reader's buffer holds a whole TLS record: a smaller one closes the window before a
+  // record is complete, and only the sender's window probes would move the rest.
   writer_->socket().set_option(net::socket_base::send_buffer_size(16 * 1024));
-  reader_->socket().set_option(net::socket_base::receive_buffer_size(16 * 1024));
+  reader_->socket().set_option(net::socket_base::receive_buffer_size(64 * 1024));
   const std::string data = pattern(2 << 20);
   bool written = false;
   net::co_spawn(io_, [&]() -> awaitable<void> {
@@ -173,7 +174,7 @@ TEST_P(TransportRead, AWriterBlockedByALateReaderResumesInOrder) {
 // again after each wait, large ones as records of each piece; every byte arrives, in order.
 TEST_P(TransportRead, PiecesOfWritesThatWaitArriveInOrder) {
   writer_->socket().set_option(net::socket_base::send_buffer_size(16 * 1024));
-  reader_->socket().set_option(net::socket_base::receive_buffer_size(16 * 1024));
+  reader_->socket().set_option(net::socket_base::receive_buffer_size(64 * 1024));
   const std::string big = pattern(1 << 20);
   std::string sent = big;
   std::vector<std::array<std::string, 3>> writes;
@@ -200,8 +201,7 @@ TEST_P(TransportRead, PiecesOfWritesThatWaitArriveInOrder) {
 }
 
 // A reader that never reads, with the socket already full: the writer gives up after the send
-// timeout instead of waiting for ever. Under TLS the 20 KiB are gathered whole (less than a
-// batch), so the wait that must time out is the final send's.
+// timeout instead of waiting for ever.
 TEST_P(TransportRead, AWriteNobodyReadsFailsAfterTheSendTimeout) {
   // Raw bytes, even under TLS: the reader never decrypts anything.
   const std::string filler(64 << 10, 'f');
