@@ -220,8 +220,9 @@ thread_local std::string recordScratch;
 
 // Each record OpenSSL makes leaves in a send of its own, through the socket BIO. Gathering a
 // large write's records into one 64 KiB send (tls_gather, until 2026-11-27) saved three syscalls
-// and TCP pushes in four, for one more copy of every byte: on the bench machine (kernel 6.18,
-// AES with VAES) the copy cost more. HTTP/2 1 MiB GETs: 1,270 -> 1,610 per CPU-second without.
+// and TCP pushes in four, for one more copy of every byte. On the bench machine (kernel 6.18, AES
+// with VAES) it cost more than it saved, and corking the socket instead (big segments, no copy)
+// cost the same: HTTP/2 1 MiB GETs 1,270 -> 1,610 per CPU-second with records sent as made.
 awaitable<error_code> Transport::writeTls(Pieces pieces) {
   size_t total = pieces[0].size() + pieces[1].size() + pieces[2].size();
   bool join = total <= kRecordPayload && (!pieces[1].empty() || !pieces[2].empty());
