@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <functional>
 #include <optional>
 #include <vector>
 #include <sys/socket.h>
@@ -110,6 +111,22 @@ class TransportRead : public ::testing::TestWithParam<bool> {
   }
 
 
+  // Small socket buffers and nobody reading yet: runs `writes` until they have to wait for the
+  // reader; `written` turns true when they are all done. The reader's buffer holds a whole TLS
+  // record: a smaller one closes the window before a record is complete, and only the sender's
+  // window probes would move the rest.
+  void startWritesBeforeTheReader(std::function<awaitable<void>()> writes, bool& written) {
+    writer_->socket().set_option(net::socket_base::send_buffer_size(16 * 1024));
+    reader_->socket().set_option(net::socket_base::receive_buffer_size(64 * 1024));
+    net::co_spawn(io_, [writes = std::move(writes), &written]() -> awaitable<void> {
+      co_await writes();
+      written = true;
+    }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+    while (io_.poll() > 0) {
+    }
+    io_.restart();
+  }
+
   net::io_context io_;
   certs::SslContextPtr serverCtx_, clientCtx_;
   std::optional<Transport> reader_, writer_;
@@ -147,20 +164,12 @@ TEST_P(TransportRead, ABurstLargerThanOneReadArrivesWholeAndInOrder) {
 // Small socket buffers and a reader that starts late: the large write fills the socket and must
 // wait, then resume where it stopped; the small write after it must arrive after it.
 TEST_P(TransportRead, AWriterBlockedByALateReaderResumesInOrder) {
-  // The reader's buffer holds a whole TLS record: a smaller one closes the window before a
-  // record is complete, and only the sender's window probes would move the rest.
-  writer_->socket().set_option(net::socket_base::send_buffer_size(16 * 1024));
-  reader_->socket().set_option(net::socket_base::receive_buffer_size(64 * 1024));
   const std::string data = pattern(2 << 20);
   bool written = false;
-  net::co_spawn(io_, [&]() -> awaitable<void> {
+  startWritesBeforeTheReader([&]() -> awaitable<void> {
     EXPECT_FALSE(co_await writer_->writeAll(data));
     EXPECT_FALSE(co_await writer_->writeAll("tail"));
-    written = true;
-  }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
-  while (io_.poll() > 0) {
-  }
-  io_.restart();
+  }, written);
   ASSERT_FALSE(written) << "the socket buffers took 2 MiB; the test no longer makes the writer wait";
   std::string got;
   run({[&]() -> awaitable<void> { got = co_await readAll(data.size() + 4, 7000); }});
@@ -173,8 +182,6 @@ TEST_P(TransportRead, AWriterBlockedByALateReaderResumesInOrder) {
 // Writes of several pieces while the socket is full: small ones go out as one record made
 // again after each wait, large ones as records of each piece; every byte arrives, in order.
 TEST_P(TransportRead, PiecesOfWritesThatWaitArriveInOrder) {
-  writer_->socket().set_option(net::socket_base::send_buffer_size(16 * 1024));
-  reader_->socket().set_option(net::socket_base::receive_buffer_size(64 * 1024));
   const std::string big = pattern(1 << 20);
   std::string sent = big;
   std::vector<std::array<std::string, 3>> writes;
@@ -184,14 +191,10 @@ TEST_P(TransportRead, PiecesOfWritesThatWaitArriveInOrder) {
     for (const auto& p : writes.back()) sent += p;
   }
   bool written = false;
-  net::co_spawn(io_, [&]() -> awaitable<void> {
+  startWritesBeforeTheReader([&]() -> awaitable<void> {
     EXPECT_FALSE(co_await writer_->writeAll(big));
     for (const auto& w : writes) EXPECT_FALSE(co_await writer_->writeAll(w[0], w[1], w[2]));
-    written = true;
-  }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
-  while (io_.poll() > 0) {
-  }
-  io_.restart();
+  }, written);
   ASSERT_FALSE(written) << "the socket buffers took it all; the test no longer makes writes wait";
   std::string got;
   run({[&]() -> awaitable<void> { got = co_await readAll(sent.size(), 5000); }});
