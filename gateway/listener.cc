@@ -12,22 +12,75 @@ namespace {
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 // Counts a connection for the node-wide limit and the open-connections gauge while it lives,
-// and uncounts it from the worker's load (counted when the balancer placed it).
+// and uncounts it from the worker's load (counted when the balancer placed it). Moves with the
+// connection from its opening to the coroutine that serves it.
 class ConnectionSlot {
  public:
-  ConnectionSlot(AcceptEnv& env, ListenerKind kind) : env_(env), kind_(kind) {
-    if (env_.nodeConnections) env_.nodeConnections->fetch_add(1, std::memory_order_relaxed);
-    if (env_.stats) env_.stats->connectionOpened(kind_);
+  ConnectionSlot(AcceptEnv& env, ListenerKind kind) : env_(&env), kind_(kind) {
+    if (env_->nodeConnections) env_->nodeConnections->fetch_add(1, std::memory_order_relaxed);
+    if (env_->stats) env_->stats->connectionOpened(kind_);
   }
+  ConnectionSlot(ConnectionSlot&& o) noexcept : env_(std::exchange(o.env_, nullptr)), kind_(o.kind_) {}
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
   ~ConnectionSlot() {
-    if (env_.nodeConnections) env_.nodeConnections->fetch_sub(1, std::memory_order_relaxed);
-    if (env_.stats) env_.stats->connectionClosed(kind_);
-    if (env_.load) env_.load->fetch_sub(1, std::memory_order_relaxed);
+    if (!env_) return;
+    if (env_->nodeConnections) env_->nodeConnections->fetch_sub(1, std::memory_order_relaxed);
+    if (env_->stats) env_->stats->connectionClosed(kind_);
+    if (env_->load) env_->load->fetch_sub(1, std::memory_order_relaxed);
   }
 
  private:
-  AcceptEnv& env_;
+  AcceptEnv* env_;
   ListenerKind kind_;
+};
+
+// A connection from accept until its first bytes. Clients often connect well before they send
+// (pools and browsers open ahead of need), so a connection that has sent nothing waits for its
+// bytes with a reactor callback, not a suspended coroutine: it holds this object and its TLS
+// state, not the ~3 KiB of coroutine frames it used to. It is in the worker's registry, so a
+// drain or a stop closes it at once (nothing of it is in flight) instead of waiting for it.
+class Opening final : public Drainable {
+ public:
+  Opening(tcp::socket socket, const tcp::endpoint& peer, const ListenerSpec& spec, AcceptEnv& env)
+      : spec(spec),
+        slot(env, spec.kind),
+        transport(spec.tls ? std::make_unique<Transport>(std::move(socket), spec.tls,
+                                                         Transport::Role::Server)
+                           : std::make_unique<Transport>(std::move(socket), false)),
+        cenv{env.sweeper, env.registry, *spec.handler, env.limits(), {}, env.stats},
+        // A client that will not finish its TLS handshake or send a first byte is dropped.
+        deadline(env.sweeper, [this] {
+          cenv.countTimeout("header");
+          transport->close();
+        }) {
+    cenv.info.listener = spec.kind;
+    cenv.info.tls = spec.tls != nullptr;
+    cenv.info.peerIp = peer.address().to_string();
+    // A client that stops reading what it is sent is dropped, whatever it is being sent.
+    transport->setSendTimeout(env.sweeper, cenv.limits.sendTimeout,
+                              [stats = env.stats, kind = spec.kind] {
+                                if (stats) stats->onDownstreamTimeout(kind, "send");
+                              });
+    deadline.arm(cenv.limits.headerTimeout);
+    cenv.registry.add(this);  // while draining, add() drains (closes) it at once
+  }
+  ~Opening() { leaveRegistry(); }
+  void drain() override { transport->close(); }
+  void terminate() override { transport->close(); }
+  // Its bytes came: the connection's codec takes over (and registers itself).
+  void leaveRegistry() {
+    if (registered_) cenv.registry.remove(this);
+    registered_ = false;
+  }
+
+  const ListenerSpec spec;
+  ConnectionSlot slot;
+  std::unique_ptr<Transport> transport;
+  ConnectionEnv cenv;
+  Deadline deadline;  // headerTimeout, for the handshake and the first bytes
+
+ private:
+  bool registered_ = true;
 };
 
 // Reads until the buffer either holds the HTTP/2 preface or cannot be it.
@@ -44,67 +97,68 @@ awaitable<bool> sniffHttp2(Transport& t, ReadBuffer& buf) {
   }
 }
 
+// The connection has sent its first bytes (or closed): HTTP/2 or HTTP/1.1 serves it to its end.
+awaitable<void> serveOpened(std::unique_ptr<Opening> c) {
+  c->leaveRegistry();
+  c->cenv.firstByteAt = Clock::now();  // the request head's time starts here (headerTimeout)
+  ReadBuffer buf;
+  bool h2 = false;
+  if (std::string alpn = c->transport->alpn(); alpn == "h2") {
+    h2 = c->spec.http2;
+  } else if (c->spec.http2 && alpn.empty()) {
+    h2 = co_await sniffHttp2(*c->transport, buf);
+    if (!c->transport->isOpen()) co_return;
+  }
+  c->deadline.disarm();
+  // What the connection's codec does not take is dropped before it runs: this frame and the
+  // codec's objects are all the connection holds from here on.
+  ConnectionSlot slot = std::move(c->slot);
+  if (h2) {
+    auto session = std::make_shared<h2::ServerSession>(std::move(c->transport), std::move(c->cenv));
+    c.reset();
+    co_await session->serve(std::move(buf));
+  } else {
+    auto conn = std::make_unique<h1::ServerConnection>(std::move(c->transport), std::move(buf),
+                                                       std::move(c->cenv));
+    c.reset();
+    co_await conn->run();
+  }
+}
+
+// Starts serving when the first bytes arrive; until then only the callback holds the connection.
+// A close (its deadline, a drain, a stop) completes the wait with an error and frees it.
+void awaitFirstBytes(std::unique_ptr<Opening> c) {
+  tcp::socket& socket = c->transport->socket();
+  socket.async_wait(tcp::socket::wait_read, [c = std::move(c)](error_code ec) mutable {
+    if (ec || !c->transport->isOpen()) return;
+    auto ex = c->transport->executor();
+    spawn(ex, serveOpened(std::move(c)), "connection");
+  });
+}
+
 }  // namespace
 
 // The socket's TCP_NODELAY and TCP_NOTSENT_LOWAT come from the listener (bindAcceptor), and
 // the peer's address from accept: no syscall here for either.
 awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, ListenerSpec spec,
                                 AcceptEnv& env) {
-  ConnectionSlot slot(env, spec.kind);
-  std::unique_ptr<Transport> transport =
-      spec.tls ? std::make_unique<Transport>(std::move(socket), spec.tls, Transport::Role::Server)
-               : std::make_unique<Transport>(std::move(socket), false);
-  // Built in place, not from copies: this frame lives as long as the connection.
-  ConnectionEnv cenv{env.sweeper, env.registry, *spec.handler, env.limits(), {}, env.stats};
-  const conf::Limits& limits = cenv.limits;
-  cenv.info.listener = spec.kind;
-  cenv.info.tls = spec.tls != nullptr;
-  cenv.info.peerIp = peer.address().to_string();
-  const ConnectionInfo& info = cenv.info;
-  // A client that stops reading what it is sent is dropped, whatever it is being sent.
-  transport->setSendTimeout(env.sweeper, limits.sendTimeout, [stats = env.stats, kind = spec.kind] {
-    if (stats) stats->onDownstreamTimeout(kind, "send");
-  });
-  ReadBuffer buf;
-  bool h2 = false;
-  {
-    // A client that will not finish its TLS handshake or send a first byte is dropped.
-    Deadline deadline(env.sweeper, [&] {
-      cenv.countTimeout("header");
-      transport->close();
-    });
-    deadline.arm(limits.headerTimeout);
-    if (spec.tls) {
-      std::string why;
-      if (auto ec = co_await transport->handshake(&why)) {
-        KGATE_LOG(Debug, toString(spec.kind) << " listener: TLS handshake with " << info.peerIp
-                                             << " failed: " << why);
-        co_return;
-      }
+  auto c = std::make_unique<Opening>(std::move(socket), peer, spec, env);
+  if (spec.tls) {
+    std::string why;
+    if (auto ec = co_await c->transport->handshake(&why)) {
+      KGATE_LOG(Debug, toString(spec.kind) << " listener: TLS handshake with "
+                                           << c->cenv.info.peerIp << " failed: " << why);
+      co_return;
     }
-    cenv.info.clientCertVerified = transport->peerCertificateVerified();
-    cenv.info.clientName = transport->verifiedPeerName();
-    std::string alpn = transport->alpn();
-    if (alpn == "h2") {
-      h2 = spec.http2;
-    } else if (spec.http2 && alpn.empty()) {
-      if (co_await transport->waitReadable(true)) co_return;
-      cenv.firstByteAt = Clock::now();  // the request head's time starts here (headerTimeout)
-      h2 = co_await sniffHttp2(*transport, buf);
-      if (!transport->isOpen()) co_return;
-    }
+    c->cenv.info.clientCertVerified = c->transport->peerCertificateVerified();
+    c->cenv.info.clientName = c->transport->verifiedPeerName();
   }
-  if (h2) {
-    auto session = std::make_shared<h2::ServerSession>(std::move(transport), std::move(cenv));
-    co_await session->serve(std::move(buf));
-  } else {
-    // On the heap, not in this frame: a coroutine frame keeps room for every local of every
-    // branch for the connection's whole life, and ~700 bytes per connection still in its TLS
-    // handshake or due its first byte (or speaking HTTP/2) would be spent for nothing.
-    auto conn = std::make_unique<h1::ServerConnection>(std::move(transport), std::move(buf),
-                                                       std::move(cenv));
-    co_await conn->run();
+  // A client's first bytes usually travel with its TLS Finished: then they are served from here.
+  if (!c->transport->lookForInput()) {
+    awaitFirstBytes(std::move(c));
+    co_return;
   }
+  co_await serveOpened(std::move(c));
 }
 
 awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env) {

@@ -1,6 +1,7 @@
 // Accepting and classifying downstream connections: TLS handshake where the listener has TLS,
 // then HTTP/2 when ALPN chose h2 or the client starts with the HTTP/2 preface (prior knowledge),
-// HTTP/1.1 otherwise. The handshake and the first bytes must arrive within headerTimeout.
+// HTTP/1.1 otherwise. The handshake and the first bytes must arrive within headerTimeout; until
+// the first bytes come, a connection waits on a reactor callback, not in a coroutine.
 #pragma once
 
 #include <openssl/ssl.h>

@@ -301,14 +301,7 @@ awaitable<error_code> Transport::writePlain(Pieces pieces) {
 awaitable<error_code> Transport::waitReadable(bool lookFirst) {
   if (hasBufferedInput()) co_return error_code{};
   if (cancelled_ || closed_) co_return net::error::operation_aborted;
-  if (lookFirst && ssl_) {
-    char byte;
-    size_t got = 0;
-    clearErrors();
-    int rc = SSL_peek_ex(ssl_, &byte, 1, &got);
-    // Anything but "nothing yet" is for the next read: data, close_notify, a reset, an error.
-    if (rc == 1 || SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_READ) co_return error_code{};
-  }
+  if (lookFirst && lookForInput()) co_return error_code{};
   // waitFor()'s body, not a call to it: every idle connection waits here, and each coroutine
   // level is a frame it holds for as long as it is idle.
   auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kUseTuple);
@@ -317,6 +310,18 @@ awaitable<error_code> Transport::waitReadable(bool lookFirst) {
 }
 
 bool Transport::hasBufferedInput() const { return ssl_ && SSL_has_pending(ssl_) == 1; }
+
+bool Transport::lookForInput() {
+  if (closed_) return true;  // the next read fails at once
+  if (!ssl_) return false;
+  if (hasBufferedInput()) return true;
+  char byte;
+  size_t got = 0;
+  clearErrors();
+  int rc = SSL_peek_ex(ssl_, &byte, 1, &got);
+  // Anything but "nothing yet" is for the next read: data, close_notify, a reset, an error.
+  return rc == 1 || SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_READ;
+}
 
 void Transport::cancel() {
   cancelled_ = true;

@@ -71,6 +71,10 @@ class Transport {
   // an error or close_notify included, stays for the next read to report.
   awaitable<error_code> waitReadable(bool lookFirst = false);
   bool hasBufferedInput() const;  // TLS bytes already read from the socket but not consumed
+  // Whether a read would find something without waiting: buffered TLS bytes, or (TLS) what one
+  // read of the socket finds, kept for the next read as waitReadable's look does. Plain TCP is
+  // not looked at: false unless closed.
+  bool lookForInput();
 
   // Completes pending waits with operation_aborted, and makes every wait fail the same way
   // until clearCancel(): a wait whose readiness was already queued cannot slip through.

@@ -336,5 +336,67 @@ TEST_F(Operations, LimitsCutOffBadClientsAndEveryoneElseIsServed) {
   normal();
 }
 
+// Clients that connected and sent nothing yet (pools and browsers open connections ahead of
+// need): TLS without ALPN, TLS with ALPN h2, and plain TCP on the internal listener.
+class Silent : public ::testing::Test {
+ protected:
+  void start(const std::string& extra = "") {
+    node_.emplace(dir_, NodeSpec{.domain = "alice", .ip = "127.0.0.3"});
+    if (!extra.empty()) node_->appendConfig(extra);
+    node_->start();
+  }
+  double open(const std::string& listener) {
+    return node_->metric("kgate_open_connections{listener=\"" + listener + "\"}");
+  }
+  // Connects the three; returns once the node counts them (accepted, TLS done).
+  void connectSilently() {
+    double external = open("external"), internal = open("internal");
+    auto ip = node_->ip();
+    clients_.push_back(std::make_unique<RawConnection>(ip, node_->externalPort(),
+                                                       RawOptions{.tls = true}));
+    clients_.push_back(std::make_unique<RawConnection>(
+        ip, node_->externalPort(), RawOptions{.tls = true, .alpn = {"h2"}}));
+    clients_.push_back(std::make_unique<RawConnection>(ip, node_->internalPort()));
+    for (auto& c : clients_) ASSERT_TRUE(c->ok()) << c->error();
+    ASSERT_TRUE(waitUntil(
+        [&] { return open("external") == external + 2 && open("internal") == internal + 1; },
+        std::chrono::seconds(10)));
+  }
+
+  TempDir dir_;
+  std::optional<Node> node_;
+  std::vector<std::unique_ptr<RawConnection>> clients_;
+};
+
+// Nothing of theirs is in flight: a drain closes them at once, and the node stops cleanly
+// instead of waiting for them.
+TEST_F(Silent, DrainClosesConnectionsThatSentNothing) {
+  start();
+  connectSilently();
+  node_->process().signal(SIGTERM);
+  for (auto& c : clients_) EXPECT_TRUE(c->readToClose(std::chrono::seconds(20)));
+  auto code = node_->process().waitExit(std::chrono::seconds(20));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0) << node_->process().describe();
+  EXPECT_EQ(node_->process().stderrText().find("did not stop cleanly"), std::string::npos)
+      << node_->process().stderrText();
+}
+
+// headerTimeout covers the TLS handshake and the first byte: silent connections are closed and
+// counted, and a client that does send is served as usual.
+TEST_F(Silent, ConnectionsThatSendNothingAreClosedAfterTheHeaderTimeout) {
+  start("limits:\n  headerTimeout: 1s\n");
+  connectSilently();
+  for (auto& c : clients_) EXPECT_TRUE(c->readToClose(std::chrono::seconds(20)));
+  EXPECT_EQ(node_->metric("kgate_downstream_timeouts_total{listener=\"external\",kind=\"header\"}"),
+            2);
+  EXPECT_EQ(node_->metric("kgate_downstream_timeouts_total{listener=\"internal\",kind=\"header\"}"),
+            1);
+  EXPECT_EQ(curl({"-sk", node_->externalUrl("/")}).status, 401);
+  // Every one of them was uncounted as it closed.
+  EXPECT_TRUE(waitUntil([&] { return open("external") == 0 && open("internal") == 0; },
+                        std::chrono::seconds(10)));
+}
+
 }  // namespace
 }  // namespace kgate::test
