@@ -53,6 +53,12 @@ awaitable<Error> ClientExchange::flush(std::string_view data, std::string_view t
   co_return Error::Ok;
 }
 
+namespace {
+awaitable<Error> done(Error e) { co_return e; }  // an answer known without any I/O
+}  // namespace
+
+// writeHead and writeBody are not coroutines: each returns flush()'s awaitable, so a write costs
+// one frame, not two.
 awaitable<Error> ClientExchange::writeHead(const http::RequestHead& head, bool endStream) {
   headRequest_ = head.method == "HEAD";
   Framing framing = Framing::None;
@@ -60,21 +66,19 @@ awaitable<Error> ClientExchange::writeHead(const http::RequestHead& head, bool e
   else if (!endStream) framing = Framing::Chunked;
   chunked_ = framing == Framing::Chunked;
   appendRequestHead(out_, head, host_, framing);
-  if (endStream) {
-    requestDone_ = true;
-    co_return co_await flush({}, {});
-  }
-  co_return Error::Ok;  // the head leaves with the first body piece
+  if (!endStream) return done(Error::Ok);  // the head leaves with the first body piece
+  requestDone_ = true;
+  return flush({}, {});
 }
 
 awaitable<Error> ClientExchange::writeBody(std::string_view data, bool endStream) {
-  if (broken_ || requestDone_) co_return Error::Aborted;
+  if (broken_ || requestDone_) return done(Error::Aborted);
   if (endStream) requestDone_ = true;
-  if (!chunked_) co_return co_await flush(data, {});
+  if (!chunked_) return flush(data, {});
   if (!data.empty()) appendChunkHeader(out_, data.size());
   std::string_view tail = data.empty() ? (endStream ? "0\r\n\r\n" : "")
                                        : (endStream ? "\r\n0\r\n\r\n" : "\r\n");
-  co_return co_await flush(data, tail);
+  return flush(data, tail);
 }
 
 awaitable<Error> ClientExchange::readHead(http::ResponseHead& out) {

@@ -40,7 +40,7 @@ class ClientSession::Stream final : public ClientStream {
   }
 
   awaitable<Error> writeBody(std::string_view data, bool endStream) override {
-    co_return co_await session_->writeBody(*s_, data, endStream);
+    return session_->writeBody(*s_, data, endStream);  // no frame of its own
   }
 
   awaitable<Error> readHead(http::ResponseHead& out) override {
@@ -54,7 +54,7 @@ class ClientSession::Stream final : public ClientStream {
   }
 
   awaitable<Error> readBody(http::BodyChunk& out) override {
-    co_return co_await session_->readBody(*s_, out);
+    return session_->readBody(*s_, out);  // no frame of its own
   }
 
   void abort() override {

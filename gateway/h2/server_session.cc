@@ -16,11 +16,8 @@ class ServerSession::Stream final : public ServerStream {
   http::RequestHead& request() override { return s_->request; }
   const ConnectionInfo& connection() const override { return session_.env_.info; }
 
-  awaitable<Error> readBody(http::BodyChunk& out) override {
-    Error e = co_await session_.readBody(*s_, out);
-    if (e == Error::Ok) bodyRead_ += out.data.size();
-    co_return e;
-  }
+  // The session's own awaitables, counted in the stream state: no frame of their own.
+  awaitable<Error> readBody(http::BodyChunk& out) override { return session_.readBody(*s_, out); }
 
   awaitable<Error> writeHead(http::ResponseHead& head, bool endStream) override {
     if (headSent_ || s_->closed || !session_.alive()) co_return Error::Aborted;
@@ -44,40 +41,32 @@ class ServerSession::Stream final : public ServerStream {
     int rv = nghttp2_submit_response(session_.raw(), s_->id, nva.data(), nva.size(),
                                      endStream ? nullptr : &provider);
     if (rv != 0) co_return Error::Aborted;
-    if (endStream) ended_ = true;
+    if (endStream) s_->outEnded = true;
     session_.signalWrite();
     co_return Error::Ok;
   }
 
   awaitable<Error> writeBody(std::string_view data, bool endStream) override {
-    Error e = co_await session_.writeBody(*s_, data, endStream);
-    if (e == Error::Ok) {
-      written_ += data.size();
-      if (endStream) ended_ = true;
-    }
-    co_return e;
+    return session_.writeBody(*s_, data, endStream);
   }
-
   awaitable<Error> writeTrailers(const http::Headers& trailers) override {
-    Error e = co_await session_.writeTrailers(*s_, trailers);
-    if (e == Error::Ok) ended_ = true;
-    co_return e;
+    return session_.writeTrailers(*s_, trailers);
   }
 
   // After a complete response, NO_ERROR: the client got everything; only the rest of its
   // request body is refused.
   void abort() override {
-    session_.resetStream(*s_, ended_ ? NGHTTP2_NO_ERROR : NGHTTP2_INTERNAL_ERROR);
+    session_.resetStream(*s_, s_->outEnded ? NGHTTP2_NO_ERROR : NGHTTP2_INTERNAL_ERROR);
   }
   bool headWritten() const override { return headSent_; }
-  uint64_t bodyBytesRead() const override { return bodyRead_; }
-  uint64_t bodyBytesWritten() const override { return written_; }
+  uint64_t bodyBytesRead() const override { return s_->bodyBytesRead; }
+  uint64_t bodyBytesWritten() const override { return s_->bodyBytesWritten; }
 
   // After the handler: a response left unfinished is reset; a request body nobody read is
   // refused with NO_ERROR so the client stops sending it (RFC 9113 section 8.1).
   void finish() {
     if (s_->closed) return;
-    if (!ended_) session_.resetStream(*s_, NGHTTP2_INTERNAL_ERROR);
+    if (!s_->outEnded) session_.resetStream(*s_, NGHTTP2_INTERNAL_ERROR);
     else if (!s_->inEnd) session_.resetStream(*s_, NGHTTP2_NO_ERROR);
   }
 
@@ -85,9 +74,6 @@ class ServerSession::Stream final : public ServerStream {
   ServerSession& session_;
   std::shared_ptr<StreamState> s_;
   bool headSent_ = false;
-  bool ended_ = false;
-  uint64_t bodyRead_ = 0;
-  uint64_t written_ = 0;
 };
 
 ServerSession::ServerSession(std::unique_ptr<Transport> transport, ConnectionEnv env)

@@ -533,6 +533,7 @@ awaitable<Error> Session::readBody(StreamState& s, http::BodyChunk& out) {
       if (s.inFront == s.inBlocks.size()) s.inBlocks.clear(), s.inFront = 0;
       bool last = s.inEnd && s.inBlocks.empty();
       out = http::BodyChunk{s.handed, last, last && !s.inTrailers.empty() ? &s.inTrailers : nullptr};
+      s.bodyBytesRead += s.handed.size();
       co_return Error::Ok;
     }
     if (s.inEnd) {
@@ -567,6 +568,8 @@ awaitable<Error> Session::writeBody(StreamState& s, std::string_view data, bool 
     s.outData = {};
     co_return Error::PeerClosed;
   }
+  s.bodyBytesWritten += data.size();
+  if (endStream) s.outEnded = true;
   co_return Error::Ok;
 }
 

@@ -74,6 +74,12 @@ struct StreamState {
   bool abandoned = false;        // our side gave up on it: drop inbound data at once
   std::function<void()> onReset;  // server side: the handler's way to stop its upstream
   size_t unreturned = 0;         // received bytes not yet given back to flow control
+
+  // Counted by the session's reads and writes, so a stream object can hand its caller the
+  // session's awaitable itself instead of wrapping it in a frame of its own.
+  uint64_t bodyBytesRead = 0;     // handed to the reader
+  uint64_t bodyBytesWritten = 0;  // taken from the writer and sent
+  bool outEnded = false;          // the writer's side ended: last piece or trailers, all sent
 };
 
 struct SessionOptions {
