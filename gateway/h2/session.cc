@@ -79,6 +79,8 @@ constexpr size_t kOutReserve = kWriteBatch + 16 * 1024 + 9 + 256;
 // std::string does, so a session with open streams that only sends small responses keeps a
 // buffer of their size, not 80 KiB.
 constexpr size_t kBulkFrame = 8 * 1024;
+// Body pieces up to this size are copied by writeBody, which then returns without waiting.
+constexpr size_t kCopiedWrite = 4 * 1024;
 
 StreamState* stateOf(nghttp2_session* s, int32_t id) {
   return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(s, id));
@@ -555,6 +557,18 @@ nghttp2_data_provider Session::dataProvider(StreamState& s) {
 
 awaitable<Error> Session::writeBody(StreamState& s, std::string_view data, bool endStream) {
   if (s.closed || dead_ || !s.outStarted || s.outEnd) co_return Error::Aborted;
+  // A small piece written before may still wait for the provider: one piece at a time.
+  while (!s.outData.empty() && !s.closed && !dead_) co_await s.outEvent.wait();
+  if (s.closed || dead_) co_return Error::PeerClosed;
+  // A small piece is copied and the writer goes on at once instead of waiting for nghttp2 to
+  // take it (a timer wait, a wake-up and a resumption per response). Only once the request is
+  // whole: a stream whose request body is still coming is reset after its response (finish()),
+  // and that reset must not overtake a copied last piece.
+  bool copied = data.size() <= kCopiedWrite && s.inEnd;
+  if (copied) {
+    s.outCopy.assign(data);
+    data = s.outCopy;
+  }
   s.outData = data;
   s.outEnd = endStream;
   if (s.outDeferred) {
@@ -562,6 +576,11 @@ awaitable<Error> Session::writeBody(StreamState& s, std::string_view data, bool 
     nghttp2_session_resume_data(session_, s.id);
   }
   signalWrite();
+  if (copied) {
+    s.bodyBytesWritten += data.size();
+    if (endStream) s.outEnded = true;
+    co_return Error::Ok;
+  }
   while ((!s.outData.empty() || (endStream && !s.outFinished)) && !s.closed && !dead_)
     co_await s.outEvent.wait();
   if (!s.outData.empty() || (endStream && !s.outFinished)) {

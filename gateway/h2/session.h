@@ -56,11 +56,12 @@ struct StreamState {
   http::Headers inTrailers;
   Event inEvent;
 
-  // Outbound body: the writer's current piece. The data provider picks each DATA frame's bytes
-  // from it (outFrame) without copying; Callbacks::sendData copies them to the session's output
-  // when nghttp2 sends the frame, in the same nghttp2_session_mem_send() call.
+  // Outbound body: the writer's current piece (or outCopy). The data provider picks each DATA
+  // frame's bytes from it (outFrame) without copying; Callbacks::sendData copies them to the
+  // session's output when nghttp2 sends the frame, in the same nghttp2_session_mem_send() call.
   std::string_view outData;
   std::string_view outFrame;
+  std::string outCopy;           // a small piece, copied so its writer need not wait (writeBody)
   bool outEnd = false;
   bool outStarted = false;       // a data provider is attached
   bool outDeferred = false;      // the provider returned DEFERRED and waits for resume
