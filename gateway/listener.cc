@@ -10,6 +10,10 @@ namespace kgate {
 namespace {
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+// A TLS connection's record buffers are freed once it has waited this long for input: two or
+// three sweeps (Transport::keepBuffersWhileBusy), short enough that a client trickling its head
+// a line a second (slowloris) does not keep them.
+constexpr auto kBufferRelease = std::chrono::milliseconds(100);
 
 // Counts a connection for the node-wide limit and the open-connections gauge while it lives,
 // and uncounts it from the worker's load (counted when the balancer placed it). Moves with the
@@ -61,6 +65,7 @@ class Opening final : public Drainable {
                               [stats = env.stats, kind = spec.kind] {
                                 if (stats) stats->onDownstreamTimeout(kind, "send");
                               });
+    transport->keepBuffersWhileBusy(env.sweeper, kBufferRelease);
     deadline.arm(cenv.limits.headerTimeout);
     cenv.registry.add(this);  // while draining, add() drains (closes) it at once
   }
@@ -128,6 +133,7 @@ awaitable<void> serveOpened(std::unique_ptr<Opening> c) {
 // Starts serving when the first bytes arrive; until then only the callback holds the connection.
 // A close (its deadline, a drain, a stop) completes the wait with an error and frees it.
 void awaitFirstBytes(std::unique_ptr<Opening> c) {
+  c->transport->releaseBuffers();  // the handshake's: nothing is read or written until then
   tcp::socket& socket = c->transport->socket();
   socket.async_wait(tcp::socket::wait_read, [c = std::move(c)](error_code ec) mutable {
     if (ec || !c->transport->isOpen()) return;

@@ -77,6 +77,19 @@ void Transport::setSendTimeout(Sweeper& sweeper, Clock::duration timeout,
   });
 }
 
+void Transport::keepBuffersWhileBusy(Sweeper& sweeper, Clock::duration after) {
+  if (!ssl_) return;
+  SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
+  bufferReleaseAfter_ = after;
+  bufferRelease_.emplace(sweeper, [this] { releaseBuffers(); });
+}
+
+void Transport::releaseBuffers() {
+  // OpenSSL refuses (returns 0) while a record is half read or half written, or read data
+  // waits in the buffer: nothing is lost, the buffers stay.
+  if (ssl_ && !closed_ && SSL_free_buffers(ssl_) == 1) ++buffersReleased_;
+}
+
 bool Transport::setPeerName(const std::string& host, bool verifyName) {
   if (!ssl_ || host.empty()) return true;
   return certs::setClientPeerName(ssl_, host, verifyName).ok();
@@ -304,7 +317,9 @@ awaitable<error_code> Transport::waitReadable(bool lookFirst) {
   if (lookFirst && lookForInput()) co_return error_code{};
   // waitFor()'s body, not a call to it: every idle connection waits here, and each coroutine
   // level is a frame it holds for as long as it is idle.
+  if (bufferRelease_) bufferRelease_->arm(bufferReleaseAfter_);
   auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kUseTuple);
+  if (bufferRelease_) bufferRelease_->disarm();
   if (!ec && (closed_ || cancelled_)) ec = net::error::operation_aborted;
   co_return ec;
 }

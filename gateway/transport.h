@@ -2,7 +2,7 @@
 // file descriptor when TLS is on. Readiness comes from Asio (socket.async_wait), bytes move with
 // read/writev or SSL_read/SSL_write. Compared with asio::ssl::stream this keeps no per-connection
 // copy buffers (it allocates 2 x 17 KiB each), avoids a memory-BIO copy of every byte, and lets an
-// idle connection hold no buffer at all (SSL_MODE_RELEASE_BUFFERS, waitReadable()). Each record
+// idle connection hold no buffer at all (keepBuffersWhileBusy, waitReadable()). Each record
 // OpenSSL makes leaves in a send of its own (see writeTls in transport.cc for why not gathered).
 #pragma once
 
@@ -38,6 +38,15 @@ class Transport {
   void setSendTimeout(Sweeper& sweeper, Clock::duration timeout,
                       std::function<void()> onExpire = {});
   bool sendTimedOut() const { return sendTimedOut_; }
+  // TLS, downstream connections: OpenSSL keeps its record buffers (about 2 x 17 KiB) while the
+  // connection is busy, and they are freed once a read wait (waitReadable) has lasted `after`:
+  // an idle keep-alive connection, an HTTP/2 session with nothing to do. Freeing them after
+  // every record instead (SSL_MODE_RELEASE_BUFFERS, still the mode of upstream connections)
+  // cost two large allocations per HTTP/1.1 request.
+  void keepBuffersWhileBusy(Sweeper& sweeper, Clock::duration after);
+  // Frees OpenSSL's record buffers now, unless they hold something (an idle connection's).
+  void releaseBuffers();
+  uint64_t buffersReleased() const { return buffersReleased_; }  // times they were freed
 
   bool isTls() const { return ssl_ != nullptr; }
   tcp::socket& socket() { return socket_; }
@@ -116,6 +125,9 @@ class Transport {
   uint64_t bytesWritten_ = 0;
   std::optional<Deadline> sendDeadline_;
   Clock::duration sendTimeout_{};
+  std::optional<Deadline> bufferRelease_;  // keepBuffersWhileBusy()
+  Clock::duration bufferReleaseAfter_{};
+  uint64_t buffersReleased_ = 0;
   bool sendTimedOut_ = false;
 };
 
