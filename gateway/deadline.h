@@ -10,7 +10,8 @@
 // slot files it again under its new time, or drops it if it was disarmed. Only arming a deadline
 // earlier than its slot moves it at once.
 //
-// Rule for callbacks: they run inside the sweep and must only cancel or close I/O and set flags;
+// Rule for callbacks: they run inside the sweep and must only cancel or close I/O, set flags, or
+// free memory nobody holds a view into at that moment (an idle TLS connection's record buffers);
 // the owners react (and may destroy themselves) in their own coroutines afterwards.
 #pragma once
 

@@ -104,7 +104,6 @@ awaitable<bool> sniffHttp2(Transport& t, ReadBuffer& buf) {
 
 // The connection has sent its first bytes (or closed): HTTP/2 or HTTP/1.1 serves it to its end.
 awaitable<void> serveOpened(std::unique_ptr<Opening> c) {
-  c->leaveRegistry();
   c->cenv.firstByteAt = Clock::now();  // the request head's time starts here (headerTimeout)
   ReadBuffer buf;
   bool h2 = false;
@@ -115,6 +114,7 @@ awaitable<void> serveOpened(std::unique_ptr<Opening> c) {
     if (!c->transport->isOpen()) co_return;
   }
   c->deadline.disarm();
+  c->leaveRegistry();  // until the codec registers itself, a drain closes the connection
   // What the connection's codec does not take is dropped before it runs: this frame and the
   // codec's objects are all the connection holds from here on.
   ConnectionSlot slot = std::move(c->slot);
@@ -138,7 +138,11 @@ void awaitFirstBytes(std::unique_ptr<Opening> c) {
   socket.async_wait(tcp::socket::wait_read, [c = std::move(c)](error_code ec) mutable {
     if (ec || !c->transport->isOpen()) return;
     auto ex = c->transport->executor();
-    spawn(ex, serveOpened(std::move(c)), "connection");
+    try {
+      spawn(ex, serveOpened(std::move(c)), "connection");
+    } catch (const std::exception& e) {  // out of memory: this connection goes, not the worker
+      KGATE_LOG(Error, "connection: cannot start serving: " << e.what());
+    }
   });
 }
 

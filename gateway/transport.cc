@@ -78,16 +78,24 @@ void Transport::setSendTimeout(Sweeper& sweeper, Clock::duration timeout,
 }
 
 void Transport::keepBuffersWhileBusy(Sweeper& sweeper, Clock::duration after) {
-  if (!ssl_) return;
+  // Before 3.0.14 SSL_free_buffers could free a record the application had not read yet
+  // (CVE-2024-4741): there the buffers go after every record, as upstream.
+  if (!ssl_ || OpenSSL_version_num() < 0x300000e0L) return;
   SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
   bufferReleaseAfter_ = after;
-  bufferRelease_.emplace(sweeper, [this] { releaseBuffers(); });
+  bufferRelease_.emplace(sweeper, [this] {
+    // Refused while the writer is halfway through a record: tried again after the same time.
+    if (!releaseBuffers()) bufferRelease_->arm(bufferReleaseAfter_);
+  });
 }
 
-void Transport::releaseBuffers() {
+bool Transport::releaseBuffers() {
   // OpenSSL refuses (returns 0) while a record is half read or half written, or read data
   // waits in the buffer: nothing is lost, the buffers stay.
-  if (ssl_ && !closed_ && SSL_free_buffers(ssl_) == 1) ++buffersReleased_;
+  if (!ssl_ || closed_) return true;
+  if (SSL_free_buffers(ssl_) != 1) return false;
+  ++buffersReleased_;
+  return true;
 }
 
 bool Transport::setPeerName(const std::string& host, bool verifyName) {
@@ -117,7 +125,11 @@ error_code Transport::sslError(int rc, int* want) {
 
 awaitable<error_code> Transport::waitFor(tcp::socket::wait_type type) {
   if (cancelled_ || closed_) co_return net::error::operation_aborted;
+  // A read that waits long (a client trickling its head, a quiet stream) holds no buffers.
+  bool reading = type == tcp::socket::wait_read && bufferRelease_ && SSL_is_init_finished(ssl_);
+  if (reading) bufferRelease_->arm(bufferReleaseAfter_);
   auto [ec] = co_await socket_.async_wait(type, kUseTuple);
+  if (reading) bufferRelease_->disarm();
   if (!ec && (closed_ || cancelled_)) ec = net::error::operation_aborted;
   co_return ec;
 }

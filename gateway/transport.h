@@ -39,13 +39,13 @@ class Transport {
                       std::function<void()> onExpire = {});
   bool sendTimedOut() const { return sendTimedOut_; }
   // TLS, downstream connections: OpenSSL keeps its record buffers (about 2 x 17 KiB) while the
-  // connection is busy, and they are freed once a read wait (waitReadable) has lasted `after`:
-  // an idle keep-alive connection, an HTTP/2 session with nothing to do. Freeing them after
-  // every record instead (SSL_MODE_RELEASE_BUFFERS, still the mode of upstream connections)
-  // cost two large allocations per HTTP/1.1 request.
+  // connection is busy, and they are freed once a wait for input has lasted `after`: an idle
+  // keep-alive connection, an HTTP/2 session with nothing to do, a client sending slowly.
+  // Freeing them after every record instead (SSL_MODE_RELEASE_BUFFERS, still the mode of
+  // upstream connections) cost two large allocations per HTTP/1.1 request.
   void keepBuffersWhileBusy(Sweeper& sweeper, Clock::duration after);
-  // Frees OpenSSL's record buffers now, unless they hold something (an idle connection's).
-  void releaseBuffers();
+  // Frees OpenSSL's record buffers now; false if they hold something (then they stay).
+  bool releaseBuffers();
   uint64_t buffersReleased() const { return buffersReleased_; }  // times they were freed
 
   bool isTls() const { return ssl_ != nullptr; }

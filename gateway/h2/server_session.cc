@@ -56,6 +56,9 @@ class ServerSession::Stream final : public ServerStream {
   // After a complete response, NO_ERROR: the client got everything; only the rest of its
   // request body is refused.
   void abort() override {
+    // The response is handed over whole and the request came whole: nothing is left to stop,
+    // and a reset now would overtake a copied last piece still queued (writeBody).
+    if (s_->outEnded && s_->inEnd) return;
     session_.resetStream(*s_, s_->outEnded ? NGHTTP2_NO_ERROR : NGHTTP2_INTERNAL_ERROR);
   }
   bool headWritten() const override { return headSent_; }
@@ -114,6 +117,7 @@ std::shared_ptr<StreamState> ServerSession::onBeginStream(int32_t id) {
   headBlock_.arm(env_.limits.headerTimeout);
   auto state = std::make_shared<StreamState>(transport_->executor());
   state->request.headers.reserve(http::kTypicalFields);
+  state->copySmallWrites = true;
   return state;
 }
 

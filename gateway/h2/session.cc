@@ -561,10 +561,16 @@ awaitable<Error> Session::writeBody(StreamState& s, std::string_view data, bool 
   while (!s.outData.empty() && !s.closed && !dead_) co_await s.outEvent.wait();
   if (s.closed || dead_) co_return Error::PeerClosed;
   // A small piece is copied and the writer goes on at once instead of waiting for nghttp2 to
-  // take it (a timer wait, a wake-up and a resumption per response). Only once the request is
-  // whole: a stream whose request body is still coming is reset after its response (finish()),
-  // and that reset must not overtake a copied last piece.
-  bool copied = data.size() <= kCopiedWrite && s.inEnd;
+  // take it (a timer wait, a wake-up and a resumption per response). Only on a server stream
+  // whose request is whole: one whose request body is still coming is reset after its response
+  // (finish()), and that reset must not overtake a copied last piece. And only when flow control
+  // lets the piece leave with the next batch: a client that opens no window must keep the
+  // writer waiting (and its idle deadline running), not pile up copies.
+  bool copied = s.copySmallWrites && s.inEnd && data.size() <= kCopiedWrite &&
+                nghttp2_session_get_stream_remote_window_size(session_, s.id) >=
+                    static_cast<int32_t>(data.size()) &&
+                nghttp2_session_get_remote_window_size(session_) >=
+                    static_cast<int32_t>(data.size());
   if (copied) {
     s.outCopy.assign(data);
     data = s.outCopy;

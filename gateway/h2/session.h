@@ -79,8 +79,9 @@ struct StreamState {
   // Counted by the session's reads and writes, so a stream object can hand its caller the
   // session's awaitable itself instead of wrapping it in a frame of its own.
   uint64_t bodyBytesRead = 0;     // handed to the reader
-  uint64_t bodyBytesWritten = 0;  // taken from the writer and sent
-  bool outEnded = false;          // the writer's side ended: last piece or trailers, all sent
+  uint64_t bodyBytesWritten = 0;  // taken from the writer (sent, or copied and queued)
+  bool outEnded = false;          // the writer's side ended: its last piece or trailers taken
+  bool copySmallWrites = false;   // server streams: writeBody may copy a small piece and go on
 };
 
 struct SessionOptions {

@@ -348,7 +348,8 @@ class Silent : public ::testing::Test {
   double open(const std::string& listener) {
     return node_->metric("kgate_open_connections{listener=\"" + listener + "\"}");
   }
-  // Connects the three; returns once the node counts them (accepted, TLS done).
+  // Connects the three (TLS handshakes done on the client's side); returns once the node
+  // counts them, which it does from accept.
   void connectSilently() {
     double external = open("external"), internal = open("internal");
     auto ip = node_->ip();
@@ -359,7 +360,7 @@ class Silent : public ::testing::Test {
     clients_.push_back(std::make_unique<RawConnection>(ip, node_->internalPort()));
     for (auto& c : clients_) ASSERT_TRUE(c->ok()) << c->error();
     ASSERT_TRUE(waitUntil(
-        [&] { return open("external") == external + 2 && open("internal") == internal + 1; },
+        [&] { return open("external") >= external + 2 && open("internal") >= internal + 1; },
         std::chrono::seconds(10)));
   }
 
@@ -371,8 +372,8 @@ class Silent : public ::testing::Test {
 // Nothing of theirs is in flight: a drain closes them at once, and the node stops cleanly
 // instead of waiting for them.
 TEST_F(Silent, DrainClosesConnectionsThatSentNothing) {
-  start();
-  connectSilently();
+  start("limits:\n  headerTimeout: 120s\n");  // only the drain can close them in time
+  ASSERT_NO_FATAL_FAILURE(connectSilently());
   node_->process().signal(SIGTERM);
   for (auto& c : clients_) EXPECT_TRUE(c->readToClose(std::chrono::seconds(20)));
   auto code = node_->process().waitExit(std::chrono::seconds(20));
@@ -385,8 +386,8 @@ TEST_F(Silent, DrainClosesConnectionsThatSentNothing) {
 // headerTimeout covers the TLS handshake and the first byte: silent connections are closed and
 // counted, and a client that does send is served as usual.
 TEST_F(Silent, ConnectionsThatSendNothingAreClosedAfterTheHeaderTimeout) {
-  start("limits:\n  headerTimeout: 1s\n");
-  connectSilently();
+  start("limits:\n  headerTimeout: 3s\n");
+  ASSERT_NO_FATAL_FAILURE(connectSilently());
   for (auto& c : clients_) EXPECT_TRUE(c->readToClose(std::chrono::seconds(20)));
   EXPECT_EQ(node_->metric("kgate_downstream_timeouts_total{listener=\"external\",kind=\"header\"}"),
             2);

@@ -139,6 +139,7 @@ class TransportRead : public ::testing::TestWithParam<bool> {
   }
 
   net::io_context io_;
+  Sweeper sweeper_{io_.get_executor()};  // before the transports: their deadlines use it
   certs::SslContextPtr serverCtx_, clientCtx_;
   std::optional<Transport> reader_, writer_;
 };
@@ -244,9 +245,8 @@ TEST_P(TransportRead, AWriteNobodyReadsFailsAfterTheSendTimeout) {
 // read and decrypted still waits to be consumed: nothing is lost.
 TEST_P(TransportRead, BuffersFreedWhileIdleComeBackAndNeverLoseInput) {
   if (!tls()) GTEST_SKIP() << "TLS buffers only";
-  Sweeper sweeper(io_.get_executor());
-  sweeper.start();
-  reader_->keepBuffersWhileBusy(sweeper, 50ms);
+  sweeper_.start();
+  reader_->keepBuffersWhileBusy(sweeper_, 50ms);
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     const std::string ask = pattern(100 + round), answer = pattern(30000 + round);
@@ -289,7 +289,7 @@ TEST_P(TransportRead, BuffersFreedWhileIdleComeBackAndNeverLoseInput) {
   reader_->releaseBuffers();
   EXPECT_EQ(reader_->buffersReleased(), before);
   EXPECT_EQ(readNow(4), "kept");
-  sweeper.stop();
+  sweeper_.stop();
   io_.run_for(200ms);  // lets the sweep loop end
 }
 
