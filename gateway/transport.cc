@@ -84,6 +84,7 @@ void Transport::keepBuffersWhileBusy(Sweeper& sweeper, Clock::duration after) {
   SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
   bufferReleaseAfter_ = after;
   bufferRelease_.emplace(sweeper, [this] {
+    if (!SSL_is_init_finished(ssl_)) return;  // a slow handshake keeps them
     // Refused while the writer is halfway through a record: tried again after the same time.
     if (!releaseBuffers()) bufferRelease_->arm(bufferReleaseAfter_);
   });
@@ -126,10 +127,10 @@ error_code Transport::sslError(int rc, int* want) {
 awaitable<error_code> Transport::waitFor(tcp::socket::wait_type type) {
   if (cancelled_ || closed_) co_return net::error::operation_aborted;
   // A read that waits long (a client trickling its head, a quiet stream) holds no buffers.
-  bool reading = type == tcp::socket::wait_read && bufferRelease_ && SSL_is_init_finished(ssl_);
-  if (reading) bufferRelease_->arm(bufferReleaseAfter_);
+  bool reading = type == tcp::socket::wait_read;
+  if (reading) armBufferRelease();
   auto [ec] = co_await socket_.async_wait(type, kUseTuple);
-  if (reading) bufferRelease_->disarm();
+  if (reading) disarmBufferRelease();
   if (!ec && (closed_ || cancelled_)) ec = net::error::operation_aborted;
   co_return ec;
 }
@@ -329,9 +330,9 @@ awaitable<error_code> Transport::waitReadable(bool lookFirst) {
   if (lookFirst && lookForInput()) co_return error_code{};
   // waitFor()'s body, not a call to it: every idle connection waits here, and each coroutine
   // level is a frame it holds for as long as it is idle.
-  if (bufferRelease_) bufferRelease_->arm(bufferReleaseAfter_);
+  armBufferRelease();
   auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kUseTuple);
-  if (bufferRelease_) bufferRelease_->disarm();
+  disarmBufferRelease();
   if (!ec && (closed_ || cancelled_)) ec = net::error::operation_aborted;
   co_return ec;
 }

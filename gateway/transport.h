@@ -112,6 +112,13 @@ class Transport {
   void stopSendCountdown() {
     if (sendDeadline_) sendDeadline_->disarm();
   }
+  // Around every wait for input (keepBuffersWhileBusy).
+  void armBufferRelease() {
+    if (bufferRelease_) bufferRelease_->arm(bufferReleaseAfter_);
+  }
+  void disarmBufferRelease() {
+    if (bufferRelease_) bufferRelease_->disarm();
+  }
   using Pieces = std::array<std::string_view, 3>;
   awaitable<error_code> writeTls(Pieces pieces);
   awaitable<error_code> writePlain(Pieces pieces);

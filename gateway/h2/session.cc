@@ -582,16 +582,13 @@ awaitable<Error> Session::writeBody(StreamState& s, std::string_view data, bool 
     nghttp2_session_resume_data(session_, s.id);
   }
   signalWrite();
-  if (copied) {
-    s.bodyBytesWritten += data.size();
-    if (endStream) s.outEnded = true;
-    co_return Error::Ok;
-  }
-  while ((!s.outData.empty() || (endStream && !s.outFinished)) && !s.closed && !dead_)
-    co_await s.outEvent.wait();
-  if (!s.outData.empty() || (endStream && !s.outFinished)) {
-    s.outData = {};
-    co_return Error::PeerClosed;
+  if (!copied) {
+    while ((!s.outData.empty() || (endStream && !s.outFinished)) && !s.closed && !dead_)
+      co_await s.outEvent.wait();
+    if (!s.outData.empty() || (endStream && !s.outFinished)) {
+      s.outData = {};
+      co_return Error::PeerClosed;
+    }
   }
   s.bodyBytesWritten += data.size();
   if (endStream) s.outEnded = true;
