@@ -7,6 +7,7 @@
 
 #include "certs/keys.h"
 #include "certs/ossl_util.h"
+#include "certs/tls13_records.h"
 
 namespace kgate::certs {
 
@@ -186,6 +187,7 @@ Result<SslContextPtr> makeServerContext(const ServerTlsOptions& options) {
   if (SSL_CTX_set_num_tickets(ctx, 1) != 1) {
     return fail(opensslError("cannot set the number of session tickets"));
   }
+  enableRecordTakeover(ctx);
   auto keys = options.ticketKeys ? options.ticketKeys : std::make_shared<TicketKeys>();
   if (auto t = useTicketKeys(ctx, std::move(keys)); !t) return fail(t.error());
   // Session ids too, for TLS 1.2 clients without tickets; cached as long as a ticket lives.

@@ -66,6 +66,7 @@ class Opening final : public Drainable {
                                 if (stats) stats->onDownstreamTimeout(kind, "send");
                               });
     transport->keepBuffersWhileBusy(env.sweeper, kBufferRelease);
+    transport->ownRecordsAfterHandshake();
     deadline.arm(cenv.limits.headerTimeout);
     cenv.registry.add(this);  // while draining, add() drains (closes) it at once
   }

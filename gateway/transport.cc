@@ -34,6 +34,11 @@ void clearErrors() {
   if (ERR_peek_error() != 0) ERR_clear_error();
 }
 
+// Before 3.0.14 SSL_free_buffers could free a record the application had not read yet
+// (CVE-2024-4741): there OpenSSL keeps freeing its buffers after every record, as upstream, and
+// keepBuffersWhileBusy only frees kgate's own record buffers.
+const bool kFreeBuffersIsSafe = OpenSSL_version_num() >= 0x300000e0L;
+
 // The most a TLS record carries. Small writes that fit in one are copied into it (one SSL_write,
 // one syscall, one MAC).
 constexpr size_t kRecordPayload = 16 * 1024;
@@ -58,7 +63,12 @@ Transport::Transport(tcp::socket socket, SSL_CTX* ctx, Role role)
 }
 
 Transport::~Transport() {
+  watch_.reset();  // detaches from ssl_
   if (ssl_) SSL_free(ssl_);
+}
+
+bool Transport::handshakeDone() const {
+  return own_ != nullptr || (ssl_ != nullptr && SSL_is_init_finished(ssl_));
 }
 
 void Transport::setSendTimeout(Sweeper& sweeper, Clock::duration timeout,
@@ -78,13 +88,11 @@ void Transport::setSendTimeout(Sweeper& sweeper, Clock::duration timeout,
 }
 
 void Transport::keepBuffersWhileBusy(Sweeper& sweeper, Clock::duration after) {
-  // Before 3.0.14 SSL_free_buffers could free a record the application had not read yet
-  // (CVE-2024-4741): there the buffers go after every record, as upstream.
-  if (!ssl_ || OpenSSL_version_num() < 0x300000e0L) return;
-  SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
+  if (!isTls()) return;
+  if (ssl_ && kFreeBuffersIsSafe) SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
   bufferReleaseAfter_ = after;
   bufferRelease_.emplace(sweeper, [this] {
-    if (!SSL_is_init_finished(ssl_)) return;  // a slow handshake keeps them
+    if (!handshakeDone()) return;  // a slow handshake keeps them
     // Refused while the writer is halfway through a record: tried again after the same time.
     if (!releaseBuffers()) bufferRelease_->arm(bufferReleaseAfter_);
   });
@@ -93,7 +101,9 @@ void Transport::keepBuffersWhileBusy(Sweeper& sweeper, Clock::duration after) {
 bool Transport::releaseBuffers() {
   // OpenSSL refuses (returns 0) while a record is half read or half written, or read data
   // waits in the buffer: nothing is lost, the buffers stay.
-  if (!ssl_ || closed_) return true;
+  if (closed_) return true;
+  if (own_) return releaseOwnBuffers();
+  if (!ssl_ || !kFreeBuffersIsSafe) return true;
   if (SSL_free_buffers(ssl_) != 1) return false;
   ++buffersReleased_;
   return true;
@@ -141,7 +151,10 @@ awaitable<error_code> Transport::handshake(std::string* failure) {
     if (closed_) co_return net::error::operation_aborted;
     clearErrors();
     int rc = SSL_do_handshake(ssl_);
-    if (rc == 1) co_return error_code{};
+    if (rc == 1) {
+      if (watch_) adoptRecords();
+      co_return error_code{};
+    }
     int sslErr = SSL_get_error(ssl_, rc);
     if (sslErr == SSL_ERROR_WANT_READ || sslErr == SSL_ERROR_WANT_WRITE) {
       auto ec = co_await waitFor(sslErr == SSL_ERROR_WANT_READ ? tcp::socket::wait_read
@@ -165,6 +178,7 @@ awaitable<error_code> Transport::handshake(std::string* failure) {
 }
 
 std::string Transport::alpn() const {
+  if (own_) return own_->alpn;
   if (!ssl_) return {};
   const unsigned char* p = nullptr;
   unsigned int n = 0;
@@ -188,6 +202,7 @@ std::string nameCN(const X509_NAME* name) {
 }  // namespace
 
 std::string Transport::peerCertificateSummary() const {
+  if (own_) return "no certificate, TLSv1.3";  // records are only owned without one
   if (!ssl_) return "no TLS";
   X509* cert = SSL_get0_peer_certificate(ssl_);
   if (!cert) return std::string("no certificate, ") + SSL_get_version(ssl_);
@@ -200,7 +215,7 @@ std::string Transport::verifiedPeerName() const {
   return nameCN(X509_get_subject_name(SSL_get0_peer_certificate(ssl_)));
 }
 
-awaitable<std::pair<error_code, size_t>> Transport::readSome(char* p, size_t n) {
+awaitable<std::pair<error_code, size_t>> Transport::readOpenSsl(char* p, size_t n) {
   for (;;) {
     if (closed_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
     if (!ssl_) {
@@ -337,12 +352,21 @@ awaitable<error_code> Transport::waitReadable(bool lookFirst) {
   co_return ec;
 }
 
-bool Transport::hasBufferedInput() const { return ssl_ && SSL_has_pending(ssl_) == 1; }
+bool Transport::hasBufferedInput() const {
+  if (own_) return ownInputBuffered();
+  return ssl_ && SSL_has_pending(ssl_) == 1;
+}
 
 bool Transport::lookForInput() {
   if (closed_) return true;  // the next read fails at once
-  if (!ssl_) return false;
   if (hasBufferedInput()) return true;
+  if (own_) {
+    // A peek at the socket: whatever is there (bytes, the close, an error) is for the next read.
+    char byte;
+    if (::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0) return true;
+    return errno != EAGAIN && errno != EWOULDBLOCK;
+  }
+  if (!ssl_) return false;
   char byte;
   size_t got = 0;
   clearErrors();
@@ -360,6 +384,7 @@ void Transport::cancel() {
 void Transport::close(bool graceful) {
   if (closed_) return;
   closed_ = true;
+  if (graceful && own_) sendAlert(Alert::CloseNotify);
   if (graceful && ssl_ && SSL_is_init_finished(ssl_)) {
     clearErrors();
     SSL_shutdown(ssl_);  // best effort: queue close_notify, never wait for the peer's
@@ -373,6 +398,7 @@ void Transport::close(bool graceful) {
 
 awaitable<void> Transport::lingeringClose(size_t maxBytes) {
   if (closed_) co_return;
+  if (own_) sendAlert(Alert::CloseNotify);
   if (ssl_ && SSL_is_init_finished(ssl_)) {
     clearErrors();
     SSL_shutdown(ssl_);

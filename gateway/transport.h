@@ -4,17 +4,21 @@
 // copy buffers (it allocates 2 x 17 KiB each), avoids a memory-BIO copy of every byte, and lets an
 // idle connection hold no buffer at all (keepBuffersWhileBusy, waitReadable()). Each record
 // OpenSSL makes leaves in a send of its own (see writeTls in transport.cc for why not gathered).
+// Downstream TLS 1.3 connections go further (ownRecordsAfterHandshake): OpenSSL does the
+// handshake, then its connection object is freed and kgate seals and opens the records itself.
 #pragma once
 
 #include <openssl/ssl.h>
 
 #include <array>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "certs/tls13_records.h"
 #include "gateway/asio.h"
 #include "gateway/deadline.h"
 
@@ -48,7 +52,14 @@ class Transport {
   bool releaseBuffers();
   uint64_t buffersReleased() const { return buffersReleased_; }  // times they were freed
 
-  bool isTls() const { return ssl_ != nullptr; }
+  // Server side, before handshake(): if the handshake ends in TLS 1.3 without a client
+  // certificate, the transport protects the records itself from then on and frees OpenSSL's
+  // connection object (certs/tls13_records.h); otherwise nothing changes.
+  void ownRecordsAfterHandshake();
+  bool ownsRecords() const { return own_ != nullptr; }
+
+  bool isTls() const { return ssl_ != nullptr || own_ != nullptr; }
+  SSL* nativeHandle() const { return ssl_; }  // OpenSSL's connection, if it still has one
   tcp::socket& socket() { return socket_; }
   net::any_io_executor executor() { return socket_.get_executor(); }
 
@@ -66,11 +77,14 @@ class Transport {
   std::string verifiedPeerName() const;
 
   // Reads what is available, up to n bytes (waits if nothing is). eof on orderly close.
-  awaitable<std::pair<error_code, size_t>> readSome(char* p, size_t n);
+  awaitable<std::pair<error_code, size_t>> readSome(char* p, size_t n) {
+    return own_ ? readOwn(p, n) : readOpenSsl(p, n);
+  }
   // Writes all pieces, in order (one writev; over TLS small pieces are coalesced into one record).
   // Not a coroutine itself: the write's only frame is the one of the coroutine it returns.
   awaitable<error_code> writeAll(std::string_view a, std::string_view b = {},
                                  std::string_view c = {}) {
+    if (own_) return writeOwn({a, b, c});
     return ssl_ ? writeTls({a, b, c}) : writePlain({a, b, c});
   }
   // Waits until there is input, without holding any buffer (for idle keep-alive connections).
@@ -122,10 +136,50 @@ class Transport {
   using Pieces = std::array<std::string_view, 3>;
   awaitable<error_code> writeTls(Pieces pieces);
   awaitable<error_code> writePlain(Pieces pieces);
+  awaitable<std::pair<error_code, size_t>> readOpenSsl(char* p, size_t n);  // and plain TCP
   error_code sslError(int rc, int* want);
+  bool handshakeDone() const;
+
+  // Records kgate protects itself (ownRecordsAfterHandshake); transport_records.cc.
+  struct OwnRecords {
+    std::unique_ptr<certs::TrafficKey> read, write;
+    std::string alpn;
+    // Bytes from the socket: [begin, end) not yet opened; an opened record's plaintext, not yet
+    // taken, is [plainBegin, plainEnd). Allocated when needed, freed when idle.
+    std::unique_ptr<uint8_t[]> in;
+    size_t begin = 0, end = 0, plainBegin = 0, plainEnd = 0;
+    error_code inError;  // for every later read: eof after close_notify, or why input failed
+    std::string handshake;  // a post-handshake message's first bytes, until it is whole
+    // A sealed record (a KeyUpdate before it at times), [outBegin, outEnd) still to be sent.
+    std::unique_ptr<uint8_t[]> out;
+    size_t outCapacity = 0, outBegin = 0, outEnd = 0;
+    bool keyUpdateDue = false;  // the peer updated its keys and asked us to update ours
+    bool alertSent = false;     // close_notify or a fatal alert: nothing more is sent
+  };
+  void adoptRecords();
+  awaitable<std::pair<error_code, size_t>> readOwn(char* p, size_t n);
+  awaitable<error_code> writeOwn(Pieces pieces);
+  bool openBufferedRecord();
+  error_code fillInput();
+  bool sealNext(Pieces& pieces);
+  // RFC 8446 section 6 codes of the alerts kgate sends.
+  enum class Alert : uint8_t {
+    CloseNotify = 0,
+    UnexpectedMessage = 10,
+    BadRecordMac = 20,
+    RecordOverflow = 22,
+    IllegalParameter = 47,
+    DecodeError = 50,
+    InternalError = 80,
+  };
+  void sendAlert(Alert alert);
+  bool ownInputBuffered() const;
+  bool releaseOwnBuffers();
 
   tcp::socket socket_;
   SSL* ssl_ = nullptr;
+  std::unique_ptr<certs::RecordWatch> watch_;  // during the handshake only
+  std::unique_ptr<OwnRecords> own_;            // after it, instead of ssl_
   bool closed_ = false;
   bool cancelled_ = false;
   uint64_t bytesRead_ = 0;

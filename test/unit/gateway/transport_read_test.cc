@@ -30,9 +30,14 @@ std::string pattern(size_t n) {
   return s;
 }
 
-class TransportRead : public ::testing::TestWithParam<bool> {
+// Plain TCP; TLS with OpenSSL on both ends; TLS where the server protects records itself after
+// OpenSSL's handshake (Transport::ownRecordsAfterHandshake) and the client is OpenSSL.
+enum class Mode { Plain, Tls, OwnRecords };
+
+class TransportRead : public ::testing::TestWithParam<Mode> {
  protected:
-  bool tls() const { return GetParam(); }
+  bool tls() const { return GetParam() != Mode::Plain; }
+  bool own() const { return GetParam() == Mode::OwnRecords; }
 
   void SetUp() override {
     tcp::acceptor acceptor(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
@@ -53,17 +58,28 @@ class TransportRead : public ::testing::TestWithParam<bool> {
     ASSERT_TRUE(serverCtx.ok() && clientCtx.ok());
     serverCtx_ = *serverCtx;
     clientCtx_ = *clientCtx;
+    // The client's traffic secret, for tests that seal records the way a client would.
+    SSL_CTX_set_keylog_callback(clientCtx_->native_handle(), [](const SSL*, const char* line) {
+      std::string_view text(line), label = "CLIENT_TRAFFIC_SECRET_0 ";
+      if (text.substr(0, label.size()) == label) clientSecretHex = text.substr(text.rfind(' ') + 1);
+    });
     reader_.emplace(std::move(server), serverCtx_->native_handle(), Transport::Role::Server);
     writer_.emplace(std::move(client), clientCtx_->native_handle(), Transport::Role::Client);
+    if (own()) reader_->ownRecordsAfterHandshake();
+    ASSERT_TRUE(handshake(*reader_, *writer_));
+    ASSERT_EQ(reader_->ownsRecords(), own());
+  }
+
+  bool handshake(Transport& a, Transport& b) {
     int done = 0;
-    for (Transport* t : {&*reader_, &*writer_})
+    for (Transport* t : {&a, &b})
       net::co_spawn(io_, [&, t]() -> awaitable<void> {
         EXPECT_FALSE(co_await t->handshake());
         ++done;
       }, net::detached);
     io_.run_for(10s);
     io_.restart();
-    ASSERT_EQ(done, 2);
+    return done == 2;
   }
 
   // Runs the coroutines to their end (bounded); fails the test if one does not finish.
@@ -85,10 +101,13 @@ class TransportRead : public ::testing::TestWithParam<bool> {
 
   // Reads until `want` bytes came (or an error); returns what was read.
   awaitable<std::string> readAll(size_t want, size_t piece = 16 * 1024) {
+    return readAllFrom(*reader_, want, piece);
+  }
+  static awaitable<std::string> readAllFrom(Transport& t, size_t want, size_t piece = 16 * 1024) {
     std::string got;
     std::string buf(piece, '\0');
     while (got.size() < want) {
-      auto [ec, n] = co_await reader_->readSome(buf.data(), buf.size());
+      auto [ec, n] = co_await t.readSome(buf.data(), buf.size());
       if (ec) {
         ADD_FAILURE() << "read: " << ec.message() << " after " << got.size() << " bytes";
         break;
@@ -138,6 +157,34 @@ class TransportRead : public ::testing::TestWithParam<bool> {
     io_.restart();
   }
 
+  // A key sealing records as the client's next ones; the client must not have sent any yet.
+  std::unique_ptr<certs::TrafficKey> clientKey() {
+    std::vector<uint8_t> secret;
+    for (size_t i = 0; i + 1 < clientSecretHex.size(); i += 2)
+      secret.push_back(static_cast<uint8_t>(std::stoi(clientSecretHex.substr(i, 2), nullptr, 16)));
+    SSL* client = writer_->nativeHandle();
+    return certs::TrafficKey::make(SSL_CIPHER_get_id(SSL_get_current_cipher(client)), secret, 0);
+  }
+  // Sends one record sealed with `key`, raw, from the client's socket.
+  void sendRecord(certs::TrafficKey& key, uint8_t type, std::string_view content) {
+    std::string record(content.size() + certs::kRecordOverhead, '\0');
+    ASSERT_TRUE(key.seal(static_cast<certs::RecordType>(type), std::span(&content, 1),
+                         reinterpret_cast<uint8_t*>(record.data())));
+    ASSERT_EQ(::send(writer_->socket().native_handle(), record.data(), record.size(), 0),
+              static_cast<ssize_t>(record.size()));
+  }
+  // What one read at the server gives: its error, or the bytes.
+  std::pair<error_code, std::string> serverRead() {
+    std::pair<error_code, std::string> result;
+    run({[&]() -> awaitable<void> {
+      char buf[256];
+      auto [ec, n] = co_await reader_->readSome(buf, sizeof buf);
+      result = {ec, std::string(buf, n)};
+    }});
+    return result;
+  }
+
+  static inline std::string clientSecretHex;
   net::io_context io_;
   Sweeper sweeper_{io_.get_executor()};  // before the transports: their deadlines use it
   certs::SslContextPtr serverCtx_, clientCtx_;
@@ -281,14 +328,26 @@ TEST_P(TransportRead, BuffersFreedWhileIdleComeBackAndNeverLoseInput) {
     ASSERT_TRUE(woke);
     EXPECT_EQ(readNow(1), "x");
   }
-  // A record already read and decrypted by the look stays where it is.
+  // A record already read and decrypted by OpenSSL's look stays where it is (kgate's own look
+  // leaves the bytes in the socket).
   run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await writer_->writeAll("kept")); }});
   for (auto end = Clock::now() + 10s; !reader_->lookForInput() && Clock::now() < end;)
     io_.run_one_for(10ms);
   uint64_t before = reader_->buffersReleased();
   reader_->releaseBuffers();
-  EXPECT_EQ(reader_->buffersReleased(), before);
+  if (!own()) {
+    EXPECT_EQ(reader_->buffersReleased(), before);
+  }
   EXPECT_EQ(readNow(4), "kept");
+  // Nor is a record partly taken.
+  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await writer_->writeAll("halves")); }});
+  std::string first, second;
+  run({[&]() -> awaitable<void> { first = co_await readAll(3, 3); }});
+  before = reader_->buffersReleased();
+  reader_->releaseBuffers();
+  EXPECT_EQ(reader_->buffersReleased(), before);
+  run({[&]() -> awaitable<void> { second = co_await readAll(3, 3); }});
+  EXPECT_EQ(first + second, "halves");
   sweeper_.stop();
   io_.run_for(200ms);  // lets the sweep loop end
 }
@@ -338,8 +397,260 @@ TEST_P(TransportRead, ACloseRightAfterTheLastBytesIsEof) {
   else EXPECT_EQ(ec, net::error::eof);
 }
 
-INSTANTIATE_TEST_SUITE_P(PlainAndTls, TransportRead, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "Tls" : "Plain"; });
+// The server's writes, of every size around a record's and in pieces, arrive whole and in order.
+TEST_P(TransportRead, ServerWritesOfEverySizeArriveWhole) {
+  std::string sent;
+  std::vector<std::array<std::string, 3>> writes;
+  for (size_t size : {1, 100, 16383, 16384, 16385, 65535, 65536, 65537, 300000, 3 << 20}) {
+    std::string body = pattern(size + 7).substr(7);
+    writes.push_back({"h" + std::to_string(size), std::move(body), size % 2 ? "" : "\r\n"});
+    for (const auto& p : writes.back()) sent += p;
+  }
+  std::string got;
+  run({[&]() -> awaitable<void> {
+         for (const auto& w : writes) EXPECT_FALSE(co_await reader_->writeAll(w[0], w[1], w[2]));
+       },
+       [&]() -> awaitable<void> { got = co_await readAllFrom(*writer_, sent.size(), 10000); }});
+  ASSERT_EQ(got.size(), sent.size());
+  EXPECT_TRUE(got == sent);
+}
+
+// Counts the KeyUpdate messages an OpenSSL connection receives.
+void countKeyUpdates(int writeP, int, int type, const void* buf, size_t len, SSL*, void* arg) {
+  if (!writeP && type == SSL3_RT_HANDSHAKE && len > 0 &&
+      *static_cast<const unsigned char*>(buf) == SSL3_MT_KEY_UPDATE)
+    ++*static_cast<int*>(arg);
+}
+
+// The client updates its keys (RFC 8446 section 4.6.3): the server reads on under the new ones,
+// and when asked to, updates its own before it answers; rounds on, the generations add up.
+TEST_P(TransportRead, KeyUpdatesFromTheClientAreFollowed) {
+  if (!tls()) GTEST_SKIP() << "TLS only";
+  SSL* client = writer_->nativeHandle();
+  int updatesFromServer = 0;
+  SSL_set_msg_callback(client, countKeyUpdates);
+  SSL_set_msg_callback_arg(client, &updatesFromServer);
+  for (int round = 0; round < 6; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    bool requested = round % 3 != 1;
+    ASSERT_EQ(SSL_key_update(client, requested ? SSL_KEY_UPDATE_REQUESTED
+                                               : SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+    int before = updatesFromServer;
+    const std::string ask = "ask-" + std::to_string(round), answer = pattern(20000 + round);
+    std::string got;
+    run({[&]() -> awaitable<void> {
+           EXPECT_FALSE(co_await writer_->writeAll(ask));
+           got = co_await readAllFrom(*writer_, answer.size());
+         },
+         [&]() -> awaitable<void> {
+           EXPECT_EQ(co_await readAll(ask.size()), ask);
+           EXPECT_FALSE(co_await reader_->writeAll(answer));
+         }});
+    EXPECT_TRUE(got == answer);
+    EXPECT_EQ(updatesFromServer - before, requested ? 1 : 0);
+  }
+  SSL_set_msg_callback(client, nullptr);
+}
+
+// close_notify ends the input both ways, after everything sent before it.
+TEST_P(TransportRead, CloseNotifyEndsTheInputAfterTheLastBytes) {
+  if (!tls()) GTEST_SKIP() << "TLS only";
+  // One exchange first, so that the client has read the session ticket and its close is no reset.
+  std::string first;
+  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeAll("hello")); },
+       [&]() -> awaitable<void> { first = co_await readAllFrom(*writer_, 5); }});
+  EXPECT_EQ(first, "hello");
+  error_code atServer, atClient;
+  std::string last;
+  run({[&]() -> awaitable<void> {
+         EXPECT_FALSE(co_await reader_->writeAll(pattern(40000)));
+         reader_->close(true);
+       },
+       [&]() -> awaitable<void> {
+         last = co_await readAllFrom(*writer_, 40000);
+         char buf[16];
+         atClient = (co_await writer_->readSome(buf, sizeof buf)).first;
+       }});
+  EXPECT_TRUE(last == pattern(40000));
+  EXPECT_EQ(atClient, net::error::eof) << atClient.message();
+  (void)atServer;
+}
+
+TEST_P(TransportRead, CloseNotifyFromTheClientIsEof) {
+  if (!tls()) GTEST_SKIP() << "TLS only";
+  std::string first;
+  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeAll("hello")); },
+       [&]() -> awaitable<void> { first = co_await readAllFrom(*writer_, 5); }});
+  error_code ec, again;
+  run({[&]() -> awaitable<void> {
+         EXPECT_FALSE(co_await writer_->writeAll("bye"));
+         writer_->close(true);
+       },
+       [&]() -> awaitable<void> {
+         EXPECT_EQ(co_await readAll(3), "bye");
+         char buf[16];
+         ec = (co_await reader_->readSome(buf, sizeof buf)).first;
+         again = (co_await reader_->readSome(buf, sizeof buf)).first;
+       }});
+  EXPECT_EQ(ec, net::error::eof) << ec.message();
+  EXPECT_EQ(again, net::error::eof) << again.message();
+}
+
+// Bytes that look like a record but were not sealed with the client's key: an error, every time,
+// never data or a close.
+TEST_P(TransportRead, ARecordThatDoesNotAuthenticateIsAnError) {
+  if (!tls()) GTEST_SKIP() << "TLS only";
+  std::string first;
+  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeAll("hello")); },
+       [&]() -> awaitable<void> { first = co_await readAllFrom(*writer_, 5); }});
+  std::string forged("\x17\x03\x03\x00\x28", 5);
+  forged.append(40, 'j');
+  ASSERT_EQ(::send(writer_->socket().native_handle(), forged.data(), forged.size(), 0),
+            static_cast<ssize_t>(forged.size()));
+  error_code ec, again;
+  run({[&]() -> awaitable<void> {
+    char buf[64];
+    ec = (co_await reader_->readSome(buf, sizeof buf)).first;
+    again = (co_await reader_->readSome(buf, sizeof buf)).first;
+  }});
+  EXPECT_TRUE(ec && ec != net::error::eof) << ec.message();
+  EXPECT_TRUE(again) << "data after a forged record";
+  if (own()) {
+    EXPECT_NE(again, net::error::eof);
+  }
+  // The server said why (a bad_record_mac alert): the client's next read fails, no clean end.
+  error_code atClient;
+  run({[&]() -> awaitable<void> {
+    char buf[64];
+    atClient = (co_await writer_->readSome(buf, sizeof buf)).first;
+  }});
+  EXPECT_TRUE(atClient && atClient != net::error::eof) << atClient.message();
+}
+
+// A TLS 1.2 client: OpenSSL keeps the connection, and it works as before.
+TEST_P(TransportRead, ATls12ConnectionStaysWithOpenSsl) {
+  if (!own()) GTEST_SKIP() << "about owned records";
+  tcp::acceptor acceptor(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  tcp::socket clientSocket(io_);
+  clientSocket.connect(acceptor.local_endpoint());
+  SSL_CTX* tls12 = SSL_CTX_new(TLS_client_method());
+  ASSERT_NE(tls12, nullptr);
+  SSL_CTX_set_max_proto_version(tls12, TLS1_2_VERSION);
+  Transport server(acceptor.accept(), serverCtx_->native_handle(), Transport::Role::Server);
+  Transport client(std::move(clientSocket), tls12, Transport::Role::Client);
+  SSL_CTX_free(tls12);  // the connection holds its own reference
+  server.ownRecordsAfterHandshake();
+  ASSERT_TRUE(handshake(server, client));
+  EXPECT_FALSE(server.ownsRecords());
+  std::string atServer, atClient;
+  run({[&]() -> awaitable<void> {
+         EXPECT_FALSE(co_await client.writeAll("ping"));
+         atClient = co_await readAllFrom(client, 30000);
+       },
+       [&]() -> awaitable<void> {
+         atServer = co_await readAllFrom(server, 4);
+         EXPECT_FALSE(co_await server.writeAll(pattern(30000)));
+       }});
+  EXPECT_EQ(atServer, "ping");
+  EXPECT_TRUE(atClient == pattern(30000));
+}
+
+
+// A client that presents a certificate: OpenSSL keeps the connection, whose certificate the
+// application may still ask about.
+TEST_P(TransportRead, AConnectionWithAClientCertificateStaysWithOpenSsl) {
+  if (!own()) GTEST_SKIP() << "about owned records";
+  const EVP_PKEY& serverKey = test::testKey(0);
+  const EVP_PKEY& clientKey = test::testKey(1);
+  auto serverCert = certs::createCaCert(serverKey, "server");
+  auto clientCert = certs::createCaCert(clientKey, "client-with-cert");
+  ASSERT_TRUE(serverCert.ok() && clientCert.ok());
+  auto serverCtx = certs::makeServerContext({.certChainPem = certs::certToPem(**serverCert),
+                                             .keyPem = certs::privateKeyToPem(serverKey),
+                                             .requestClientCert = true,
+                                             .clientCaPem = certs::certToPem(**clientCert)});
+  auto clientCtx = certs::makeClientContext({.certChainPem = certs::certToPem(**clientCert),
+                                             .keyPem = certs::privateKeyToPem(clientKey)});
+  ASSERT_TRUE(serverCtx.ok()) << serverCtx.error();
+  ASSERT_TRUE(clientCtx.ok()) << clientCtx.error();
+  tcp::acceptor acceptor(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  tcp::socket clientSocket(io_);
+  clientSocket.connect(acceptor.local_endpoint());
+  Transport server(acceptor.accept(), (*serverCtx)->native_handle(), Transport::Role::Server);
+  Transport client(std::move(clientSocket), (*clientCtx)->native_handle(),
+                   Transport::Role::Client);
+  server.ownRecordsAfterHandshake();
+  ASSERT_TRUE(handshake(server, client));
+  EXPECT_FALSE(server.ownsRecords());
+  EXPECT_NE(server.peerCertificateSummary().find("CN=client-with-cert"), std::string::npos)
+      << server.peerCertificateSummary();
+  std::string atServer;
+  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await client.writeAll("ping")); },
+       [&]() -> awaitable<void> { atServer = co_await readAllFrom(server, 4); }});
+  EXPECT_EQ(atServer, "ping");
+}
+
+// Records a client may send, sealed here with the client's own key: empty application data,
+// padding, a KeyUpdate split over two records; and what it must not: any other handshake
+// message, an alert cut short, an empty handshake record.
+TEST_P(TransportRead, EveryLegalRecordShapeIsReadAndNoIllegalOne) {
+  if (!own()) GTEST_SKIP() << "about owned records";
+  auto key = clientKey();
+  ASSERT_TRUE(key);
+  sendRecord(*key, 23, "");
+  sendRecord(*key, 0, std::string("abc\x17", 4) + std::string(50, '\0'));  // "abc", padded
+  EXPECT_EQ(serverRead(), std::pair(error_code{}, std::string("abc")));
+  sendRecord(*key, 22, std::string("\x18\x00\x00", 3));  // KeyUpdate, update_not_requested ...
+  sendRecord(*key, 22, std::string("\x01\x00", 2));      // ... in two pieces
+  ASSERT_TRUE(key->update());
+  sendRecord(*key, 23, "under the new key");
+  EXPECT_EQ(serverRead(), std::pair(error_code{}, std::string("under the new key")));
+  sendRecord(*key, 22, std::string("\x04\x00\x00\x01\x00", 5));  // a NewSessionTicket
+  auto [ec, got] = serverRead();
+  EXPECT_TRUE(ec && ec != net::error::eof) << ec.message();
+  EXPECT_EQ(got, "");
+}
+
+TEST_P(TransportRead, AnAlertCutShortIsAnError) {
+  if (!own()) GTEST_SKIP() << "about owned records";
+  auto key = clientKey();
+  ASSERT_TRUE(key);
+  sendRecord(*key, 21, std::string("\x01", 1));
+  auto [ec, got] = serverRead();
+  EXPECT_TRUE(ec && ec != net::error::eof) << ec.message();
+}
+
+TEST_P(TransportRead, AnEmptyHandshakeRecordIsAnError) {
+  if (!own()) GTEST_SKIP() << "about owned records";
+  auto key = clientKey();
+  ASSERT_TRUE(key);
+  sendRecord(*key, 22, "");
+  auto [ec, got] = serverRead();
+  EXPECT_TRUE(ec && ec != net::error::eof) << ec.message();
+}
+
+TEST_P(TransportRead, UserCanceledThenCloseNotifyIsEof) {
+  if (!own()) GTEST_SKIP() << "about owned records";
+  auto key = clientKey();
+  ASSERT_TRUE(key);
+  sendRecord(*key, 23, "last");
+  sendRecord(*key, 21, std::string("\x01\x5a", 2));  // user_canceled, a warning
+  sendRecord(*key, 21, std::string("\x01\x00", 2));  // close_notify
+  sendRecord(*key, 23, "ignored");
+  EXPECT_EQ(serverRead(), std::pair(error_code{}, std::string("last")));
+  EXPECT_EQ(serverRead().first, net::error::eof);
+  EXPECT_EQ(serverRead().first, net::error::eof);
+}
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, TransportRead,
+                         ::testing::Values(Mode::Plain, Mode::Tls, Mode::OwnRecords),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case Mode::Plain: return "Plain";
+                             case Mode::Tls: return "Tls";
+                             default: return "OwnRecords";
+                           }
+                         });
 
 }  // namespace
 }  // namespace kgate
