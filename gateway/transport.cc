@@ -187,6 +187,7 @@ std::string Transport::alpn() const {
 }
 
 bool Transport::peerCertificateVerified() const {
+  if (own_) return own_->peerVerified;
   return ssl_ && SSL_get0_peer_certificate(ssl_) != nullptr &&
          SSL_get_verify_result(ssl_) == X509_V_OK;
 }
@@ -202,7 +203,7 @@ std::string nameCN(const X509_NAME* name) {
 }  // namespace
 
 std::string Transport::peerCertificateSummary() const {
-  if (own_) return "no certificate, TLSv1.3";  // records are only owned without one
+  if (own_) return own_->peerSummary.empty() ? "no certificate, TLSv1.3" : own_->peerSummary;
   if (!ssl_) return "no TLS";
   X509* cert = SSL_get0_peer_certificate(ssl_);
   if (!cert) return std::string("no certificate, ") + SSL_get_version(ssl_);
@@ -211,6 +212,7 @@ std::string Transport::peerCertificateSummary() const {
 }
 
 std::string Transport::verifiedPeerName() const {
+  if (own_) return own_->peerName;
   if (!peerCertificateVerified()) return {};
   return nameCN(X509_get_subject_name(SSL_get0_peer_certificate(ssl_)));
 }

@@ -52,9 +52,9 @@ class Transport {
   bool releaseBuffers();
   uint64_t buffersReleased() const { return buffersReleased_; }  // times they were freed
 
-  // Server side, before handshake(): if the handshake ends in TLS 1.3 without a client
-  // certificate, the transport protects the records itself from then on and frees OpenSSL's
-  // connection object (certs/tls13_records.h); otherwise nothing changes.
+  // Server side, before handshake(): if the handshake ends in TLS 1.3, the transport protects the
+  // records itself from then on and frees OpenSSL's connection object (certs/tls13_records.h);
+  // what a client certificate said stays answered. Otherwise nothing changes.
   void ownRecordsAfterHandshake();
   bool ownsRecords() const { return own_ != nullptr; }
 
@@ -144,12 +144,15 @@ class Transport {
   struct OwnRecords {
     std::unique_ptr<certs::TrafficKey> read, write;
     std::string alpn;
+    bool peerVerified = false;             // peerCertificateVerified() at the handshake's end
+    std::string peerName, peerSummary;     // verifiedPeerName(), peerCertificateSummary()
     // Bytes from the socket: [begin, end) not yet opened; an opened record's plaintext, not yet
     // taken, is [plainBegin, plainEnd). Allocated when needed, freed when idle.
     std::unique_ptr<uint8_t[]> in;
     size_t begin = 0, end = 0, plainBegin = 0, plainEnd = 0;
     error_code inError;  // for every later read: eof after close_notify, or why input failed
     std::string handshake;  // a post-handshake message's first bytes, until it is whole
+    uint32_t recordsWithoutData = 0;  // in a row (kMaxRecordsWithoutData)
     // A sealed record (a KeyUpdate before it at times), [outBegin, outEnd) still to be sent.
     std::unique_ptr<uint8_t[]> out;
     size_t outCapacity = 0, outBegin = 0, outEnd = 0;

@@ -24,6 +24,10 @@ constexpr size_t kInputCapacity = 2 * certs::kMaxRecordSize;
 constexpr uint64_t kRecordsPerKey = uint64_t{1} << 24;
 
 constexpr uint8_t kKeyUpdate = 24;           // HandshakeType key_update
+// Records without application data in a row (empty ones, KeyUpdates, warnings) before the peer
+// is taken for hostile: each costs a decryption and the reader never waits between them.
+// OpenSSL's limits are the same (32 empty records, 32 key updates).
+constexpr uint32_t kMaxRecordsWithoutData = 32;
 constexpr uint8_t kAlertCloseNotify = 0;
 constexpr uint8_t kAlertUserCanceled = 90;   // a warning, followed by close_notify
 
@@ -41,13 +45,6 @@ void Transport::ownRecordsAfterHandshake() {
 }
 
 void Transport::adoptRecords() {
-  // Whoever sent a certificate is asked about it later (peerCertificateVerified); OpenSSL keeps
-  // those connections.
-  if (SSL_get0_peer_certificate(ssl_) != nullptr) {
-    watch_.reset();
-    SSL_set_read_ahead(ssl_, 1);
-    return;
-  }
   auto keys = watch_->takeOver();  // declined: OpenSSL carries on as before
   watch_.reset();
   if (!keys) return;
@@ -55,6 +52,12 @@ void Transport::adoptRecords() {
   own->read = std::move(keys->read);
   own->write = std::move(keys->write);
   own->alpn = alpn();
+  // What the application may still ask about a client certificate, kept as answers.
+  if (SSL_get0_peer_certificate(ssl_) != nullptr) {
+    own->peerVerified = peerCertificateVerified();
+    own->peerName = verifiedPeerName();
+    own->peerSummary = peerCertificateSummary();
+  }
   // Freed without SSL_shutdown, OpenSSL would take the session for a failed one and drop it
   // from the cache; the connection is not over, only no longer OpenSSL's.
   SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
@@ -103,6 +106,8 @@ bool Transport::openBufferedRecord() {
   size_t at = r.begin + certs::kRecordHeaderSize;
   r.begin += size;
   const uint8_t* content = r.in.get() + at;
+  if (type == RecordType::ApplicationData && plain > 0) r.recordsWithoutData = 0;
+  else if (++r.recordsWithoutData > kMaxRecordsWithoutData) return fail(Alert::UnexpectedMessage);
   // A handshake message may span records, but nothing else may come between its pieces, and
   // only application data may be empty (RFC 8446 section 5.1).
   if ((!r.handshake.empty() && type != RecordType::Handshake) ||
