@@ -83,10 +83,8 @@ std::unique_ptr<TrafficKey> TrafficKey::make(uint32_t suiteId, std::span<const u
   key->cipher_ = suite->cipher();
   key->md_ = suite->md();
   if (secret.size() != static_cast<size_t>(EVP_MD_get_size(key->md_))) return nullptr;
-  std::memcpy(key->secret_.data(), secret.data(), secret.size());
-  key->secretSize_ = secret.size();
   key->ctx_ = EVP_CIPHER_CTX_new();
-  if (key->ctx_ == nullptr || !key->install()) return nullptr;
+  if (key->ctx_ == nullptr || !key->install(secret)) return nullptr;
   key->sequence_ = sequence;
   return key;
 }
@@ -97,26 +95,38 @@ TrafficKey::~TrafficKey() {
   OPENSSL_cleanse(iv_.data(), iv_.size());
 }
 
-bool TrafficKey::install() {
+// Key, IV and sequence change together or not at all; a key that failed halfway is poisoned
+// (the last sequence number, which nothing may use), so that no nonce is ever used twice.
+bool TrafficKey::install(std::span<const uint8_t> secret) {
   std::array<uint8_t, 32> key{};
+  std::array<uint8_t, kIvSize> iv{};
   const Suite* suite = findSuite(suite_);
-  std::span<const uint8_t> secret(secret_.data(), secretSize_);
-  bool ok = expandLabel(md_, secret, "key", std::span(key.data(), suite->keySize)) &&
-            expandLabel(md_, secret, "iv", iv_) &&
-            EVP_CipherInit_ex(ctx_, cipher_, nullptr, key.data(), nullptr, -1) == 1;
+  bool derived = expandLabel(md_, secret, "key", std::span(key.data(), suite->keySize)) &&
+                 expandLabel(md_, secret, "iv", iv);
+  bool ok = derived && EVP_CipherInit_ex(ctx_, cipher_, nullptr, key.data(), nullptr, -1) == 1;
   OPENSSL_cleanse(key.data(), key.size());
-  sequence_ = 0;
+  if (ok) {
+    std::memcpy(secret_.data(), secret.data(), secret.size());
+    secretSize_ = secret.size();
+    iv_ = iv;
+    sequence_ = 0;
+  } else {
+    sequence_ = kPoisoned;  // with the old key or none: either way it must not restart
+  }
+  OPENSSL_cleanse(iv.data(), iv.size());
   return ok;
 }
 
 bool TrafficKey::update() {
+  if (sequence_ == kPoisoned) return false;
   std::array<uint8_t, 48> next{};
   std::span<uint8_t> out(next.data(), secretSize_);
   bool ok = expandLabel(md_, std::span<const uint8_t>(secret_.data(), secretSize_), "traffic upd",
                         out);
-  if (ok) std::memcpy(secret_.data(), next.data(), secretSize_);
+  ok = ok && install(out);
+  if (!ok) sequence_ = kPoisoned;
   OPENSSL_cleanse(next.data(), next.size());
-  return ok && install();
+  return ok;
 }
 
 void TrafficKey::nonce(uint8_t out[12]) const {
@@ -128,7 +138,7 @@ bool TrafficKey::seal(RecordType type, std::span<const std::string_view> pieces,
   size_t plain = 0;
   for (auto p : pieces) plain += p.size();
   // The last sequence number is never used: it would wrap (RFC 8446 section 5.3).
-  if (plain > kMaxRecordPlaintext || sequence_ == UINT64_MAX) return false;
+  if (plain > kMaxRecordPlaintext || sequence_ == kPoisoned) return false;
   size_t body = plain + 1 + kTagSize;
   rec[0] = static_cast<uint8_t>(RecordType::ApplicationData);  // the outer type is always 23
   rec[1] = 0x03;
@@ -167,18 +177,30 @@ bool TrafficKey::seal(RecordType type, std::span<const std::string_view> pieces,
   p += ok ? n : 0;
   ok = ok && p == rec + kRecordHeaderSize + plain + 1 &&
        EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, kTagSize, p) == 1;
-  if (!ok) return false;
+  if (!ok) {
+    sequence_ = kPoisoned;  // this nonce may have been used: the key is done
+    return false;
+  }
   ++sequence_;
   return true;
 }
 
-bool TrafficKey::open(uint8_t* rec, size_t size, RecordType* type, size_t* plainSize) {
-  if (size < kRecordHeaderSize + 1 + kTagSize || size > kMaxRecordSize) return false;
-  size_t body = size - kRecordHeaderSize;
-  if (rec[0] != static_cast<uint8_t>(RecordType::ApplicationData) ||
-      ((size_t{rec[3]} << 8) | rec[4]) != body || sequence_ == UINT64_MAX)
+bool TrafficKey::open(uint8_t* rec, size_t size, RecordType* type, size_t* plainSize,
+                      Alert* why) {
+  auto fail = [why](Alert a) {
+    *why = a;
     return false;
-  size_t sealed = body - kTagSize;
+  };
+  if (size > kMaxRecordSize) return fail(Alert::RecordOverflow);
+  size_t body = size - kRecordHeaderSize;
+  if (size < kRecordHeaderSize || ((size_t{rec[3]} << 8) | rec[4]) != body)
+    return fail(Alert::DecodeError);
+  // Protected records are all application_data outside (section 5.2).
+  if (rec[0] != static_cast<uint8_t>(RecordType::ApplicationData))
+    return fail(Alert::UnexpectedMessage);
+  if (body < 1 + kTagSize || sequence_ == kPoisoned) return fail(Alert::BadRecordMac);
+  size_t sealed = body - kTagSize;  // TLSInnerPlaintext: at most 2^14 + 1 bytes (section 5.4)
+  if (sealed > kMaxRecordPlaintext + 1) return fail(Alert::RecordOverflow);
   uint8_t iv[kIvSize];
   nonce(iv);
   uint8_t* p = rec + kRecordHeaderSize;
@@ -188,11 +210,11 @@ bool TrafficKey::open(uint8_t* rec, size_t size, RecordType* type, size_t* plain
             EVP_CipherUpdate(ctx_, p, &n, p, static_cast<int>(sealed)) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_SET_TAG, kTagSize, p + sealed) == 1 &&
             EVP_CipherFinal_ex(ctx_, p + n, &fin) == 1 && static_cast<size_t>(n + fin) == sealed;
-  if (!ok) return false;
-  // TLSInnerPlaintext: content, the type, then zeros (padding).
+  if (!ok) return fail(Alert::BadRecordMac);
+  // Content, the type, then zeros (padding); all zeros has no type (section 5.4).
   size_t end = sealed;
   while (end > 0 && p[end - 1] == 0) --end;
-  if (end == 0 || end - 1 > kMaxRecordPlaintext) return false;
+  if (end == 0) return fail(Alert::UnexpectedMessage);
   *type = static_cast<RecordType>(p[end - 1]);
   *plainSize = end - 1;
   ++sequence_;

@@ -28,6 +28,18 @@ constexpr size_t kRecordOverhead = kRecordHeaderSize + 1 + 16;  // header, conte
 
 enum class RecordType : uint8_t { Alert = 21, Handshake = 22, ApplicationData = 23 };
 
+// The alerts this code sends or reports (RFC 8446 section 6).
+enum class Alert : uint8_t {
+  CloseNotify = 0,
+  UnexpectedMessage = 10,
+  BadRecordMac = 20,
+  RecordOverflow = 22,
+  IllegalParameter = 47,
+  DecodeError = 50,
+  InternalError = 80,
+  UserCanceled = 90,
+};
+
 // One direction's traffic key: AEAD key, IV and sequence number, and the secret for the next
 // generation (KeyUpdate). Not copyable; the secret is wiped when it goes.
 class TrafficKey {
@@ -44,16 +56,18 @@ class TrafficKey {
   // sequence is exhausted: the connection is over.
   bool seal(RecordType type, std::span<const std::string_view> pieces, uint8_t* out);
   // Opens the record at rec (header included, `size` bytes, exactly one record) in place. On
-  // success the plaintext is rec[kRecordHeaderSize, +*plainSize) and *type its content type.
-  // False when it does not authenticate or is malformed (RFC 8446: bad_record_mac, and so on).
-  bool open(uint8_t* rec, size_t size, RecordType* type, size_t* plainSize);
+  // success the plaintext is rec[kRecordHeaderSize, +*plainSize) and *type its content type;
+  // otherwise *why is the alert the record calls for (bad_record_mac, record_overflow, ...).
+  bool open(uint8_t* rec, size_t size, RecordType* type, size_t* plainSize, Alert* why);
   // The next generation of this direction's keys (RFC 8446 section 7.2); sequence back to 0.
+  // A key whose update, or any seal, failed halfway is done: it seals and opens nothing more.
   bool update();
   uint64_t sequence() const { return sequence_; }
 
  private:
+  static constexpr uint64_t kPoisoned = UINT64_MAX;  // never a sequence number in use
   TrafficKey() = default;
-  bool install();  // key and IV from secret_
+  bool install(std::span<const uint8_t> secret);  // key, IV and secret_ from it, or poisoned
   void nonce(uint8_t out[12]) const;
 
   uint32_t suite_ = 0;

@@ -362,12 +362,7 @@ bool Transport::hasBufferedInput() const {
 bool Transport::lookForInput() {
   if (closed_) return true;  // the next read fails at once
   if (hasBufferedInput()) return true;
-  if (own_) {
-    // A peek at the socket: whatever is there (bytes, the close, an error) is for the next read.
-    char byte;
-    if (::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0) return true;
-    return errno != EAGAIN && errno != EWOULDBLOCK;
-  }
+  if (own_) return ownRecordWaiting();  // a peek: what it sees stays for the next read
   if (!ssl_) return false;
   char byte;
   size_t got = 0;
@@ -386,7 +381,7 @@ void Transport::cancel() {
 void Transport::close(bool graceful) {
   if (closed_) return;
   closed_ = true;
-  if (graceful && own_) sendAlert(Alert::CloseNotify);
+  if (graceful && own_) sendAlert(certs::Alert::CloseNotify);
   if (graceful && ssl_ && SSL_is_init_finished(ssl_)) {
     clearErrors();
     SSL_shutdown(ssl_);  // best effort: queue close_notify, never wait for the peer's
@@ -400,7 +395,7 @@ void Transport::close(bool graceful) {
 
 awaitable<void> Transport::lingeringClose(size_t maxBytes) {
   if (closed_) co_return;
-  if (own_) sendAlert(Alert::CloseNotify);
+  if (own_) sendAlert(certs::Alert::CloseNotify);
   if (ssl_ && SSL_is_init_finished(ssl_)) {
     clearErrors();
     SSL_shutdown(ssl_);

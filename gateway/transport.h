@@ -158,6 +158,7 @@ class Transport {
     size_t outCapacity = 0, outBegin = 0, outEnd = 0;
     bool keyUpdateDue = false;  // the peer updated its keys and asked us to update ours
     bool alertSent = false;     // close_notify or a fatal alert: nothing more is sent
+    std::optional<certs::Alert> alertDue;  // for the writer to send once its record is out
   };
   void adoptRecords();
   awaitable<std::pair<error_code, size_t>> readOwn(char* p, size_t n);
@@ -165,17 +166,8 @@ class Transport {
   bool openBufferedRecord();
   error_code fillInput();
   bool sealNext(Pieces& pieces);
-  // RFC 8446 section 6 codes of the alerts kgate sends.
-  enum class Alert : uint8_t {
-    CloseNotify = 0,
-    UnexpectedMessage = 10,
-    BadRecordMac = 20,
-    RecordOverflow = 22,
-    IllegalParameter = 47,
-    DecodeError = 50,
-    InternalError = 80,
-  };
-  void sendAlert(Alert alert);
+  void sendAlert(certs::Alert alert);
+  bool ownRecordWaiting();
   bool ownInputBuffered() const;
   bool releaseOwnBuffers();
 

@@ -5,6 +5,7 @@
 // records per send took more CPU, not less (HTTP/2 1 MiB GETs 1,455 against 1,842 per
 // CPU-second). After the handshake only KeyUpdate may come (RFC 8446 section 4.6.3);
 // close_notify is the end of input, any other alert an error (section 6).
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 namespace kgate {
 namespace {
 
+using certs::Alert;
 using certs::RecordType;
 
 // Room for two of the largest records a peer may send: a read takes what has come, and a partial
@@ -28,8 +30,6 @@ constexpr uint8_t kKeyUpdate = 24;           // HandshakeType key_update
 // is taken for hostile: each costs a decryption and the reader never waits between them.
 // OpenSSL's limits are the same (32 empty records, 32 key updates).
 constexpr uint32_t kMaxRecordsWithoutData = 32;
-constexpr uint8_t kAlertCloseNotify = 0;
-constexpr uint8_t kAlertUserCanceled = 90;   // a warning, followed by close_notify
 
 error_code protocolError() { return error_code(EPROTO, boost::system::system_category()); }
 
@@ -68,9 +68,22 @@ void Transport::adoptRecords() {
 
 bool Transport::ownInputBuffered() const {
   const OwnRecords& r = *own_;
-  if (r.plainBegin < r.plainEnd || r.inError) return true;
-  size_t have = r.end - r.begin;
-  return have >= certs::kRecordHeaderSize && have >= recordSizeAt(r.in.get() + r.begin);
+  return r.plainBegin < r.plainEnd || r.end > r.begin || r.inError;
+}
+
+// Whether the socket holds a whole record (or the close, or an error), looked at with a peek
+// into a small buffer: a connection that sent a fragment so far is not served yet.
+bool Transport::ownRecordWaiting() {
+  uint8_t look[1024];
+  ssize_t got = ::recv(socket_.native_handle(), look, sizeof look, MSG_PEEK | MSG_DONTWAIT);
+  if (got < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
+  if (got == 0) return true;
+  if (static_cast<size_t>(got) < certs::kRecordHeaderSize) return false;
+  size_t size = recordSizeAt(look);
+  if (size <= static_cast<size_t>(got)) return true;
+  int queued = 0;  // a record larger than the look: is it all there?
+  return got == sizeof look && ::ioctl(socket_.native_handle(), FIONREAD, &queued) == 0 &&
+         static_cast<size_t>(queued) >= size;
 }
 
 bool Transport::releaseOwnBuffers() {
@@ -102,7 +115,8 @@ bool Transport::openBufferedRecord() {
   if (have < size) return false;
   RecordType type;
   size_t plain = 0;
-  if (!r.read->open(rec, size, &type, &plain)) return fail(Alert::BadRecordMac);
+  Alert why;
+  if (!r.read->open(rec, size, &type, &plain, &why)) return fail(why);
   size_t at = r.begin + certs::kRecordHeaderSize;
   r.begin += size;
   const uint8_t* content = r.in.get() + at;
@@ -118,21 +132,27 @@ bool Transport::openBufferedRecord() {
       r.plainBegin = at;
       r.plainEnd = at + plain;
       return true;
-    case RecordType::Alert:
-      // One whole alert per record; after close_notify there is nothing more to read.
+    case RecordType::Alert: {
+      // One whole alert per record; after close_notify there is nothing more to read. Any
+      // other alert but user_canceled is fatal (section 6.2): nothing more is sent either.
       if (plain != 2) return fail(Alert::DecodeError);
-      if (content[1] == kAlertCloseNotify) r.inError = net::error::eof;
-      else if (content[1] != kAlertUserCanceled) r.inError = protocolError();
+      auto alert = static_cast<Alert>(content[1]);
+      if (alert == Alert::CloseNotify) {
+        r.inError = net::error::eof;
+      } else if (alert != Alert::UserCanceled) {
+        r.inError = protocolError();
+        r.alertSent = true;
+      }
       return true;
+    }
     case RecordType::Handshake: {
       r.handshake.append(reinterpret_cast<const char*>(content), plain);
       const auto* m = reinterpret_cast<const uint8_t*>(r.handshake.data());
       size_t got = r.handshake.size();
       // Only KeyUpdate (type 24, one byte: update_requested or not) may come now, and it ends
       // its record: what follows is under the new key.
-      if (m[0] != kKeyUpdate) return fail(Alert::UnexpectedMessage);
-      if ((got >= 4 && (m[1] != 0 || m[2] != 0 || m[3] != 1)) || got > 5)
-        return fail(Alert::DecodeError);
+      if (m[0] != kKeyUpdate || got > 5) return fail(Alert::UnexpectedMessage);
+      if (got >= 4 && (m[1] != 0 || m[2] != 0 || m[3] != 1)) return fail(Alert::DecodeError);
       if (got < 5) return true;
       if (m[4] > 1) return fail(Alert::IllegalParameter);
       if (!r.read->update()) return fail(Alert::InternalError);
@@ -159,8 +179,9 @@ error_code Transport::fillInput() {
     r.end += static_cast<size_t>(got);
     return {};
   }
-  // An EOF without close_notify is taken for a close, as OpenSSL's path does (sslError).
-  if (got == 0) return net::error::eof;
+  // A FIN without close_notify between records is taken for a close (clients do it all the
+  // time; HTTP's framing tells a message cut short). Within a record it is a truncation.
+  if (got == 0) return r.end > r.begin ? protocolError() : net::error::eof;
   if (errno == EAGAIN || errno == EWOULDBLOCK) return net::error::would_block;
   if (errno == EINTR) return {};
   return error_code(errno, boost::system::system_category());
@@ -244,6 +265,11 @@ awaitable<error_code> Transport::writeOwn(Pieces pieces) {
       break;
     }
     if (r.outBegin == r.outEnd) {
+      if (r.alertDue) {  // the reader failed while this write was under way
+        sendAlert(*r.alertDue);
+        ec = protocolError();
+        break;
+      }
       if (!sealNext(pieces)) {
         ec = protocolError();
         break;
@@ -272,10 +298,16 @@ awaitable<error_code> Transport::writeOwn(Pieces pieces) {
 
 void Transport::sendAlert(Alert alert) {
   OwnRecords& r = *own_;
-  // Once: nothing goes after a fatal alert or close_notify. Not while a write is under way: its
-  // record must not be cut.
-  if (r.alertSent || r.outBegin != r.outEnd) return;
+  // Once: nothing goes after a fatal alert or close_notify. A write under way finishes its
+  // record first; then the writer sends a fatal alert (close_notify is for a close, which
+  // does not wait for writers).
+  if (r.alertSent) return;
+  if (r.outBegin != r.outEnd) {
+    if (alert != Alert::CloseNotify) r.alertDue = alert;
+    return;
+  }
   r.alertSent = true;
+  r.alertDue.reset();
   bool closing = alert == Alert::CloseNotify;
   const char body[] = {closing ? '\x01' : '\x02', static_cast<char>(alert)};  // warning / fatal
   std::string_view piece(body, sizeof body);

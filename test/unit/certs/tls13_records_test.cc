@@ -28,12 +28,17 @@ std::string seal(TrafficKey& key, RecordType type, std::vector<std::string_view>
   return out;
 }
 
-// Opens a copy of the record: the content and its type, or nullopt.
-std::optional<std::pair<RecordType, std::string>> open(TrafficKey& key, std::string record) {
+// Opens a copy of the record: the content and its type, or nullopt (and the alert it calls for
+// in *why).
+std::optional<std::pair<RecordType, std::string>> open(TrafficKey& key, std::string record,
+                                                       Alert* why = nullptr) {
   RecordType type;
   size_t plain = 0;
+  Alert alert = Alert::CloseNotify;
   auto* p = reinterpret_cast<uint8_t*>(record.data());
-  if (!key.open(p, record.size(), &type, &plain)) return std::nullopt;
+  bool ok = key.open(p, record.size(), &type, &plain, &alert);
+  if (why) *why = alert;
+  if (!ok) return std::nullopt;
   return std::pair(type, record.substr(kRecordHeaderSize, plain));
 }
 
@@ -91,7 +96,9 @@ TEST_P(Records, AnyChangedByteOrAWrongKeyOrOrderIsRefused) {
     EXPECT_EQ(reader->sequence(), 0u);  // a refused record does not move the sequence
   }
   auto reader = key();
-  EXPECT_FALSE(open(*reader, second));  // out of order
+  Alert why;
+  EXPECT_FALSE(open(*reader, second, &why));  // out of order
+  EXPECT_EQ(why, Alert::BadRecordMac);
   auto stranger = key(2);
   EXPECT_FALSE(open(*stranger, first));
   auto later = key(1, 1);
@@ -127,7 +134,50 @@ TEST_P(Records, PaddingAndEmptyContentAreTold) {
   EXPECT_EQ(got->first, RecordType::ApplicationData);
   EXPECT_EQ(got->second, "abc");
   // All zeros: no content type at all.
-  EXPECT_FALSE(open(*reader, seal(*writer, static_cast<RecordType>(0), {std::string(8, '\0')})));
+  Alert why;
+  EXPECT_FALSE(
+      open(*reader, seal(*writer, static_cast<RecordType>(0), {std::string(8, '\0')}), &why));
+  EXPECT_EQ(why, Alert::UnexpectedMessage);
+}
+
+// What a record's outside says is checked before anything is decrypted, each with its alert.
+TEST_P(Records, MalformedRecordsCallForTheirAlerts) {
+  auto writer = key(), reader = key();
+  std::string good = seal(*writer, RecordType::ApplicationData, {"fine"});
+  Alert why;
+  std::string plainType = good;
+  plainType[0] = 22;  // a handshake record in the clear
+  EXPECT_FALSE(open(*reader, plainType, &why));
+  EXPECT_EQ(why, Alert::UnexpectedMessage);
+  // An inner plaintext of 2^14 + 2 bytes: over the limit whatever it decrypts to.
+  std::string big(kRecordHeaderSize + kMaxRecordPlaintext + 2 + 16, '\0');
+  big[0] = 23, big[1] = 3, big[2] = 3;
+  big[3] = static_cast<char>((big.size() - kRecordHeaderSize) >> 8);
+  big[4] = static_cast<char>((big.size() - kRecordHeaderSize) & 0xff);
+  EXPECT_FALSE(open(*reader, big, &why));
+  EXPECT_EQ(why, Alert::RecordOverflow);
+  std::string tiny("\x17\x03\x03\x00\x05" "abcde", 10);  // no room for a tag
+  EXPECT_FALSE(open(*reader, tiny, &why));
+  EXPECT_EQ(why, Alert::BadRecordMac);
+  EXPECT_EQ(reader->sequence(), 0u);
+  ASSERT_TRUE(open(*reader, good));
+}
+
+// The sequence never wraps (RFC 8446 section 5.3): the last number is never used, and a key
+// that reached it seals, opens and updates nothing more (a key whose update or seal failed
+// halfway is put in the same state, so that no nonce can come round twice).
+TEST_P(Records, AKeyAtTheEndOfItsSequenceIsDone) {
+  auto writer = key(1, UINT64_MAX - 1), reader = key(1, UINT64_MAX - 1);
+  ASSERT_TRUE(open(*reader, seal(*writer, RecordType::ApplicationData, {"the last"})));
+  std::string out(100, '\0');
+  std::vector<std::string_view> pieces{"never"};
+  EXPECT_FALSE(writer->seal(RecordType::ApplicationData, pieces,
+                            reinterpret_cast<uint8_t*>(out.data())));
+  EXPECT_FALSE(writer->update());
+  Alert why;
+  EXPECT_FALSE(open(*reader, seal(*key(1, UINT64_MAX - 1), RecordType::ApplicationData, {"x"}),
+                    &why));
+  EXPECT_EQ(why, Alert::BadRecordMac);
 }
 
 TEST(RecordsSetup, UnknownSuitesAndWrongSecretSizesAreRefused) {

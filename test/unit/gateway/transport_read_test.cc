@@ -527,6 +527,65 @@ TEST_P(TransportRead, ARecordThatDoesNotAuthenticateIsAnError) {
   EXPECT_TRUE(atClient && atClient != net::error::eof) << atClient.message();
 }
 
+// A forged record read while a large answer is being written: the write stops after the record
+// it is in, and the client learns why (an alert, not a clean end).
+// (OpenSSL's path fails the write too, but its alert cannot follow a half-written record: there
+// the client only learns from the close that follows.)
+TEST_P(TransportRead, AFailedReadStopsTheWriteUnderWayWithAnAlert) {
+  if (!own()) GTEST_SKIP() << "about owned records";
+  std::string first;
+  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeAll("hello")); },
+       [&]() -> awaitable<void> { first = co_await readAllFrom(*writer_, 5); }});
+  reader_->socket().set_option(net::socket_base::send_buffer_size(16 * 1024));
+  writer_->socket().set_option(net::socket_base::receive_buffer_size(16 * 1024));
+  std::string forged("\x17\x03\x03\x00\x28", 5);
+  forged.append(40, 'j');
+  ASSERT_EQ(::send(writer_->socket().native_handle(), forged.data(), forged.size(), 0),
+            static_cast<ssize_t>(forged.size()));
+  const std::string big = pattern(4 << 20);
+  error_code wrote, readAtServer, readAtClient;
+  size_t gotAtClient = 0;
+  run({[&]() -> awaitable<void> { wrote = co_await reader_->writeAll(big); },
+       [&]() -> awaitable<void> {
+         char buf[64];
+         readAtServer = (co_await reader_->readSome(buf, sizeof buf)).first;
+       },
+       [&]() -> awaitable<void> {
+         std::string buf(64 * 1024, '\0');
+         for (;;) {
+           auto [ec, n] = co_await writer_->readSome(buf.data(), buf.size());
+           gotAtClient += n;
+           if (ec) {
+             readAtClient = ec;
+             break;
+           }
+         }
+       }});
+  EXPECT_TRUE(readAtServer && readAtServer != net::error::eof) << readAtServer.message();
+  EXPECT_TRUE(wrote) << "the whole answer went out after the read failed";
+  EXPECT_LT(gotAtClient, big.size());
+  EXPECT_TRUE(readAtClient && readAtClient != net::error::eof) << readAtClient.message();
+}
+
+// The connection closing in the middle of a record is an error, not an end.
+TEST_P(TransportRead, ACloseInsideARecordIsAnError) {
+  if (!tls()) GTEST_SKIP() << "TLS only";
+  std::string first;
+  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeAll("hello")); },
+       [&]() -> awaitable<void> { first = co_await readAllFrom(*writer_, 5); }});
+  std::string half("\x17\x03\x03\x00\x40", 5);
+  half.append(20, 'h');
+  ASSERT_EQ(::send(writer_->socket().native_handle(), half.data(), half.size(), 0),
+            static_cast<ssize_t>(half.size()));
+  ::shutdown(writer_->socket().native_handle(), SHUT_WR);
+  error_code ec;
+  run({[&]() -> awaitable<void> {
+    char buf[64];
+    ec = (co_await reader_->readSome(buf, sizeof buf)).first;
+  }});
+  EXPECT_TRUE(ec && ec != net::error::eof) << ec.message();
+}
+
 // A TLS 1.2 client: OpenSSL keeps the connection, and it works as before.
 TEST_P(TransportRead, ATls12ConnectionStaysWithOpenSsl) {
   if (!own()) GTEST_SKIP() << "about owned records";
