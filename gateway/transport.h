@@ -167,6 +167,7 @@ class Transport {
   error_code fillInput();
   bool sealNext(Pieces& pieces);
   void sendAlert(certs::Alert alert);
+  bool sealAlert(certs::Alert alert, uint8_t* out);
   bool ownRecordWaiting();
   bool ownInputBuffered() const;
   bool releaseOwnBuffers();

@@ -24,6 +24,7 @@ using certs::RecordType;
 constexpr size_t kInputCapacity = 2 * certs::kMaxRecordSize;
 // AES-GCM's safety margin (RFC 8446 section 5.5): a new write key well before 2^24.5 records.
 constexpr uint64_t kRecordsPerKey = uint64_t{1} << 24;
+constexpr size_t kAlertRecordSize = 2 + certs::kRecordOverhead;
 
 constexpr uint8_t kKeyUpdate = 24;           // HandshakeType key_update
 // Records without application data in a row (empty ones, KeyUpdates, warnings) before the peer
@@ -151,8 +152,9 @@ bool Transport::openBufferedRecord() {
       size_t got = r.handshake.size();
       // Only KeyUpdate (type 24, one byte: update_requested or not) may come now, and it ends
       // its record: what follows is under the new key.
-      if (m[0] != kKeyUpdate || got > 5) return fail(Alert::UnexpectedMessage);
+      if (m[0] != kKeyUpdate) return fail(Alert::UnexpectedMessage);
       if (got >= 4 && (m[1] != 0 || m[2] != 0 || m[3] != 1)) return fail(Alert::DecodeError);
+      if (got > 5) return fail(Alert::UnexpectedMessage);
       if (got < 5) return true;
       if (m[4] > 1) return fail(Alert::IllegalParameter);
       if (!r.read->update()) return fail(Alert::InternalError);
@@ -206,6 +208,7 @@ awaitable<std::pair<error_code, size_t>> Transport::readOwn(char* p, size_t n) {
       if (auto w = co_await waitFor(tcp::socket::wait_read)) co_return std::pair{w, size_t{0}};
     } else if (ec) {
       r.inError = ec;
+      if (ec == protocolError()) sendAlert(Alert::DecodeError);  // a record cut short
     }
   }
 }
@@ -259,18 +262,35 @@ bool Transport::sealNext(Pieces& pieces) {
 awaitable<error_code> Transport::writeOwn(Pieces pieces) {
   OwnRecords& r = *own_;
   error_code ec;
+  bool failed = false;  // an alert is the last record this write sends
   for (;;) {
     if (closed_) {
       ec = net::error::operation_aborted;
       break;
     }
     if (r.outBegin == r.outEnd) {
-      if (r.alertDue) {  // the reader failed while this write was under way
-        sendAlert(*r.alertDue);
+      if (failed) {
         ec = protocolError();
         break;
       }
+      if (r.alertDue) {
+        // The reader failed while this write was under way: its alert goes out as the last
+        // record, sent like the others (waiting for room), and the write fails.
+        failed = true;
+        r.outBegin = r.outEnd = 0;
+        if (r.outCapacity < kAlertRecordSize) {
+          r.out = std::make_unique_for_overwrite<uint8_t[]>(kAlertRecordSize);
+          r.outCapacity = kAlertRecordSize;
+        }
+        if (sealAlert(*r.alertDue, r.out.get())) r.outEnd = kAlertRecordSize;
+        r.alertDue.reset();
+        r.alertSent = true;
+        continue;
+      }
       if (!sealNext(pieces)) {
+        // Nothing more may be sent: what sealNext left half made is dropped.
+        r.outBegin = r.outEnd = 0;
+        r.alertSent = true;
         ec = protocolError();
         break;
       }
@@ -296,6 +316,13 @@ awaitable<error_code> Transport::writeOwn(Pieces pieces) {
   co_return ec;
 }
 
+bool Transport::sealAlert(Alert alert, uint8_t* out) {
+  bool closing = alert == Alert::CloseNotify;
+  const char body[] = {closing ? '\x01' : '\x02', static_cast<char>(alert)};  // warning / fatal
+  std::string_view piece(body, sizeof body);
+  return own_->write->seal(RecordType::Alert, std::span(&piece, 1), out);
+}
+
 void Transport::sendAlert(Alert alert) {
   OwnRecords& r = *own_;
   // Once: nothing goes after a fatal alert or close_notify. A write under way finishes its
@@ -308,11 +335,8 @@ void Transport::sendAlert(Alert alert) {
   }
   r.alertSent = true;
   r.alertDue.reset();
-  bool closing = alert == Alert::CloseNotify;
-  const char body[] = {closing ? '\x01' : '\x02', static_cast<char>(alert)};  // warning / fatal
-  std::string_view piece(body, sizeof body);
-  uint8_t record[sizeof body + certs::kRecordOverhead];
-  if (!r.write->seal(RecordType::Alert, std::span(&piece, 1), record)) return;
+  uint8_t record[kAlertRecordSize];
+  if (!sealAlert(alert, record)) return;
   // Best effort, as SSL_shutdown's: never wait for room.
   [[maybe_unused]] ssize_t sent =
       ::send(socket_.native_handle(), record, sizeof record, MSG_DONTWAIT | MSG_NOSIGNAL);

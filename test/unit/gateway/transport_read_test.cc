@@ -578,12 +578,14 @@ TEST_P(TransportRead, ACloseInsideARecordIsAnError) {
   ASSERT_EQ(::send(writer_->socket().native_handle(), half.data(), half.size(), 0),
             static_cast<ssize_t>(half.size()));
   ::shutdown(writer_->socket().native_handle(), SHUT_WR);
-  error_code ec;
+  error_code ec, wrote;
   run({[&]() -> awaitable<void> {
     char buf[64];
     ec = (co_await reader_->readSome(buf, sizeof buf)).first;
+    wrote = co_await reader_->writeAll("after the error");  // fatal: nothing more is sent
   }});
   EXPECT_TRUE(ec && ec != net::error::eof) << ec.message();
+  EXPECT_TRUE(wrote);
 }
 
 // A TLS 1.2 client: OpenSSL keeps the connection, and it works as before.
