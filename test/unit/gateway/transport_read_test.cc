@@ -157,6 +157,25 @@ class TransportRead : public ::testing::TestWithParam<Mode> {
     io_.restart();
   }
 
+  // One small answer the client reads: it has then taken the session ticket too, so that its
+  // close is no reset.
+  void helloToTheClient() {
+    std::string first;
+    run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeAll("hello")); },
+         [&]() -> awaitable<void> { first = co_await readAllFrom(*writer_, 5); }});
+    EXPECT_EQ(first, "hello");
+  }
+  // Bytes from the client's socket as they are, past its TLS.
+  void sendRaw(std::string_view bytes) {
+    ASSERT_EQ(::send(writer_->socket().native_handle(), bytes.data(), bytes.size(), 0),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  // A well-formed application-data header and 40 bytes nobody sealed.
+  void sendForgedRecord() {
+    std::string forged("\x17\x03\x03\x00\x28", 5);
+    forged.append(40, 'j');
+    sendRaw(forged);
+  }
   // A key sealing records as the client's next ones; the client must not have sent any yet.
   std::unique_ptr<certs::TrafficKey> clientKey() {
     std::vector<uint8_t> secret;
@@ -170,8 +189,7 @@ class TransportRead : public ::testing::TestWithParam<Mode> {
     std::string record(content.size() + certs::kRecordOverhead, '\0');
     ASSERT_TRUE(key.seal(static_cast<certs::RecordType>(type), std::span(&content, 1),
                          reinterpret_cast<uint8_t*>(record.data())));
-    ASSERT_EQ(::send(writer_->socket().native_handle(), record.data(), record.size(), 0),
-              static_cast<ssize_t>(record.size()));
+    sendRaw(record);
   }
   // What one read at the server gives: its error, or the bytes.
   std::pair<error_code, std::string> serverRead() {
@@ -182,6 +200,13 @@ class TransportRead : public ::testing::TestWithParam<Mode> {
       result = {ec, std::string(buf, n)};
     }});
     return result;
+  }
+
+  // The next read at the server fails (not an end, no data).
+  void expectServerReadFails() {
+    auto [ec, got] = serverRead();
+    EXPECT_TRUE(ec && ec != net::error::eof) << ec.message();
+    EXPECT_EQ(got, "");
   }
 
   static inline std::string clientSecretHex;
@@ -455,11 +480,7 @@ TEST_P(TransportRead, KeyUpdatesFromTheClientAreFollowed) {
 // close_notify ends the input both ways, after everything sent before it.
 TEST_P(TransportRead, CloseNotifyEndsTheInputAfterTheLastBytes) {
   if (!tls()) GTEST_SKIP() << "TLS only";
-  // One exchange first, so that the client has read the session ticket and its close is no reset.
-  std::string first;
-  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeAll("hello")); },
-       [&]() -> awaitable<void> { first = co_await readAllFrom(*writer_, 5); }});
-  EXPECT_EQ(first, "hello");
+  helloToTheClient();
   error_code atServer, atClient;
   std::string last;
   run({[&]() -> awaitable<void> {
@@ -478,9 +499,7 @@ TEST_P(TransportRead, CloseNotifyEndsTheInputAfterTheLastBytes) {
 
 TEST_P(TransportRead, CloseNotifyFromTheClientIsEof) {
   if (!tls()) GTEST_SKIP() << "TLS only";
-  std::string first;
-  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeAll("hello")); },
-       [&]() -> awaitable<void> { first = co_await readAllFrom(*writer_, 5); }});
+  helloToTheClient();
   error_code ec, again;
   run({[&]() -> awaitable<void> {
          EXPECT_FALSE(co_await writer_->writeAll("bye"));
@@ -500,13 +519,8 @@ TEST_P(TransportRead, CloseNotifyFromTheClientIsEof) {
 // never data or a close.
 TEST_P(TransportRead, ARecordThatDoesNotAuthenticateIsAnError) {
   if (!tls()) GTEST_SKIP() << "TLS only";
-  std::string first;
-  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeAll("hello")); },
-       [&]() -> awaitable<void> { first = co_await readAllFrom(*writer_, 5); }});
-  std::string forged("\x17\x03\x03\x00\x28", 5);
-  forged.append(40, 'j');
-  ASSERT_EQ(::send(writer_->socket().native_handle(), forged.data(), forged.size(), 0),
-            static_cast<ssize_t>(forged.size()));
+  helloToTheClient();
+  sendForgedRecord();
   error_code ec, again;
   run({[&]() -> awaitable<void> {
     char buf[64];
@@ -533,15 +547,10 @@ TEST_P(TransportRead, ARecordThatDoesNotAuthenticateIsAnError) {
 // the client only learns from the close that follows.)
 TEST_P(TransportRead, AFailedReadStopsTheWriteUnderWayWithAnAlert) {
   if (!own()) GTEST_SKIP() << "about owned records";
-  std::string first;
-  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeAll("hello")); },
-       [&]() -> awaitable<void> { first = co_await readAllFrom(*writer_, 5); }});
+  helloToTheClient();
   reader_->socket().set_option(net::socket_base::send_buffer_size(16 * 1024));
   writer_->socket().set_option(net::socket_base::receive_buffer_size(16 * 1024));
-  std::string forged("\x17\x03\x03\x00\x28", 5);
-  forged.append(40, 'j');
-  ASSERT_EQ(::send(writer_->socket().native_handle(), forged.data(), forged.size(), 0),
-            static_cast<ssize_t>(forged.size()));
+  sendForgedRecord();
   const std::string big = pattern(4 << 20);
   error_code wrote, readAtServer, readAtClient;
   size_t gotAtClient = 0;
@@ -570,13 +579,10 @@ TEST_P(TransportRead, AFailedReadStopsTheWriteUnderWayWithAnAlert) {
 // The connection closing in the middle of a record is an error, not an end.
 TEST_P(TransportRead, ACloseInsideARecordIsAnError) {
   if (!tls()) GTEST_SKIP() << "TLS only";
-  std::string first;
-  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeAll("hello")); },
-       [&]() -> awaitable<void> { first = co_await readAllFrom(*writer_, 5); }});
-  std::string half("\x17\x03\x03\x00\x40", 5);
+  helloToTheClient();
+  std::string half("\x17\x03\x03\x00\x40", 5);  // a header, then 20 of its 64 bytes
   half.append(20, 'h');
-  ASSERT_EQ(::send(writer_->socket().native_handle(), half.data(), half.size(), 0),
-            static_cast<ssize_t>(half.size()));
+  sendRaw(half);
   ::shutdown(writer_->socket().native_handle(), SHUT_WR);
   error_code ec, wrote;
   run({[&]() -> awaitable<void> {
@@ -671,9 +677,7 @@ TEST_P(TransportRead, EveryLegalRecordShapeIsReadAndNoIllegalOne) {
   sendRecord(*key, 23, "under the new key");
   EXPECT_EQ(serverRead(), std::pair(error_code{}, std::string("under the new key")));
   sendRecord(*key, 22, std::string("\x04\x00\x00\x01\x00", 5));  // a NewSessionTicket
-  auto [ec, got] = serverRead();
-  EXPECT_TRUE(ec && ec != net::error::eof) << ec.message();
-  EXPECT_EQ(got, "");
+  expectServerReadFails();
 }
 
 // Records without data (empty ones, KeyUpdates) cost a decryption each and the reader never
@@ -689,9 +693,7 @@ TEST_P(TransportRead, ALongRunOfRecordsWithoutDataIsAnError) {
   EXPECT_EQ(serverRead(), std::pair(error_code{}, std::string("ok")));
   for (int i = 0; i < 33; ++i) sendRecord(*key, 23, "");
   sendRecord(*key, 23, "too late");
-  auto [ec, got] = serverRead();
-  EXPECT_TRUE(ec && ec != net::error::eof) << ec.message();
-  EXPECT_EQ(got, "");
+  expectServerReadFails();
 }
 
 TEST_P(TransportRead, AnAlertCutShortIsAnError) {
@@ -699,8 +701,7 @@ TEST_P(TransportRead, AnAlertCutShortIsAnError) {
   auto key = clientKey();
   ASSERT_TRUE(key);
   sendRecord(*key, 21, std::string("\x01", 1));
-  auto [ec, got] = serverRead();
-  EXPECT_TRUE(ec && ec != net::error::eof) << ec.message();
+  expectServerReadFails();
 }
 
 TEST_P(TransportRead, AnEmptyHandshakeRecordIsAnError) {
@@ -708,8 +709,7 @@ TEST_P(TransportRead, AnEmptyHandshakeRecordIsAnError) {
   auto key = clientKey();
   ASSERT_TRUE(key);
   sendRecord(*key, 22, "");
-  auto [ec, got] = serverRead();
-  EXPECT_TRUE(ec && ec != net::error::eof) << ec.message();
+  expectServerReadFails();
 }
 
 TEST_P(TransportRead, UserCanceledThenCloseNotifyIsEof) {
