@@ -2,6 +2,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
@@ -230,29 +231,20 @@ int watchIndex() {
   return index;
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// "<LABEL> <client random hex> <secret hex>": the secret, when the label is `label`.
-bool secretFromLine(std::string_view line, std::string_view label, std::array<uint8_t, 48>& out,
+// "<LABEL> <client random hex> <secret hex>": the secret, when the label is `label`. The line is
+// OpenSSL's, NUL-terminated right after the secret.
+bool secretFromLine(const char* line, std::string_view label, std::array<uint8_t, 48>& out,
                     size_t* size) {
-  if (line.size() <= label.size() || line.substr(0, label.size()) != label ||
-      line[label.size()] != ' ')
+  std::string_view text(line);
+  if (text.size() <= label.size() || text.substr(0, label.size()) != label ||
+      text[label.size()] != ' ')
     return false;
-  size_t last = line.rfind(' ');
-  std::string_view hex = line.substr(last + 1);
-  if (hex.size() % 2 != 0 || hex.size() / 2 > out.size() || hex.empty()) return false;
-  for (size_t i = 0; i < hex.size() / 2; ++i) {
-    int hi = hexValue(hex[2 * i]), lo = hexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  const char* hex = line + text.rfind(' ') + 1;
+  if (OPENSSL_hexstr2buf_ex(out.data(), out.size(), size, hex, '\0') != 1) {
+    ERR_clear_error();
+    return false;
   }
-  *size = hex.size() / 2;
-  return true;
+  return *size > 0;
 }
 
 }  // namespace
@@ -287,9 +279,8 @@ void RecordWatch::keyLog(const SSL* ssl, const char* line) {
   if (watchIndex() < 0) return;
   auto* w = static_cast<RecordWatch*>(SSL_get_ex_data(ssl, watchIndex()));
   if (w == nullptr || line == nullptr) return;
-  std::string_view text(line);
-  if (!secretFromLine(text, "CLIENT_TRAFFIC_SECRET_0", w->clientSecret_, &w->clientSecretSize_))
-    secretFromLine(text, "SERVER_TRAFFIC_SECRET_0", w->serverSecret_, &w->serverSecretSize_);
+  if (!secretFromLine(line, "CLIENT_TRAFFIC_SECRET_0", w->clientSecret_, &w->clientSecretSize_))
+    secretFromLine(line, "SERVER_TRAFFIC_SECRET_0", w->serverSecret_, &w->serverSecretSize_);
 }
 
 // Each record's header is reported before the handshake message it carries, so a record counts

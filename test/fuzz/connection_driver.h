@@ -97,6 +97,30 @@ inline conf::Limits fuzzLimits() {
   return l;
 }
 
+// Reads and drops what the server wrote to the client's end `fd`, so its writes never block.
+// Returns bytes read.
+inline size_t drainPeer(int fd) {
+  char sink[16384];
+  size_t total = 0;
+  for (ssize_t n; (n = ::read(fd, sink, sizeof sink)) > 0;) total += static_cast<size_t>(n);
+  return total;
+}
+
+// Ends the client's sending and runs until the connection is done: the rest must follow from
+// the EOF alone, and a connection that stops moving without finishing is reported as a hang.
+inline void finishAfterEof(net::io_context& io, int fd, const bool& done) {
+  ::shutdown(fd, SHUT_WR);
+  while (!done) {
+    size_t ran = io.poll();
+    size_t got = drainPeer(fd);
+    if (ran == 0 && got == 0 && !done) {
+      std::fprintf(stderr, "fuzz: the connection did not finish after the client's EOF\n");
+      std::abort();
+    }
+  }
+  io.poll();  // let handlers still running see the end
+}
+
 // serve(transport, env) runs the codec under test until the connection is finished.
 using ServeFn =
     std::function<awaitable<void>(std::unique_ptr<Transport>, ConnectionEnv env)>;
@@ -123,13 +147,6 @@ inline void driveConnection(const uint8_t* data, size_t size, const ServeFn& ser
                   done = true;
                 });
 
-  // Reads and drops what the server wrote, so its writes never block. Returns bytes read.
-  auto drain = [&] {
-    char sink[16384];
-    size_t total = 0;
-    for (ssize_t n; (n = ::read(client, sink, sizeof sink)) > 0;) total += static_cast<size_t>(n);
-    return total;
-  };
   const size_t piece = 1 + size % 509;
   for (size_t off = 0; off < size; off += piece) {
     size_t n = std::min(piece, size - off);
@@ -137,19 +154,9 @@ inline void driveConnection(const uint8_t* data, size_t size, const ServeFn& ser
     // A server that has closed the connection (a protocol error) gets no more.
     if (::send(client, data + off, n, MSG_NOSIGNAL) != static_cast<ssize_t>(n)) break;
     io.poll();
-    drain();
+    drainPeer(client);
   }
-  ::shutdown(client, SHUT_WR);
-  // The rest must follow from the EOF alone: run until the connection is done or nothing moves.
-  while (!done) {
-    size_t ran = io.poll();
-    size_t got = drain();
-    if (ran == 0 && got == 0 && !done) {
-      std::fprintf(stderr, "fuzz: the connection did not finish after the client's EOF\n");
-      std::abort();
-    }
-  }
-  io.poll();  // let handlers still running see the end
+  finishAfterEof(io, client, done);
   ::close(client);
 }
 

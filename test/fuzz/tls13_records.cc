@@ -12,7 +12,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -23,6 +22,7 @@
 #include "certs/tls_context.h"
 #include "gateway/log.h"
 #include "gateway/transport.h"
+#include "test/fuzz/connection_driver.h"
 #include "test/fuzz/fuzz_keys.h"
 
 using namespace kgate;
@@ -58,11 +58,12 @@ SSL_CTX* clientContext() {
 }
 
 std::unique_ptr<certs::TrafficKey> clientKey(SSL* client) {
-  std::string secret;
-  for (size_t i = 0; i + 1 < clientSecretHex.size(); i += 2)
-    secret.push_back(static_cast<char>(std::stoi(clientSecretHex.substr(i, 2), nullptr, 16)));
-  auto bytes = std::span(reinterpret_cast<const uint8_t*>(secret.data()), secret.size());
-  return certs::TrafficKey::make(SSL_CIPHER_get_id(SSL_get_current_cipher(client)), bytes, 0);
+  std::array<uint8_t, 48> secret{};
+  size_t size = 0;
+  if (OPENSSL_hexstr2buf_ex(secret.data(), secret.size(), &size, clientSecretHex.c_str(), '\0') != 1)
+    return nullptr;
+  return certs::TrafficKey::make(SSL_CIPHER_get_id(SSL_get_current_cipher(client)),
+                                 std::span(secret.data(), size), 0);
 }
 
 // The input as bytes on the wire: records sealed with the client's key, or raw.
@@ -143,29 +144,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   net::co_spawn(io, serve(server, data[0] & 1, done), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });
-  auto drain = [&] {
-    char sink[16384];
-    size_t total = 0;
-    for (ssize_t n; (n = ::read(fds[1], sink, sizeof sink)) > 0;) total += static_cast<size_t>(n);
-    return total;
-  };
   for (size_t off = 0; off < wire.size() && !done;) {
     ssize_t n = ::send(fds[1], wire.data() + off, wire.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno != EAGAIN) break;  // the server closed: it refused what came
     if (n > 0) off += static_cast<size_t>(n);
     size_t ran = io.poll();
-    if (drain() == 0 && ran == 0 && n <= 0) break;  // nothing moves: the EOF below decides
+    if (fuzz::drainPeer(fds[1]) == 0 && ran == 0 && n <= 0) break;  // the EOF below decides
   }
-  ::shutdown(fds[1], SHUT_WR);
-  while (!done) {
-    size_t ran = io.poll();
-    size_t got = drain();
-    if (ran == 0 && got == 0 && !done) {
-      std::fprintf(stderr, "fuzz: the connection did not finish after the client's EOF\n");
-      std::abort();
-    }
-  }
-  io.poll();
+  fuzz::finishAfterEof(io, fds[1], done);
   SSL_free(client);
   ::close(fds[1]);
   return 0;

@@ -178,11 +178,14 @@ class TransportRead : public ::testing::TestWithParam<Mode> {
   }
   // A key sealing records as the client's next ones; the client must not have sent any yet.
   std::unique_ptr<certs::TrafficKey> clientKey() {
-    std::vector<uint8_t> secret;
-    for (size_t i = 0; i + 1 < clientSecretHex.size(); i += 2)
-      secret.push_back(static_cast<uint8_t>(std::stoi(clientSecretHex.substr(i, 2), nullptr, 16)));
+    std::array<uint8_t, 48> secret{};
+    size_t size = 0;
+    if (OPENSSL_hexstr2buf_ex(secret.data(), secret.size(), &size, clientSecretHex.c_str(),
+                              '\0') != 1)
+      return nullptr;
     SSL* client = writer_->nativeHandle();
-    return certs::TrafficKey::make(SSL_CIPHER_get_id(SSL_get_current_cipher(client)), secret, 0);
+    return certs::TrafficKey::make(SSL_CIPHER_get_id(SSL_get_current_cipher(client)),
+                                   std::span(secret.data(), size), 0);
   }
   // Sends one record sealed with `key`, raw, from the client's socket.
   void sendRecord(certs::TrafficKey& key, uint8_t type, std::string_view content) {
