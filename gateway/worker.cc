@@ -106,17 +106,7 @@ void Worker::start(int cpu) {
   housekeeping_.arm(std::chrono::milliseconds(200));
   for (auto& slot : slots_) spawn(io_.get_executor(), acceptLoop(slot->acceptor, slot->spec, env_),
                                   "accept loop");
-  thread_ = std::thread([this, cpu] {
-    // Named for `top -H` and `perf`: "kgate-w0", "kgate-w1", ... (15 characters at most).
-    pthread_setname_np(pthread_self(), ("kgate-w" + std::to_string(index_)).substr(0, 15).c_str());
-    if (cpu >= 0) {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(cpu, &set);
-      if (int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set); e != 0)
-        KGATE_LOG(Warn, "worker " << index_ << ": cannot pin to CPU " << cpu << ": "
-                                  << std::strerror(e) << "; it runs unpinned");
-    }
+  thread_ = std::thread([this] {
     try {
       io_.run();
     } catch (const std::exception& e) {
@@ -125,6 +115,19 @@ void Worker::start(int cpu) {
     flushLogs();
     finished_ = true;
   });
+  // Named and pinned from here rather than by the thread itself, so both hold once start()
+  // returns, before the node says it is ready. Names are for `top -H` and `perf`: "kgate-w0",
+  // "kgate-w1", ... (15 characters at most).
+  pthread_t handle = thread_.native_handle();
+  pthread_setname_np(handle, ("kgate-w" + std::to_string(index_)).substr(0, 15).c_str());
+  if (cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (int e = pthread_setaffinity_np(handle, sizeof set, &set); e != 0)
+      KGATE_LOG(Warn, "worker " << index_ << ": cannot pin to CPU " << cpu << ": "
+                                << std::strerror(e) << "; it runs unpinned");
+  }
 }
 
 void Worker::updateSnapshot(std::shared_ptr<const Snapshot> snapshot,
