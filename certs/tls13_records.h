@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "certs/aead.h"
+
 namespace kgate::certs {
 
 constexpr size_t kRecordHeaderSize = 5;
@@ -71,9 +73,8 @@ class TrafficKey {
   void nonce(uint8_t out[12]) const;
 
   uint32_t suite_ = 0;
-  const EVP_CIPHER* cipher_ = nullptr;
   const EVP_MD* md_ = nullptr;
-  EVP_CIPHER_CTX* ctx_ = nullptr;
+  std::unique_ptr<Aead> aead_;
   std::array<uint8_t, 48> secret_{};
   size_t secretSize_ = 0;
   std::array<uint8_t, 12> iv_{};
