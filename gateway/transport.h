@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -87,6 +88,12 @@ class Transport {
     if (own_) return writeOwn({a, b, c});
     return ssl_ ? writeTls({a, b, c}) : writePlain({a, b, c});
   }
+  // The same for any number of pieces, which it consumes: the caller keeps the list (and the
+  // bytes) until the write completes.
+  awaitable<error_code> writeGather(std::span<std::string_view> pieces) {
+    if (own_) return writeOwn({}, pieces);
+    return ssl_ ? writeTls({}, pieces) : writePlain({}, pieces);
+  }
   // Waits until there is input, without holding any buffer (for idle keep-alive connections).
   // lookFirst (TLS): try a read before waiting, for where input is likely there already (a
   // client's first bytes usually travel with its Finished); a wait costs an epoll_ctl, a pass
@@ -133,9 +140,12 @@ class Transport {
   void disarmBufferRelease() {
     if (bufferRelease_) bufferRelease_->disarm();
   }
+  // A write's pieces: writeAll's three, kept in the write's own coroutine frame, or
+  // writeGather's list (`list` not empty).
   using Pieces = std::array<std::string_view, 3>;
-  awaitable<error_code> writeTls(Pieces pieces);
-  awaitable<error_code> writePlain(Pieces pieces);
+  using PieceList = std::span<std::string_view>;
+  awaitable<error_code> writeTls(Pieces three, PieceList list = {});
+  awaitable<error_code> writePlain(Pieces three, PieceList list = {});
   awaitable<std::pair<error_code, size_t>> readOpenSsl(char* p, size_t n);  // and plain TCP
   error_code sslError(int rc, int* want);
   bool handshakeDone() const;
@@ -162,10 +172,10 @@ class Transport {
   };
   void adoptRecords();
   awaitable<std::pair<error_code, size_t>> readOwn(char* p, size_t n);
-  awaitable<error_code> writeOwn(Pieces pieces);
+  awaitable<error_code> writeOwn(Pieces three, PieceList list = {});
   bool openBufferedRecord();
   error_code fillInput();
-  bool sealNext(Pieces& pieces);
+  bool sealNext(PieceList pieces);
   void sendAlert(certs::Alert alert);
   bool sealAlert(certs::Alert alert, uint8_t* out);
   bool ownRecordWaiting();

@@ -215,15 +215,16 @@ awaitable<std::pair<error_code, size_t>> Transport::readOwn(char* p, size_t n) {
 
 // Seals the next record of `pieces` (consuming what it takes) into out, a KeyUpdate first if one
 // is due; out stays empty when there is nothing to send.
-bool Transport::sealNext(Pieces& pieces) {
+bool Transport::sealNext(PieceList pieces) {
   OwnRecords& r = *own_;
   r.outBegin = r.outEnd = 0;
   if (r.alertSent) return false;  // the connection is closing
   if (r.write->sequence() >= kRecordsPerKey) r.keyUpdateDue = true;
-  std::array<std::string_view, 3> take{};
+  // A record of many small pieces ends early rather than gather more: they are copied anyway.
+  std::array<std::string_view, 8> take{};
   size_t room = certs::kMaxRecordPlaintext, count = 0;
   for (auto piece : pieces) {
-    if (room == 0) break;
+    if (room == 0 || count == take.size()) break;
     if (piece.empty()) continue;
     take[count] = piece.substr(0, room);
     room -= take[count++].size();
@@ -259,7 +260,8 @@ bool Transport::sealNext(Pieces& pieces) {
   return true;
 }
 
-awaitable<error_code> Transport::writeOwn(Pieces pieces) {
+awaitable<error_code> Transport::writeOwn(Pieces three, PieceList list) {
+  PieceList pieces = list.empty() ? PieceList(three) : list;
   OwnRecords& r = *own_;
   error_code ec;
   bool failed = false;  // an alert is the last record this write sends

@@ -71,14 +71,6 @@ void dropInput(StreamState& s) {
 
 // The writer hands the transport about this much at a time (one writev or a few TLS records).
 constexpr size_t kWriteBatch = 64 * 1024;
-// The frame that crosses kWriteBatch still goes into the batch: room for a whole DATA frame
-// after it (nghttp2's default 16 KiB payload, the 9-byte header, at most 256 bytes of padding)
-// means a busy session's buffer never grows, which would copy what it holds.
-constexpr size_t kOutReserve = kWriteBatch + 16 * 1024 + 9 + 256;
-// DATA frames at least this large get that room at once. Smaller ones let the buffer grow as
-// std::string does, so a session with open streams that only sends small responses keeps a
-// buffer of their size, not 80 KiB.
-constexpr size_t kBulkFrame = 8 * 1024;
 // Body pieces up to this size are copied by writeBody, which then returns without waiting.
 constexpr size_t kCopiedWrite = 4 * 1024;
 
@@ -294,8 +286,9 @@ struct Callbacks {
 
   // Writes a whole DATA frame to the session's output, as nghttp2_send_data_callback's contract
   // says: the 9-byte header, the pad length byte when padded, exactly `length` bytes of payload
-  // (the ones readData picked), then the padding. Pauses nghttp2 once a batch is full, so one
-  // nghttp2_session_mem_send() cannot pack every stream's pending data into the buffer.
+  // (the ones readData picked), then the padding. A payload of the writer's own bytes is spliced
+  // in, not copied, and its stream held until the batch is written. Pauses nghttp2 once a batch
+  // is full, so one nghttp2_session_mem_send() cannot pack every stream's pending data into it.
   static int sendData(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd,
                       size_t length, nghttp2_data_source* source, void* user) {
     auto* self = static_cast<Session*>(user);
@@ -304,13 +297,21 @@ struct Callbacks {
     if (length != s->outFrame.size()) return NGHTTP2_ERR_CALLBACK_FAILURE;
     std::string& out = self->out_;
     size_t padlen = frame->data.padlen;
-    if (length >= kBulkFrame && out.capacity() < kOutReserve) out.reserve(kOutReserve);
     out.append(reinterpret_cast<const char*>(framehd), 9);
     if (padlen > 0) out.push_back(static_cast<char>(padlen - 1));
-    out.append(s->outFrame);
+    auto it = s->outBorrowed && length > 0 ? self->streams_.find(frame->hd.stream_id)
+                                           : self->streams_.end();
+    if (it != self->streams_.end()) {
+      self->splices_.push_back({out.size(), s->outFrame});
+      self->splicedBytes_ += length;
+      if (!s->outHeld) self->held_.push_back(it->second);
+      s->outHeld = true;
+    } else {
+      out.append(s->outFrame);
+    }
     if (padlen > 1) out.append(padlen - 1, '\0');
     s->outFrame = {};
-    return out.size() >= kWriteBatch ? NGHTTP2_ERR_PAUSE : 0;
+    return out.size() + self->splicedBytes_ >= kWriteBatch ? NGHTTP2_ERR_PAUSE : 0;
   }
 };
 
@@ -492,7 +493,7 @@ awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
         }
         if (n == 0) break;
         out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-        if (out_.size() >= kWriteBatch) break;
+        if (out_.size() + splicedBytes_ >= kWriteBatch) break;
       }
     }
     if (out_.empty()) {
@@ -506,16 +507,38 @@ awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
       co_await writeEvent_.wait();
       continue;
     }
-    if (auto ec = co_await transport_->writeAll(out_)) {
+    gather_.clear();
+    size_t from = 0;
+    for (const Splice& s : splices_) {
+      gather_.push_back(std::string_view(out_).substr(from, s.at - from));
+      gather_.push_back(s.bytes);
+      from = s.at;
+    }
+    gather_.push_back(std::string_view(out_).substr(from));
+    error_code ec = co_await transport_->writeGather(gather_);
+    out_.clear();
+    releaseHeld();
+    if (ec) {
       dead_ = true;
       transport_->close();  // wakes the reader
       break;
     }
-    out_.clear();
   }
+  releaseHeld();
   std::string().swap(out_);
   writerDone_ = true;
   writerExit_.notify();
+}
+
+// The batch that referenced these streams' bytes is written (or failed): their writers go on.
+void Session::releaseHeld() {
+  for (auto& s : held_) {
+    s->outHeld = false;
+    s->outEvent.notify();
+  }
+  held_.clear();
+  splices_.clear();
+  splicedBytes_ = 0;
 }
 
 void Session::returnWindow(StreamState& s) {
@@ -575,6 +598,7 @@ awaitable<Error> Session::writeBody(StreamState& s, std::string_view data, bool 
     s.outCopy.assign(data);
     data = s.outCopy;
   }
+  s.outBorrowed = !copied;
   s.outData = data;
   s.outEnd = endStream;
   if (s.outDeferred) {
@@ -585,6 +609,9 @@ awaitable<Error> Session::writeBody(StreamState& s, std::string_view data, bool 
   if (!copied) {
     while ((!s.outData.empty() || (endStream && !s.outFinished)) && !s.closed && !dead_)
       co_await s.outEvent.wait();
+    // Closed or not, bytes of this piece may be in the batch being written: they must stay.
+    while (s.outHeld) co_await s.outEvent.wait();
+    s.outBorrowed = false;
     if (!s.outData.empty() || (endStream && !s.outFinished)) {
       s.outData = {};
       co_return Error::PeerClosed;

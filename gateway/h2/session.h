@@ -57,11 +57,15 @@ struct StreamState {
   Event inEvent;
 
   // Outbound body: the writer's current piece (or outCopy). The data provider picks each DATA
-  // frame's bytes from it (outFrame) without copying; Callbacks::sendData copies them to the
-  // session's output when nghttp2 sends the frame, in the same nghttp2_session_mem_send() call.
+  // frame's bytes from it (outFrame) without copying; Callbacks::sendData puts the frame in the
+  // session's output when nghttp2 sends it, in the same nghttp2_session_mem_send() call. A frame
+  // of the writer's own bytes is referenced there, not copied, and the writer waits in writeBody
+  // until the batch holding it is written (outHeld).
   std::string_view outData;
   std::string_view outFrame;
   std::string outCopy;           // a small piece, copied so its writer need not wait (writeBody)
+  bool outBorrowed = false;      // outData is the writer's own bytes, not outCopy
+  bool outHeld = false;          // frames of them are in the batch being written
   bool outEnd = false;
   bool outStarted = false;       // a data provider is attached
   bool outDeferred = false;      // the provider returned DEFERRED and waits for resume
@@ -161,10 +165,21 @@ class Session : public std::enable_shared_from_this<Session> {
   awaitable<void> writeLoop(std::shared_ptr<Session> self);
   void failAllStreams();
 
-  // Frames waiting for the transport, DATA payloads included (Callbacks::sendData appends them
-  // there, nghttp2 never copies them). Its room is kept while streams are open, so a busy session
-  // does not regrow it for every batch; a session with no streams holds none.
+  // Frames waiting for the transport. DATA payloads that are writers' own bytes are not copied
+  // into out_ but spliced in at their place when the batch is written (nghttp2 never copies
+  // them either); their streams wait in held_ until then. out_'s room is kept while streams are
+  // open, so a busy session does not regrow it for every batch; a session with no streams holds
+  // none.
+  struct Splice {
+    size_t at;  // in out_
+    std::string_view bytes;
+  };
   std::string out_;
+  std::vector<Splice> splices_;
+  size_t splicedBytes_ = 0;
+  std::vector<std::shared_ptr<StreamState>> held_;
+  std::vector<std::string_view> gather_;  // out_ cut at the splices, for the transport
+  void releaseHeld();
 
   friend struct Callbacks;
 };

@@ -290,6 +290,34 @@ TEST_P(TransportRead, PiecesOfWritesThatWaitArriveInOrder) {
   EXPECT_TRUE(got == sent);
 }
 
+// writeGather, as the HTTP/2 session uses it (frame headers between payloads it does not copy):
+// more pieces than one writev or one record takes, tiny and empty ones among large ones, while
+// the socket is full so the write waits halfway; every byte arrives, in order.
+TEST_P(TransportRead, AGatheredWriteOfManyPiecesArrivesInOrder) {
+  std::vector<std::string> storage;
+  std::string sent;
+  for (int i = 0; i < 300; ++i) {
+    size_t size = i % 3 == 0 ? 9 : i % 3 == 1 ? (i * 131) % 20000 : (i % 5 == 0 ? 0 : 1 + i % 7);
+    storage.push_back(pattern(size + i).substr(i));
+    sent += storage.back();
+  }
+  std::vector<std::string_view> pieces(storage.begin(), storage.end());
+  const std::string big = pattern(1 << 20);
+  bool written = false;
+  startWritesBeforeTheReader([&]() -> awaitable<void> {
+    EXPECT_FALSE(co_await writer_->writeAll(big));
+    EXPECT_FALSE(co_await writer_->writeGather(pieces));
+  }, written);
+  ASSERT_FALSE(written) << "the socket buffers took it all; the test no longer makes writes wait";
+  std::string got;
+  run({[&]() -> awaitable<void> { got = co_await readAll(big.size() + sent.size(), 5000); }});
+  EXPECT_TRUE(written);
+  ASSERT_EQ(got.size(), big.size() + sent.size());
+  EXPECT_TRUE(got.compare(0, big.size(), big) == 0);
+  EXPECT_TRUE(got.compare(big.size(), sent.size(), sent) == 0);
+  for (auto p : pieces) EXPECT_TRUE(p.empty()) << "the pieces are consumed";
+}
+
 // A reader that never reads, with the socket already full: the writer gives up after the send
 // timeout instead of waiting for ever.
 TEST_P(TransportRead, AWriteNobodyReadsFailsAfterTheSendTimeout) {
