@@ -14,7 +14,8 @@
 namespace kgate::certs {
 
 struct Aead::Functions {
-  void* provider = nullptr;  // the provider's context, newctx's argument
+  EVP_CIPHER* cipher = nullptr;  // held for the life of the process: it keeps the provider loaded
+  void* provider = nullptr;      // the provider's context, newctx's argument
   size_t keySize = 0;
   OSSL_FUNC_cipher_newctx_fn* newctx = nullptr;
   OSSL_FUNC_cipher_freectx_fn* freectx = nullptr;
@@ -41,17 +42,11 @@ bool namesInclude(std::string_view names, std::string_view name) {
 }
 
 // The functions of the implementation EVP would pick for `name` (same provider, same name).
-bool load(const char* name, Aead::Functions& f) {
-  // Kept for the life of the process: it holds the provider, and so the functions, loaded.
-  EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, name, nullptr);
-  if (cipher == nullptr) {
-    ERR_clear_error();
-    return false;
-  }
-  const OSSL_PROVIDER* provider = EVP_CIPHER_get0_provider(cipher);
+bool findFunctions(const char* name, Aead::Functions& f) {
+  const OSSL_PROVIDER* provider = EVP_CIPHER_get0_provider(f.cipher);
   if (provider == nullptr) return false;
   f.provider = OSSL_PROVIDER_get0_provider_ctx(provider);
-  f.keySize = static_cast<size_t>(EVP_CIPHER_get_key_length(cipher));
+  f.keySize = static_cast<size_t>(EVP_CIPHER_get_key_length(f.cipher));
   int noCache = 0;
   const OSSL_ALGORITHM* algorithms =
       OSSL_PROVIDER_query_operation(provider, OSSL_OP_CIPHER, &noCache);
@@ -91,7 +86,51 @@ bool load(const char* name, Aead::Functions& f) {
   }
   if (algorithms != nullptr) OSSL_PROVIDER_unquery_operation(provider, OSSL_OP_CIPHER, algorithms);
   return f.newctx && f.freectx && f.encryptInit && f.decryptInit && f.update && f.final &&
-         f.getParams && f.setParams;
+         f.getParams && f.setParams && f.keySize <= 32;
+}
+
+// One message sealed through the functions and through EVP: they must agree, or the functions
+// found are not the ones EVP uses (a provider offering two implementations of the name).
+bool agreesWithEvp(const Aead::Functions& f) {
+  std::array<uint8_t, 32> key{};
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 11 + 3);
+  const uint8_t nonce[Aead::kNonceSize] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2};
+  const uint8_t aad[5] = {23, 3, 3, 0, 57};
+  std::array<uint8_t, 41> plain{}, ours{}, theirs{};
+  for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<uint8_t>(i * 7);
+  std::array<uint8_t, Aead::kTagSize> ourTag{}, theirTag{1};
+  size_t n = 0;
+  OSSL_PARAM tag[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, ourTag.data(),
+                                                        ourTag.size()),
+                      OSSL_PARAM_construct_end()};
+  void* ctx = f.newctx(f.provider);
+  bool ok = ctx != nullptr &&
+            f.encryptInit(ctx, key.data(), f.keySize, nonce, sizeof nonce, nullptr) == 1 &&
+            f.update(ctx, nullptr, &n, sizeof aad, aad, sizeof aad) == 1 &&
+            f.update(ctx, ours.data(), &n, ours.size(), plain.data(), plain.size()) == 1 &&
+            f.final(ctx, ours.data() + n, &n, 0) == 1 && f.getParams(ctx, tag) == 1;
+  if (ctx != nullptr) f.freectx(ctx);
+  EVP_CIPHER_CTX* evp = EVP_CIPHER_CTX_new();
+  int m = 0;
+  ok = ok && evp != nullptr &&
+       EVP_EncryptInit_ex(evp, f.cipher, nullptr, key.data(), nonce) == 1 &&
+       EVP_EncryptUpdate(evp, nullptr, &m, aad, sizeof aad) == 1 &&
+       EVP_EncryptUpdate(evp, theirs.data(), &m, plain.data(), plain.size()) == 1 &&
+       EVP_EncryptFinal_ex(evp, theirs.data() + m, &m) == 1 &&
+       EVP_CIPHER_CTX_ctrl(evp, EVP_CTRL_AEAD_GET_TAG, theirTag.size(), theirTag.data()) == 1;
+  EVP_CIPHER_CTX_free(evp);
+  return ok && ours == theirs && ourTag == theirTag;
+}
+
+bool load(const char* name, Aead::Functions& f) {
+  f.cipher = EVP_CIPHER_fetch(nullptr, name, nullptr);
+  bool ok = f.cipher != nullptr && findFunctions(name, f) && agreesWithEvp(f);
+  if (!ok) {
+    EVP_CIPHER_free(f.cipher);
+    f = Aead::Functions{};
+    ERR_clear_error();
+  }
+  return ok;
 }
 
 constexpr std::array<const char*, 3> kNames = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
@@ -112,7 +151,9 @@ const Aead::Functions* functionsFor(std::string_view name) {
 }
 
 // A failed call leaves its reason on the thread's OpenSSL error queue, where it would be taken for
-// the cause of the next TLS call's failure on another connection of this thread.
+// the cause of the next TLS call's failure on another connection of this thread. The whole queue
+// goes: marking it around every call would cost more than the call, and kgate clears the queue
+// before each of its TLS calls anyway.
 bool cleared(bool ok) {
   if (!ok) ERR_clear_error();
   return ok;

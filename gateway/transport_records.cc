@@ -220,14 +220,25 @@ bool Transport::sealNext(PieceList pieces) {
   r.outBegin = r.outEnd = 0;
   if (r.alertSent) return false;  // the connection is closing
   if (r.write->sequence() >= kRecordsPerKey) r.keyUpdateDue = true;
-  // A record of many small pieces ends early rather than gather more: they are copied anyway.
-  std::array<std::string_view, 8> take{};
+  std::array<std::string_view, 16> take{};
   size_t room = certs::kMaxRecordPlaintext, count = 0;
-  for (auto piece : pieces) {
-    if (room == 0 || count == take.size()) break;
-    if (piece.empty()) continue;
-    take[count] = piece.substr(0, room);
+  auto piece = pieces.begin();
+  for (; piece != pieces.end() && room > 0 && count + 1 < take.size(); ++piece) {
+    if (piece->empty()) continue;
+    take[count] = piece->substr(0, room);
     room -= take[count++].size();
+  }
+  // More pieces than the record takes one by one (many small ones): what fits of the rest is
+  // copied together into the last slot.
+  if (room > 0 && piece != pieces.end()) {
+    thread_local std::string joined;
+    joined.clear();
+    for (; piece != pieces.end() && joined.size() < room; ++piece)
+      joined.append(piece->substr(0, room - joined.size()));
+    if (!joined.empty()) {
+      take[count++] = joined;
+      room -= joined.size();
+    }
   }
   size_t plain = certs::kMaxRecordPlaintext - room;
   if (plain == 0 && !r.keyUpdateDue) return true;

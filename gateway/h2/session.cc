@@ -69,8 +69,11 @@ void dropInput(StreamState& s) {
   s.inFront = 0;
 }
 
-// The writer hands the transport about this much at a time (one writev or a few TLS records).
+// The writer hands the transport about this much at a time (a few TLS records or writevs).
 constexpr size_t kWriteBatch = 64 * 1024;
+// DATA payloads from this size on are spliced into the batch rather than copied: each splice is
+// two more pieces for the transport, and a record or a writev takes a bounded number of them.
+constexpr size_t kSpliceFrom = 4 * 1024;
 // Body pieces up to this size are copied by writeBody, which then returns without waiting.
 constexpr size_t kCopiedWrite = 4 * 1024;
 
@@ -299,8 +302,8 @@ struct Callbacks {
     size_t padlen = frame->data.padlen;
     out.append(reinterpret_cast<const char*>(framehd), 9);
     if (padlen > 0) out.push_back(static_cast<char>(padlen - 1));
-    auto it = s->outBorrowed && length > 0 ? self->streams_.find(frame->hd.stream_id)
-                                           : self->streams_.end();
+    auto it = s->outBorrowed && length >= kSpliceFrom ? self->streams_.find(frame->hd.stream_id)
+                                                      : self->streams_.end();
     if (it != self->streams_.end()) {
       self->splices_.push_back({out.size(), s->outFrame});
       self->splicedBytes_ += length;
@@ -480,6 +483,11 @@ awaitable<void> Session::run(ReadBuffer buf) {
 }
 
 awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
+  // Writers held by a batch go on however this loop ends, an exception included.
+  struct Release {
+    Session* session;
+    ~Release() { session->releaseHeld(); }
+  } release{this};
   for (;;) {
     if (!dead_) {
       // DATA frames reach out_ through Callbacks::sendData, inside mem_send; it returns 0 when
@@ -524,7 +532,6 @@ awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
       break;
     }
   }
-  releaseHeld();
   std::string().swap(out_);
   writerDone_ = true;
   writerExit_.notify();

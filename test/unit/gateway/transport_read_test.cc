@@ -478,6 +478,37 @@ void countKeyUpdates(int writeP, int, int type, const void* buf, size_t len, SSL
     ++*static_cast<int*>(arg);
 }
 
+// Counts the records an OpenSSL connection receives.
+void countRecords(int writeP, int, int type, const void*, size_t, SSL*, void* arg) {
+  if (!writeP && type == SSL3_RT_HEADER) ++*static_cast<int*>(arg);
+}
+
+// A gathered write of HTTP/2-shaped pieces (9-byte frame headers between payloads, large and
+// small) fills its records: the headers travel inside them, not as records of their own.
+TEST_P(TransportRead, AGatheredWriteFillsItsRecords) {
+  if (!tls()) GTEST_SKIP() << "TLS only";
+  helloToTheClient();
+  std::vector<std::string> storage;
+  std::string sent;
+  for (int i = 0; i < 304; ++i) {
+    storage.push_back(pattern(9));
+    storage.push_back(pattern(i < 4 ? 16384 : 100));
+  }
+  for (const auto& s : storage) sent += s;
+  std::vector<std::string_view> pieces(storage.begin(), storage.end());
+  SSL* client = writer_->nativeHandle();
+  int records = 0;
+  SSL_set_msg_callback(client, countRecords);
+  SSL_set_msg_callback_arg(client, &records);
+  std::string got;
+  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await reader_->writeGather(pieces)); },
+       [&]() -> awaitable<void> { got = co_await readAllFrom(*writer_, sent.size(), 5000); }});
+  SSL_set_msg_callback(client, nullptr);
+  EXPECT_TRUE(got == sent);
+  size_t full = (sent.size() + certs::kMaxRecordPlaintext - 1) / certs::kMaxRecordPlaintext;
+  EXPECT_LE(static_cast<size_t>(records), full + 1) << sent.size() << " bytes";
+}
+
 // The client updates its keys (RFC 8446 section 4.6.3): the server reads on under the new ones,
 // and when asked to, updates its own before it answers; rounds on, the generations add up.
 TEST_P(TransportRead, KeyUpdatesFromTheClientAreFollowed) {
