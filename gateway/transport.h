@@ -140,8 +140,8 @@ class Transport {
   void disarmBufferRelease() {
     if (bufferRelease_) bufferRelease_->disarm();
   }
-  // A write's pieces: writeAll's three, kept in the write's own coroutine frame, or
-  // writeGather's list (`list` not empty).
+  // A write's pieces: writeAll's three, kept in the write's own coroutine frame (so writeAll
+  // needs no frame of its own to hold them), or writeGather's list when `list` is not empty.
   using Pieces = std::array<std::string_view, 3>;
   using PieceList = std::span<std::string_view>;
   awaitable<error_code> writeTls(Pieces three, PieceList list = {});
