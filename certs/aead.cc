@@ -54,32 +54,19 @@ bool findFunctions(const char* name, Aead::Functions& f) {
     if (!namesInclude(a->algorithm_names, name)) continue;
     for (const OSSL_DISPATCH* d = a->implementation; d->function_id != 0; ++d) {
       switch (d->function_id) {
-        case OSSL_FUNC_CIPHER_NEWCTX:
-          f.newctx = OSSL_FUNC_cipher_newctx(d);
-          break;
-        case OSSL_FUNC_CIPHER_FREECTX:
-          f.freectx = OSSL_FUNC_cipher_freectx(d);
-          break;
-        case OSSL_FUNC_CIPHER_ENCRYPT_INIT:
-          f.encryptInit = OSSL_FUNC_cipher_encrypt_init(d);
-          break;
-        case OSSL_FUNC_CIPHER_DECRYPT_INIT:
-          f.decryptInit = OSSL_FUNC_cipher_decrypt_init(d);
-          break;
-        case OSSL_FUNC_CIPHER_UPDATE:
-          f.update = OSSL_FUNC_cipher_update(d);
-          break;
-        case OSSL_FUNC_CIPHER_FINAL:
-          f.final = OSSL_FUNC_cipher_final(d);
-          break;
+        case OSSL_FUNC_CIPHER_NEWCTX: f.newctx = OSSL_FUNC_cipher_newctx(d); break;
+        case OSSL_FUNC_CIPHER_FREECTX: f.freectx = OSSL_FUNC_cipher_freectx(d); break;
+        case OSSL_FUNC_CIPHER_ENCRYPT_INIT: f.encryptInit = OSSL_FUNC_cipher_encrypt_init(d); break;
+        case OSSL_FUNC_CIPHER_DECRYPT_INIT: f.decryptInit = OSSL_FUNC_cipher_decrypt_init(d); break;
+        case OSSL_FUNC_CIPHER_UPDATE: f.update = OSSL_FUNC_cipher_update(d); break;
+        case OSSL_FUNC_CIPHER_FINAL: f.final = OSSL_FUNC_cipher_final(d); break;
         case OSSL_FUNC_CIPHER_GET_CTX_PARAMS:
           f.getParams = OSSL_FUNC_cipher_get_ctx_params(d);
           break;
         case OSSL_FUNC_CIPHER_SET_CTX_PARAMS:
           f.setParams = OSSL_FUNC_cipher_set_ctx_params(d);
           break;
-        default:
-          break;
+        default: break;
       }
     }
     break;
