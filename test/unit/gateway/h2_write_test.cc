@@ -166,7 +166,9 @@ class Client {
   }
 
   // Resets a stream the way a client that lost interest does (RST_STREAM, CANCEL).
-  void cancel(int32_t id) { nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL); }
+  void cancel(int32_t id) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  }
 
   bool allClosed() const {
     return std::all_of(streams_.begin(), streams_.end(), [](auto& e) { return e.second.closed; });
