@@ -245,10 +245,7 @@ awaitable<std::pair<error_code, size_t>> Transport::readOpenSsl(char* p, size_t 
   }
 }
 
-namespace {
-
-// Drops the first n bytes of the pieces taken as one sequence.
-void consume(std::span<std::string_view> pieces, size_t n) {
+void Transport::consume(PieceList pieces, size_t n) {
   for (auto& p : pieces) {
     size_t take = std::min(n, p.size());
     p.remove_prefix(take);
@@ -256,11 +253,14 @@ void consume(std::span<std::string_view> pieces, size_t n) {
   }
 }
 
-// Where a small write's pieces are put together as one record's plaintext. One per worker:
-// SSL_write encrypts it at once, and after a wait the pieces are copied here again.
-thread_local std::string recordScratch;
-
-}  // namespace
+std::string_view Transport::joinPieces(PieceList::iterator from, PieceList::iterator end,
+                                       size_t limit) {
+  thread_local std::string scratch;
+  scratch.clear();
+  for (; from != end && scratch.size() < limit; ++from)
+    scratch.append(from->substr(0, limit - scratch.size()));
+  return scratch;
+}
 
 // Each record OpenSSL makes leaves in a send of its own, through the socket BIO. Gathering a
 // large write's records into one 64 KiB send (tls_gather, until 2026-11-27) saved three syscalls
@@ -272,16 +272,13 @@ awaitable<error_code> Transport::writeTls(Pieces three, PieceList list) {
   error_code ec;
   for (;;) {
     // Whole records straight from a piece that fills them; otherwise the next pieces joined into
-    // one record's worth (made again, the same, when a write is retried after a wait).
+    // one record's worth (made again, the same, when a write is retried after a wait: SSL_write
+    // encrypts them at once).
     auto first = std::find_if(pieces.begin(), pieces.end(), [](auto p) { return !p.empty(); });
     if (first == pieces.end()) break;
     std::string_view data = *first;
-    if (data.size() < kRecordPayload && std::next(first) != pieces.end()) {
-      recordScratch.clear();
-      for (auto p = first; p != pieces.end() && recordScratch.size() < kRecordPayload; ++p)
-        recordScratch.append(p->substr(0, kRecordPayload - recordScratch.size()));
-      data = recordScratch;
-    }
+    if (data.size() < kRecordPayload && std::next(first) != pieces.end())
+      data = joinPieces(first, pieces.end(), kRecordPayload);
     if (closed_) {
       ec = net::error::operation_aborted;
       break;

@@ -144,6 +144,12 @@ class Transport {
   // needs no frame of its own to hold them), or writeGather's list when `list` is not empty.
   using Pieces = std::array<std::string_view, 3>;
   using PieceList = std::span<std::string_view>;
+  // Drops the first n bytes of the pieces taken as one sequence.
+  static void consume(PieceList pieces, size_t n);
+  // What fits in `limit` bytes of the pieces from `from` on, copied together into this thread's
+  // scratch (valid until the next call on the thread: callers use it before they wait).
+  static std::string_view joinPieces(PieceList::iterator from, PieceList::iterator end,
+                                     size_t limit);
   awaitable<error_code> writeTls(Pieces three, PieceList list = {});
   awaitable<error_code> writePlain(Pieces three, PieceList list = {});
   awaitable<std::pair<error_code, size_t>> readOpenSsl(char* p, size_t n);  // and plain TCP

@@ -231,14 +231,8 @@ bool Transport::sealNext(PieceList pieces) {
   // More pieces than the record takes one by one (many small ones): what fits of the rest is
   // copied together into the last slot.
   if (room > 0 && piece != pieces.end()) {
-    thread_local std::string joined;
-    joined.clear();
-    for (; piece != pieces.end() && joined.size() < room; ++piece)
-      joined.append(piece->substr(0, room - joined.size()));
-    if (!joined.empty()) {
-      take[count++] = joined;
-      room -= joined.size();
-    }
+    take[count] = joinPieces(piece, pieces.end(), room);
+    room -= take[count++].size();
   }
   size_t plain = certs::kMaxRecordPlaintext - room;
   if (plain == 0 && !r.keyUpdateDue) return true;
@@ -263,11 +257,7 @@ bool Transport::sealNext(PieceList pieces) {
     return false;
   r.outEnd += plain + certs::kRecordOverhead;
   bytesWritten_ += plain;
-  for (auto& piece : pieces) {
-    size_t drop = std::min(plain, piece.size());
-    piece.remove_prefix(drop);
-    plain -= drop;
-  }
+  consume(pieces, plain);
   return true;
 }
 
