@@ -180,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::shared_ptr<StreamState>> held_;
   std::vector<std::string_view> gather_;  // out_ cut at the splices, for the transport
   void releaseHeld();
+  bool batchFull() const;
 
   friend struct Callbacks;
 };

@@ -88,7 +88,7 @@ class Hostile : public ::testing::Test {
   }
   // Sends `frame` over and over (2 MiB of its answers) from a client that reads nothing
   // meanwhile, with small socket buffers and 1 KiB segments: what bob answers backs up within
-  // some 200 KiB (kernel buffers, kgate's 64 KiB write batch), then queues in nghttp2. Then
+  // some 200 KiB (kernel buffers, kgate's 64 KiB of copied frames), then queues in nghttp2. Then
   // reads until the GOAWAY (checking that bob closes the connection after it) or until the
   // answer to a last PING. That answer means the answers never piled up: bob's kernel took
   // the flood faster than bob read it, and the client was reading by the time bob answered.
