@@ -78,6 +78,9 @@ constexpr size_t kCopiedBatch = 64 * 1024;
 // DATA payloads from this size on are spliced into the batch rather than copied: each splice is
 // two more pieces for the transport, and a record or a writev takes a bounded number of them.
 constexpr size_t kSpliceFrom = 4 * 1024;
+bool spliced(const StreamState& s, size_t payload) {
+  return s.outBorrowed && payload >= kSpliceFrom;
+}
 // Body pieces up to this size are copied by writeBody, which then returns without waiting.
 constexpr size_t kCopiedWrite = 4 * 1024;
 
@@ -286,7 +289,10 @@ struct Callbacks {
         s->outDeferred = true;
         return NGHTTP2_ERR_DEFERRED;
       }
-      s->outEvent.notify();
+      // A writer whose bytes a batch holds (this frame's, spliced by sendData, or an earlier
+      // one's) is woken by releaseHeld once that batch is out: waking it now too would only
+      // have it wait again.
+      if (!s->outHeld && !spliced(*s, n)) s->outEvent.notify();
     }
     return static_cast<ssize_t>(n);
   }
@@ -306,8 +312,7 @@ struct Callbacks {
     size_t padlen = frame->data.padlen;
     out.append(reinterpret_cast<const char*>(framehd), 9);
     if (padlen > 0) out.push_back(static_cast<char>(padlen - 1));
-    auto it = s->outBorrowed && length >= kSpliceFrom ? self->streams_.find(frame->hd.stream_id)
-                                                      : self->streams_.end();
+    auto it = spliced(*s, length) ? self->streams_.find(frame->hd.stream_id) : self->streams_.end();
     if (it != self->streams_.end()) {
       self->splices_.push_back({out.size(), s->outFrame});
       self->splicedBytes_ += length;
