@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <tuple>
+#include <utility>
 
 namespace kgate {
 namespace {
@@ -225,6 +227,14 @@ awaitable<std::pair<error_code, size_t>> Transport::readOpenSsl(char* p, size_t 
       // Asio's own read: queued on the edge-triggered registration without the epoll_ctl an
       // async_wait costs.
       if (cancelled_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
+      if (earlyBegin_ < earlyEnd_) {
+        size_t take = std::min<size_t>(n, earlyEnd_ - earlyBegin_);
+        std::memcpy(p, early_.data() + earlyBegin_, take);
+        earlyBegin_ += static_cast<uint16_t>(take);
+        bytesRead_ += take;
+        co_return std::pair{error_code{}, take};
+      }
+      if (earlyError_) co_return std::pair{std::exchange(earlyError_, {}), size_t{0}};
       auto [ec, got] = co_await socket_.async_read_some(net::buffer(p, n), kUseTuple);
       if (closed_ || cancelled_) ec = net::error::operation_aborted, got = 0;
       bytesRead_ += got;
@@ -346,13 +356,29 @@ awaitable<error_code> Transport::waitReadable(bool lookFirst) {
   // waitFor()'s body, not a call to it: every idle connection waits here, and each coroutine
   // level is a frame it holds for as long as it is idle.
   armBufferRelease();
-  auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, kUseTuple);
+  error_code ec;
+  if (ssl_) {
+    std::tie(ec) = co_await socket_.async_wait(tcp::socket::wait_read, kUseTuple);
+  } else {
+    auto [e, got] = co_await socket_.async_receive(net::buffer(early_), kUseTuple);
+    ec = tookEarly(e, got);
+  }
   disarmBufferRelease();
   if (!ec && (closed_ || cancelled_)) ec = net::error::operation_aborted;
   co_return ec;
 }
 
+error_code Transport::tookEarly(error_code ec, size_t got) {
+  earlyBegin_ = 0;
+  earlyEnd_ = static_cast<uint16_t>(got);
+  earlyDrained_ = got < early_.size();
+  if (ec == net::error::operation_aborted) return ec;
+  if (ec) earlyError_ = ec;  // the socket is readable: the next read reports it
+  return {};
+}
+
 bool Transport::hasBufferedInput() const {
+  if (hasEarlyInput()) return true;
   if (own_) return ownInputBuffered();
   return ssl_ && SSL_has_pending(ssl_) == 1;
 }

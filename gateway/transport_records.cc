@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "gateway/transport.h"
 
@@ -176,6 +177,19 @@ error_code Transport::fillInput() {
     r.begin = 0;
   }
   r.plainBegin = r.plainEnd = 0;
+  if (hasEarlyInput()) {
+    // What the wait read (at most early_'s size: the room after a partial record is larger).
+    size_t n = earlyEnd_ - earlyBegin_;
+    std::memcpy(r.in.get() + r.end, early_.data() + earlyBegin_, n);
+    r.end += n;
+    earlyBegin_ = earlyEnd_ = 0;
+    if (n > 0 && earlyDrained_) return {};  // a recv now would only find the socket empty
+    if (n == 0) {
+      error_code e = std::exchange(earlyError_, {});
+      if (e == net::error::eof) return r.end > r.begin ? protocolError() : net::error::eof;
+      return e;
+    }
+  }
   ssize_t got = ::recv(socket_.native_handle(), r.in.get() + r.end, kInputCapacity - r.end, 0);
   if (got > 0) {
     r.end += static_cast<size_t>(got);
@@ -205,7 +219,12 @@ awaitable<std::pair<error_code, size_t>> Transport::readOwn(char* p, size_t n) {
     if (cancelled_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
     error_code ec = fillInput();
     if (ec == net::error::would_block) {
-      if (auto w = co_await waitFor(tcp::socket::wait_read)) co_return std::pair{w, size_t{0}};
+      armBufferRelease();
+      auto [e, got] = co_await socket_.async_receive(net::buffer(early_), kUseTuple);
+      disarmBufferRelease();
+      error_code w = tookEarly(e, got);
+      if (!w && (closed_ || cancelled_)) w = net::error::operation_aborted;
+      if (w) co_return std::pair{w, size_t{0}};
     } else if (ec) {
       r.inError = ec;
       if (ec == protocolError()) sendAlert(Alert::DecodeError);  // a record cut short

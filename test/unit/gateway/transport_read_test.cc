@@ -434,6 +434,60 @@ TEST_P(TransportRead, CloseEndsAPendingRead) {
   EXPECT_EQ(readEndedBy([&] { reader_->close(); }), net::error::operation_aborted);
 }
 
+// waitReadable takes the first bytes off the socket when kgate reads it itself (a small read,
+// not an epoll_ctl): whatever it took comes first, then the rest, in order, for messages smaller
+// and larger than what it takes.
+TEST_P(TransportRead, WhatAWaitForInputTookIsReadFirstAndInOrder) {
+  for (size_t size : {10, 1000, 1024, 1025, 5000, 70000}) {
+    std::string message = pattern(size);
+    error_code waited = net::error::timed_out;
+    std::string got;
+    run({[&]() -> awaitable<void> {
+           waited = co_await reader_->waitReadable();
+           EXPECT_TRUE(reader_->hasBufferedInput() || tls());
+           got = co_await readAll(size, 700);
+         },
+         [&]() -> awaitable<void> { EXPECT_FALSE(co_await writer_->writeAll(message)); }});
+    EXPECT_FALSE(waited) << size << ": " << waited.message();
+    EXPECT_EQ(got, message) << size;
+  }
+}
+
+// A close seen by a wait for input is for the read after it to report: the wait says "readable".
+TEST_P(TransportRead, AWaitForInputLeavesTheCloseToTheNextRead) {
+  if (tls()) helloToTheClient();  // else the client's close resets the connection
+  error_code waited = net::error::timed_out, read = net::error::timed_out;
+  run({[&]() -> awaitable<void> {
+         waited = co_await reader_->waitReadable();
+         char buf[64];
+         auto [e, n] = co_await reader_->readSome(buf, sizeof buf);
+         read = e;
+       },
+       [&]() -> awaitable<void> {
+         writer_->close(true);
+         co_return;
+       }});
+  EXPECT_FALSE(waited) << waited.message();
+  EXPECT_EQ(read, net::error::eof) << read.message();
+}
+
+// A wait for input ended by cancel() loses nothing that comes afterwards.
+TEST_P(TransportRead, ACancelledWaitForInputLosesNothing) {
+  error_code waited;
+  run({[&]() -> awaitable<void> { waited = co_await reader_->waitReadable(); },
+       [&]() -> awaitable<void> {
+         reader_->cancel();
+         co_return;
+       }});
+  EXPECT_EQ(waited, net::error::operation_aborted);
+  reader_->clearCancel();
+  run({[&]() -> awaitable<void> { EXPECT_FALSE(co_await writer_->writeAll("after")); },
+       [&]() -> awaitable<void> {
+         EXPECT_FALSE(co_await reader_->waitReadable());
+         EXPECT_EQ(co_await readAll(5), "after");
+       }});
+}
+
 // The last bytes and the FIN arrive together, in one epoll report: the read after the bytes must
 // still see the end (under TLS too: a bare close, no close_notify).
 TEST_P(TransportRead, ACloseRightAfterTheLastBytesIsEof) {
