@@ -371,7 +371,6 @@ awaitable<error_code> Transport::waitReadable(bool lookFirst) {
 error_code Transport::tookEarly(error_code ec, size_t got) {
   earlyBegin_ = 0;
   earlyEnd_ = static_cast<uint16_t>(got);
-  earlyDrained_ = got < early_.size();
   if (ec == net::error::operation_aborted) return ec;
   if (ec) earlyError_ = ec;  // the socket is readable: the next read reports it
   return {};

@@ -102,10 +102,11 @@ class Transport {
   // through epoll_wait and a coroutine switch, a miss one peek. What the look or the wait
   // finds, an error or the peer's close included, stays for the next read to report.
   awaitable<error_code> waitReadable(bool lookFirst = false);
-  bool hasBufferedInput() const;  // TLS bytes already read from the socket but not consumed
-  // Whether a read would find something without waiting: buffered TLS bytes, or (TLS) what one
-  // read of the socket finds, kept for the next read as waitReadable's look does. Plain TCP is
-  // not looked at: false unless closed.
+  // Bytes read from the socket but not consumed: TLS records, or what a wait for input read.
+  bool hasBufferedInput() const;
+  // Whether a read would find something without waiting: buffered bytes, or (TLS) what one
+  // read of the socket finds, kept for the next read as waitReadable's look does. Plain TCP's
+  // socket is not looked at: false unless closed or bytes are buffered.
   bool lookForInput();
 
   // Completes pending waits with operation_aborted, and makes every wait fail the same way
@@ -214,8 +215,7 @@ class Transport {
   bool sendTimedOut_ = false;
   std::array<char, 1024> early_;  // most requests' first records fit
   uint16_t earlyBegin_ = 0, earlyEnd_ = 0;
-  bool earlyDrained_ = false;  // that read got less than it asked for: the socket is empty
-  error_code earlyError_;      // the peer's close or a reset it met, for the read after its bytes
+  error_code earlyError_;  // the peer's close or a reset that read met, for the read after it
 };
 
 }  // namespace kgate

@@ -178,17 +178,16 @@ error_code Transport::fillInput() {
   }
   r.plainBegin = r.plainEnd = 0;
   if (hasEarlyInput()) {
-    // What the wait read (at most early_'s size: the room after a partial record is larger).
+    // What the wait read (at most early_'s size: the room after a partial record is larger),
+    // alone: records it completes are opened before the socket is read again.
     size_t n = earlyEnd_ - earlyBegin_;
     std::memcpy(r.in.get() + r.end, early_.data() + earlyBegin_, n);
     r.end += n;
     earlyBegin_ = earlyEnd_ = 0;
-    if (n > 0 && earlyDrained_) return {};  // a recv now would only find the socket empty
-    if (n == 0) {
-      error_code e = std::exchange(earlyError_, {});
-      if (e == net::error::eof) return r.end > r.begin ? protocolError() : net::error::eof;
-      return e;
-    }
+    if (n > 0) return {};
+    error_code e = std::exchange(earlyError_, {});
+    if (e == net::error::eof) return r.end > r.begin ? protocolError() : net::error::eof;
+    return e;
   }
   ssize_t got = ::recv(socket_.native_handle(), r.in.get() + r.end, kInputCapacity - r.end, 0);
   if (got > 0) {

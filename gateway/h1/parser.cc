@@ -31,11 +31,13 @@ Version parseVersion(std::string_view v) {
 constexpr size_t kMaxChunkLine = 4096;
 
 // Body reads ask for this much room (the buffer may grow to twice that): large enough for bulk
-// transfers, small enough to bound per-stream memory. It is the HTTP/2 writer's batch
-// (h2/session.cc), one upstream read per batch. Halving it to 64 KiB cost HTTP/2 1 MiB GETs
-// ~5% more CPU per request (twice the reads and the hand-offs to the writer);
-// 32 KiB a third more syscalls; 16 KiB a third more CPU.
-constexpr size_t kBodyReadSize = 128 * 1024;
+// transfers, small enough to bound per-stream memory. For response bodies (from upstreams) it is
+// the HTTP/2 writer's batch (h2/session.cc), one upstream read per batch: at 64 KiB, HTTP/2
+// 1 MiB GETs took ~5% more CPU per request (twice the reads and the hand-offs to the writer);
+// 32 KiB a third more syscalls; 16 KiB a third more CPU. Request bodies come from clients, some
+// of whom trickle them: those keep 64 KiB.
+template <bool isRequest>
+constexpr size_t kBodyReadSize = isRequest ? 64 * 1024 : 128 * 1024;
 
 }  // namespace
 
@@ -473,7 +475,7 @@ awaitable<Error> readBody(Transport& t, ReadBuffer& buf, Parser<R>& parser, http
       }
       if (parser.done()) continue;
     }
-    auto space = buf.prepare(kBodyReadSize, kBodyReadSize * 2);
+    auto space = buf.prepare(kBodyReadSize<R>, kBodyReadSize<R> * 2);
     if (space.empty()) co_return Error::Protocol;  // cannot happen: a chunk line is bounded
     auto [ec, n] = co_await t.readSome(space.data(), space.size());
     if (ec == net::error::eof && parser.headerDone()) {

@@ -69,10 +69,11 @@ void dropInput(StreamState& s) {
   s.inFront = 0;
 }
 
-// The writer hands the transport about this much at a time (a few TLS records or writevs), of
-// which at most kCopiedBatch copied into out_ (the rest spliced: it lies in the writers'
-// buffers anyway). 128 KiB batches match the upstream body reads (h1/parser.cc): 1 MiB GETs
-// over HTTP/2 took ~2% less CPU than with 64 KiB ones.
+// The writer hands the transport about this much at a time (a few TLS records or writevs); a
+// batch also ends once kCopiedBatch bytes were copied into out_ (give or take a frame), the rest
+// being spliced bodies, which lie in the writers' buffers anyway. 128 KiB batches match the
+// upstream body reads (h1/parser.cc): 1 MiB GETs over HTTP/2 took ~2% less CPU than with 64 KiB
+// ones.
 constexpr size_t kWriteBatch = 128 * 1024;
 constexpr size_t kCopiedBatch = 64 * 1024;
 // DATA payloads from this size on are spliced into the batch rather than copied: each splice is

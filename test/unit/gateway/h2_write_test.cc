@@ -2,8 +2,8 @@
 // DATA payload (NO_COPY), the session writes each frame itself, large payloads straight from the
 // writer's buffer. A real nghttp2
 // client checks what arrives: bodies written in pieces of sizes around the 16 KiB frame and the
-// 64 KiB write batch, several streams at once, ended by the last piece, by an empty piece or by
-// trailers (gRPC); and once every stream is done, the session holds no write buffer.
+// 64 and 128 KiB write batches, several streams at once, ended by the last piece, by an empty
+// piece or by trailers (gRPC); and once every stream is done, the session holds no write buffer.
 #include <gtest/gtest.h>
 #include <nghttp2/nghttp2.h>
 #include <sys/socket.h>
@@ -24,8 +24,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Piece sizes around the 16 KiB DATA frame and the 64 KiB write batch, and tiny ones.
-const std::vector<size_t> kPieces = {1, 9, 16383, 16384, 16385, 7, 40000, 65536 + 3, 100000, 2};
+// Piece sizes around the 16 KiB DATA frame and the 64 and 128 KiB write batches, and tiny ones.
+const std::vector<size_t> kPieces = {1,     9,         16383,  16384,      16385, 7,
+                                     40000, 65536 + 3, 100000, 131072 + 5, 2};
 
 constexpr std::string_view kSmallAnswer = "a small answer";
 

@@ -436,15 +436,16 @@ TEST_P(TransportRead, CloseEndsAPendingRead) {
 
 // waitReadable takes the first bytes off the socket when kgate reads it itself (a small read,
 // not an epoll_ctl): whatever it took comes first, then the rest, in order, for messages smaller
-// and larger than what it takes.
+// and larger than what it takes (1 KiB), and for one whose record is exactly that size (1002
+// bytes and a record's 22 of overhead): nothing more comes, and the record must still be read.
 TEST_P(TransportRead, WhatAWaitForInputTookIsReadFirstAndInOrder) {
-  for (size_t size : {10, 1000, 1024, 1025, 5000, 70000}) {
+  for (size_t size : {10, 1000, 1002, 1024, 1025, 5000, 70000}) {
     std::string message = pattern(size);
     error_code waited = net::error::timed_out;
     std::string got;
     run({[&]() -> awaitable<void> {
            waited = co_await reader_->waitReadable();
-           EXPECT_TRUE(reader_->hasBufferedInput() || tls());
+           EXPECT_TRUE(reader_->hasBufferedInput() || GetParam() == Mode::Tls);
            got = co_await readAll(size, 700);
          },
          [&]() -> awaitable<void> { EXPECT_FALSE(co_await writer_->writeAll(message)); }});
@@ -469,6 +470,25 @@ TEST_P(TransportRead, AWaitForInputLeavesTheCloseToTheNextRead) {
        }});
   EXPECT_FALSE(waited) << waited.message();
   EXPECT_EQ(read, net::error::eof) << read.message();
+}
+
+// A reset seen by a wait for input is the next read's error (not an end, no data).
+TEST_P(TransportRead, AResetSeenByAWaitForInputIsTheNextReadsError) {
+  error_code waited = net::error::timed_out, read;
+  run({[&]() -> awaitable<void> {
+         waited = co_await reader_->waitReadable();
+         char buf[64];
+         auto [e, n] = co_await reader_->readSome(buf, sizeof buf);
+         read = e;
+         EXPECT_EQ(n, 0u);
+       },
+       [&]() -> awaitable<void> {
+         writer_->socket().set_option(net::socket_base::linger(true, 0));  // close() resets
+         writer_->close();
+         co_return;
+       }});
+  EXPECT_FALSE(waited) << waited.message();
+  EXPECT_TRUE(read && read != net::error::eof) << read.message();
 }
 
 // A wait for input ended by cancel() loses nothing that comes afterwards.
