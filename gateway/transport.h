@@ -2,7 +2,7 @@
 // file descriptor when TLS is on. Readiness comes from Asio (a small read, or async_wait under
 // OpenSSL), bytes move with recv/writev or SSL_read/SSL_write. Compared with asio::ssl::stream
 // this keeps no per-connection copy buffers (it allocates 2 x 17 KiB each), avoids a memory-BIO
-// copy of every byte, and lets an idle connection hold no buffer at all (keepBuffersWhileBusy,
+// copy of every byte, and lets an idle connection hold no heap buffer (keepBuffersWhileBusy,
 // waitReadable()). Each record OpenSSL makes leaves in a send of its own (see writeTls in
 // transport.cc for why not gathered). Downstream TLS 1.3 connections go further
 // (ownRecordsAfterHandshake): OpenSSL does the handshake, then its connection object is freed
