@@ -475,6 +475,23 @@ def main():
             else:
                 ratios.append("-")
         lines.append(f"| {label} | {metric} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    # The rounds are interleaved, so round i of kgate and of a peer met the same machine: their
+    # ratio per round shows how far one run's medians can be trusted.
+    spread = []
+    if "kgate" in names and args.reps > 1:
+        for load, label, _ in loads:
+            cpu = {n: [r["requests"] / max(r["cpu"], 1e-9) for r in results[(load, n)]]
+                   for n in names}
+            parts = []
+            for o in others:
+                each = sorted(k / p for k, p in zip(cpu["kgate"], cpu[o]) if p)
+                if each:
+                    parts.append(f"kgate/{o} {each[0]:.2f}-{each[-1]:.2f}")
+            if parts:
+                spread.append(f"- {label}: " + ", ".join(parts))
+    if spread:
+        lines += ["", f"Requests per proxy CPU-second, kgate's ratio in each of the {args.reps} "
+                      "rounds (lowest-highest):", ""] + spread
     table = "\n".join(lines)
     print(table)
     if not args.no_record:
