@@ -1,9 +1,9 @@
 // HTTP/2 responses as kgate's server session writes them (h2/session.cc): nghttp2 never copies a
 // DATA payload (NO_COPY), the session writes each frame itself, large payloads straight from the
-// writer's buffer. A real nghttp2
-// client checks what arrives: bodies written in pieces of sizes around the 16 KiB frame and the
-// 64 and 128 KiB write batches, several streams at once, ended by the last piece, by an empty
-// piece or by trailers (gRPC); and once every stream is done, the session holds no write buffer.
+// writer's buffer. A real nghttp2 client checks what arrives: bodies written in pieces of sizes
+// around the 16 KiB frame and the 64 and 128 KiB write batches, several streams at once, ended
+// by the last piece, by an empty piece or by trailers (gRPC); and once every stream is done, the
+// session holds no write buffer.
 #include <gtest/gtest.h>
 #include <nghttp2/nghttp2.h>
 #include <sys/socket.h>
