@@ -199,7 +199,7 @@ awaitable<void> Proxy::sendLocal(StreamContext& ctx, std::string contentType, st
   }
   http::ResponseHead head;
   head.status = ctx.status;
-  head.headers.add("content-type", std::move(contentType));
+  head.headers.add("content-type", contentType);
   head.headers.add("date", httpDate());
   if (ctx.status >= 400 && ctx.req.headers.get("content-type").starts_with("application/grpc")) {
     head.headers.add("grpc-status", std::to_string(grpcStatusFor(ctx.status)));

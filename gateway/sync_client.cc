@@ -45,7 +45,7 @@ awaitable<Result<SyncResponse>> exchange(UpstreamPool& pool, const SyncRequest& 
     std::string n = name;
     http::toLower(n);
     if (n == "host") continue;  // became the upstream's Host in prepare()
-    head.headers.add(std::move(n), value);
+    head.headers.add(n, value);
   }
   bool hasBody = !req.body.empty() || req.method == "POST" || req.method == "PUT";
   if (hasBody) head.contentLength = req.body.size();

@@ -6,7 +6,7 @@ awaitable<void> respond(ServerStream& stream, int status, std::string_view conte
                         std::string body, const http::Headers* extra) {
   http::ResponseHead head;
   head.status = status;
-  head.headers.add("content-type", std::string(contentType));
+  head.headers.add("content-type", contentType);
   head.headers.add("cache-control", "no-store");
   if (extra)
     for (const auto& f : *extra) head.headers.add(f.name, f.value);

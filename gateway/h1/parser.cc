@@ -257,7 +257,7 @@ bool Parser<R>::parseField(std::string_view line, bool trailer, error_code& ec) 
   }
   if (trailer) {
     if (name != "content-length" && !http::isHopByHop(name))
-      trailers.add(std::string(name), std::string(value));
+      trailers.add(name, value);
     return true;
   }
   onField(name, value, ec);
@@ -328,7 +328,7 @@ void Parser<R>::onField(std::string_view name, std::string_view value, error_cod
       }
       break;
   }
-  if (!http::isHopByHop(name)) headers.add(std::string(name), std::string(value));
+  if (!http::isHopByHop(name)) headers.add(name, value);
 }
 
 // Content-Length is one decimal number; a list of the same number, in one field or several,

@@ -138,7 +138,7 @@ struct Callbacks {
       return 0;
     }
     if (s->headReady) {  // a trailer section
-      if (!n.starts_with(':')) s->inTrailers.add(std::string(n), std::string(v));
+      if (!n.starts_with(':')) s->inTrailers.add(n, v);
       return 0;
     }
     size_t count = self->isServer() ? s->request.headers.size() : s->response.headers.size();
@@ -165,10 +165,10 @@ struct Callbacks {
           std::string joined = *c + "; " + std::string(v);
           r.headers.set("cookie", std::move(joined));
         } else {
-          r.headers.add("cookie", std::string(v));
+          r.headers.add("cookie", v);
         }
       } else {
-        r.headers.add(std::string(n), std::string(v));
+        r.headers.add(n, v);
       }
     } else {
       http::ResponseHead& r = s->response;
@@ -182,7 +182,7 @@ struct Callbacks {
         uint64_t len;
         if (parseLength(v, len)) r.contentLength = len;
       } else {
-        r.headers.add(std::string(n), std::string(v));
+        r.headers.add(n, v);
       }
     }
     return 0;

@@ -15,8 +15,10 @@ std::string_view Headers::get(std::string_view name) const {
   return v ? std::string_view(*v) : std::string_view();
 }
 
-void Headers::add(std::string name, std::string value) {
-  fields_.push_back(Field{std::move(name), std::move(value)});
+void Headers::add(std::string_view name, std::string_view value) {
+  Field& f = fields_.emplace_back();
+  f.name.assign(name);
+  f.value.assign(value);
 }
 
 void Headers::set(std::string_view name, std::string value) {
