@@ -112,12 +112,17 @@ StreamState::~StreamState() {
 struct Callbacks {
   static int onBeginHeaders(nghttp2_session* raw, const nghttp2_frame* frame, void* user) {
     auto* self = static_cast<Session*>(user);
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+    self->blockStreamId_ = 0;
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+      self->enterBlock(frame->hd.stream_id, stateOf(raw, frame->hd.stream_id));
       return 0;
+    }
     auto state = self->onBeginStream(frame->hd.stream_id);
     if (!state) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     state->id = frame->hd.stream_id;
     nghttp2_session_set_stream_user_data(raw, state->id, state.get());
+    self->enterBlock(state->id, state.get());
     self->addStream(std::move(state));
     return 0;
   }
@@ -127,7 +132,8 @@ struct Callbacks {
                       void* user) {
     auto* self = static_cast<Session*>(user);
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
-    StreamState* s = stateOf(raw, frame->hd.stream_id);
+    int32_t id = frame->hd.stream_id;
+    StreamState* s = id == self->blockStreamId_ ? self->blockStream_ : stateOf(raw, id);
     if (!s) return 0;
     std::string_view n(reinterpret_cast<const char*>(name), namelen);
     std::string_view v(reinterpret_cast<const char*>(value), valuelen);
@@ -199,6 +205,7 @@ struct Callbacks {
       return 0;
     }
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+    if (frame->hd.type == NGHTTP2_HEADERS) self->blockStreamId_ = 0;  // the block is whole
     StreamState* s = stateOf(raw, frame->hd.stream_id);
     if (!s) return 0;
     bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
@@ -244,6 +251,7 @@ struct Callbacks {
 
   static int onStreamClose(nghttp2_session* raw, int32_t id, uint32_t code, void* user) {
     auto* self = static_cast<Session*>(user);
+    if (id == self->blockStreamId_) self->blockStreamId_ = 0;
     auto it = self->streams_.find(id);
     if (it == self->streams_.end()) return 0;
     std::shared_ptr<StreamState> s = it->second;
@@ -427,6 +435,7 @@ void Session::kill() {
 void Session::failAllStreams() {
   auto all = std::move(streams_);
   streams_.clear();
+  blockStreamId_ = 0;
   for (auto& [id, s] : all) {
     if (!s->closed) {
       s->closed = true;

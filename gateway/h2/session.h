@@ -148,6 +148,15 @@ class Session : public std::enable_shared_from_this<Session> {
   SessionOptions options_;
   nghttp2_session* session_ = nullptr;
   std::map<int32_t, std::shared_ptr<StreamState>> streams_;
+  // The stream whose header block is arriving, found once per block rather than once per field
+  // (nghttp2 finds stream data by hashing the id). 0: none; cleared when the block ends or its
+  // stream closes.
+  int32_t blockStreamId_ = 0;
+  StreamState* blockStream_ = nullptr;
+  void enterBlock(int32_t id, StreamState* s) {
+    blockStreamId_ = s ? id : 0;
+    blockStream_ = s;
+  }
   Event writeEvent_;
   Deadline idleDeadline_;
   bool dead_ = false;
