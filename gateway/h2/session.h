@@ -18,6 +18,7 @@
 #include "gateway/deadline.h"
 #include "gateway/error.h"
 #include "gateway/event.h"
+#include "gateway/h2/ended_streams.h"
 #include "gateway/http/message.h"
 #include "gateway/read_buffer.h"
 #include "gateway/transport.h"
@@ -153,6 +154,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // stream closes.
   int32_t blockStreamId_ = 0;
   StreamState* blockStream_ = nullptr;
+  EndedStreams ended_;  // server sessions: what nghttp2 no longer tells apart (ended_streams.h)
   void enterBlock(int32_t id, StreamState* s) {
     blockStreamId_ = s ? id : 0;
     blockStream_ = s;

@@ -359,6 +359,26 @@ TEST_F(Hostile, HeadersOnClosedStreamIsStreamClosed) {
   EXPECT_EQ(frames.back().errorCode(), h2::kStreamClosed) << h2::describe(frames);
 }
 
+// RFC 9113 section 5.1 ("closed"): frames on a stream kgate reset before the client ended it
+// are ignored, not an error: a request refused before its body is sent leaves DATA in flight.
+TEST_F(Hostile, DataAfterOurResetIsIgnored) {
+  auto c = h2Client();
+  c->sendPreface();
+  // A POST without a token, its body still to come: the 401 ends the stream before the body.
+  c->send(h2::frame(h2::kHeaders, h2::kEndHeaders, 1, h2::requestBlock("POST", "bob", "/")));
+  auto frames = c->readUntil(
+      [](const h2::Frame& f) { return f.type == h2::kRstStream && f.stream == 1; });
+  ASSERT_FALSE(frames.empty()) << "no RST_STREAM after answering before the body";
+  c->send(h2::frame(h2::kData, h2::kEndStream, 1, "late"));
+  c->send(requestHeaders(3));
+  frames = c->readUntil([](const h2::Frame& f) {
+    return f.type == h2::kGoaway || (f.stream == 3 && (f.flags & h2::kEndStream));
+  });
+  ASSERT_FALSE(frames.empty()) << "no answer on stream 3";
+  EXPECT_NE(frames.back().type, h2::kGoaway) << h2::describe(frames);
+  EXPECT_EQ(frames.back().stream, 3u) << h2::describe(frames);
+}
+
 // RFC 9113 section 5.1 ("idle"): DATA, WINDOW_UPDATE or RST_STREAM on an idle stream is a
 // connection error PROTOCOL_ERROR; so are HEADERS on an even (server-initiated) id (5.1.1).
 TEST_F(Hostile, FramesOnIdleStreamsAreProtocolErrors) {

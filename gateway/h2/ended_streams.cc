@@ -1,0 +1,52 @@
+#include "gateway/h2/ended_streams.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace kgate::h2 {
+
+namespace {
+constexpr uint8_t kData = 0x0;
+constexpr uint8_t kHeaders = 0x1;
+}  // namespace
+
+void EndedStreams::add(int32_t id) {
+  ids_[next_] = id;
+  next_ = (next_ + 1) % ids_.size();
+  highest_ = std::max(highest_, id);
+}
+
+bool EndedStreams::contains(int32_t id) const {
+  if (id <= 0 || id > highest_) return false;
+  return std::find(ids_.begin(), ids_.end(), id) != ids_.end();
+}
+
+size_t EndedStreams::scan(std::string_view data) {
+  size_t i = 0;
+  while (i < data.size()) {
+    if (skip_ > 0) {
+      size_t n = std::min<size_t>(skip_, data.size() - i);
+      skip_ -= static_cast<uint32_t>(n);
+      i += n;
+      continue;
+    }
+    size_t n = std::min(head_.size() - headLen_, data.size() - i);
+    std::memcpy(head_.data() + headLen_, data.data() + i, n);
+    if (headLen_ + n < head_.size()) {  // the rest of the header comes with the next read
+      headLen_ += n;
+      return data.size();
+    }
+    const uint8_t* h = head_.data();
+    uint32_t length = (uint32_t{h[0]} << 16) | (uint32_t{h[1]} << 8) | h[2];
+    uint8_t type = h[3];
+    int32_t id = static_cast<int32_t>(((uint32_t{h[5]} & 0x7f) << 24) | (uint32_t{h[6]} << 16) |
+                                      (uint32_t{h[7]} << 8) | h[8]);
+    if ((type == kData || type == kHeaders) && contains(id)) return i;
+    i += n;
+    headLen_ = 0;
+    skip_ = length;
+  }
+  return data.size();
+}
+
+}  // namespace kgate::h2

@@ -1,0 +1,82 @@
+// The watch for frames on streams the client ended (ended_streams.h): it must follow the frame
+// headers of the client's byte stream however the reads cut it, and stop exactly at the first
+// DATA or HEADERS frame on a remembered stream.
+#include "gateway/h2/ended_streams.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace kgate::h2 {
+namespace {
+
+std::string frame(uint8_t type, int32_t id, std::string_view payload) {
+  std::string f;
+  f += static_cast<char>(payload.size() >> 16);
+  f += static_cast<char>(payload.size() >> 8);
+  f += static_cast<char>(payload.size());
+  f += static_cast<char>(type);
+  f += '\0';  // flags
+  f += static_cast<char>((id >> 24) & 0x7f);
+  f += static_cast<char>(id >> 16);
+  f += static_cast<char>(id >> 8);
+  f += static_cast<char>(id);
+  return f + std::string(payload);
+}
+
+const std::string kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+// Feeds `bytes` in pieces of `piece` bytes; returns the offset where the watch stopped (within a
+// frame header split between pieces: the first of its bytes in the piece it stopped in), or the
+// size when it did not.
+size_t stopsAt(EndedStreams& e, const std::string& bytes, size_t piece) {
+  for (size_t at = 0; at < bytes.size(); at += piece) {
+    std::string_view part = std::string_view(bytes).substr(at, piece);
+    size_t clean = e.scan(part);
+    if (clean < part.size()) return at + clean;
+  }
+  return bytes.size();
+}
+
+TEST(EndedStreams, StopsAtDataOrHeadersOnAnEndedStreamHoweverTheBytesArrive) {
+  // Stream 1 opens and ends; then HEADERS 3, a DATA on 3 whose payload looks like a frame header
+  // for 1, WINDOW_UPDATE and RST_STREAM on 1 (allowed after its end), then DATA on 1.
+  std::string opening = kPreface + frame(0x4, 0, "") + frame(0x1, 1, "hdrs");
+  std::string before = frame(0x1, 3, "hdrs") + frame(0x0, 3, frame(0x0, 1, "xx")) +
+                       frame(0x8, 1, "wind") + frame(0x3, 1, "rst!");
+  for (uint8_t type : {uint8_t{0x0}, uint8_t{0x1}}) {
+    std::string bytes = before + frame(type, 1, "late") + frame(0x0, 5, "more");
+    for (size_t piece = 1; piece <= bytes.size(); ++piece) {
+      EndedStreams e;
+      ASSERT_EQ(stopsAt(e, opening, 3), opening.size());
+      e.add(1);
+      size_t stop = stopsAt(e, bytes, piece);
+      // At the late frame's header: its first byte, or where the piece holding the rest began.
+      EXPECT_GE(stop, before.size()) << "pieces of " << piece;
+      EXPECT_LT(stop, before.size() + 9) << "pieces of " << piece;
+      EXPECT_TRUE(stop == before.size() || stop % piece == 0) << "pieces of " << piece;
+    }
+  }
+}
+
+TEST(EndedStreams, PassesEverythingWhenNoFrameIsOnAnEndedStream) {
+  std::string bytes = kPreface + frame(0x4, 0, "") + frame(0x1, 1, "h") + frame(0x0, 1, "body") +
+                      frame(0x1, 3, std::string(70000, 'x'));
+  for (size_t piece : {size_t{1}, size_t{5}, size_t{9}, size_t{4096}, bytes.size()}) {
+    EndedStreams e;
+    e.add(7);
+    EXPECT_EQ(stopsAt(e, bytes, piece), bytes.size()) << "pieces of " << piece;
+  }
+}
+
+TEST(EndedStreams, RemembersTheLastSixteen) {
+  EndedStreams e;
+  EXPECT_FALSE(e.contains(1));
+  for (int32_t id = 1; id <= 2 * 20; id += 2) e.add(id);
+  for (int32_t id = 1; id <= 2 * 20; id += 2) EXPECT_EQ(e.contains(id), id > 2 * 4) << id;
+  EXPECT_FALSE(e.contains(41));
+  EXPECT_FALSE(e.contains(0));
+}
+
+}  // namespace
+}  // namespace kgate::h2
