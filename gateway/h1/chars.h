@@ -1,6 +1,6 @@
 // The character classes of HTTP/1.1 heads (RFC 9110 section 5.6, RFC 9112) and the small
-// string steps the parser takes with them. Values and targets are checked eight bytes at a time:
-// they are most of a head's bytes, and a byte-by-byte loop was a third of parsing one.
+// string steps the parser takes with them. Values, targets and field names are checked eight bytes
+// at a time: they are most of a head's bytes, and a byte-by-byte loop was a third of parsing one.
 #pragma once
 
 #include <array>
@@ -28,35 +28,75 @@ inline bool isToken(std::string_view s) {
   return true;
 }
 
+// Per byte of x: the high bit set where lo <= byte <= hi, clear elsewhere and for bytes >= 0x80.
+// Seven-bit sums and differences cannot carry into the next byte, so each byte stands alone.
+inline uint64_t bytesBetween(uint64_t x, unsigned lo, unsigned hi) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  const uint64_t low7 = x & (kOnes * 0x7f);
+  const uint64_t belowTop = kOnes * (128 + hi) - low7;     // high bit: byte <= hi
+  const uint64_t aboveBottom = low7 + kOnes * (128 - lo);  // high bit: byte >= lo
+  return belowTop & aboveBottom & ~x & (kOnes * 0x80);
+}
+
+// Eight name bytes in lower case into out, if all of them are letters, digits or '-' (nearly
+// every field name is made of those alone); false to leave them to the table.
+inline bool lowerCommonWord(const char* in, char* out) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  uint64_t x;
+  std::memcpy(&x, in, 8);
+  // Setting 0x20 lowers A-Z and moves nothing else into a-z; digits and '-' are tested on x,
+  // since other bytes (CR, controls) land on them once 0x20 is set.
+  const uint64_t folded = x | (kOnes * 0x20);
+  const uint64_t good =
+      bytesBetween(folded, 'a', 'z') | bytesBetween(x, '0', '9') | bytesBetween(x, '-', '-');
+  if (good != kOnes * 0x80) return false;
+  std::memcpy(out, &folded, 8);  // digits and '-' already have 0x20 set
+  return true;
+}
+
 // s in lower case into out (s.size() bytes); false (out unspecified) if s is not a token.
 inline bool lowerToken(std::string_view s, char* out) {
+  if (s.empty()) return false;
+  size_t i = 0;
+  // Whole words while they are common bytes; a last partial word overlaps the one before it
+  // (lowering a byte twice is harmless), so only names under eight bytes go byte by byte.
+  for (; i + 8 <= s.size(); i += 8)
+    if (!lowerCommonWord(s.data() + i, out + i)) break;
+  if (i == s.size()) return true;
+  if (i > 0 && i + 8 > s.size() && lowerCommonWord(s.data() + s.size() - 8, out + s.size() - 8))
+    return true;
   char good = 1;
-  for (size_t i = 0; i < s.size(); ++i) {
+  for (; i < s.size(); ++i) {
     char c = kTokenLower[static_cast<unsigned char>(s[i])];
     out[i] = c;
     good &= static_cast<char>(c != 0);
   }
-  return !s.empty() && good != 0;
+  return good != 0;
 }
 
-// True if no byte of s is below min or is DEL. Bytes from 0x80 (obs-text) pass.
-inline bool noneBelowOrDel(std::string_view s, unsigned char min) {
+// True if no byte of the eight at p is below min or is DEL. Bytes from 0x80 (obs-text) pass.
+inline bool wordNoneBelowOrDel(const char* p, unsigned char min) {
   constexpr uint64_t kOnes = 0x0101010101010101ull;
-  constexpr uint64_t kHigh = 0x8080808080808080ull;
-  const uint64_t below = kOnes * min;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t x;
-    std::memcpy(&x, s.data() + i, 8);
-    uint64_t del = x ^ (kOnes * 0x7f);
-    // A byte below min (or zero after the xor: DEL) sets its high bit here; bytes >= 0x80 never.
-    if ((((x - below) & ~x) | ((del - kOnes) & ~del)) & kHigh) return false;
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  uint64_t del = x ^ (kOnes * 0x7f);
+  // A byte below min (or zero after the xor: DEL) sets its high bit here; bytes >= 0x80 never.
+  return ((((x - kOnes * min) & ~x) | ((del - kOnes) & ~del)) & (kOnes * 0x80)) == 0;
+}
+
+// True if no byte of s is below min or is DEL.
+inline bool noneBelowOrDel(std::string_view s, unsigned char min) {
+  if (s.size() < 8) {
+    for (char ch : s) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c < min || c == 0x7f) return false;
+    }
+    return true;
   }
-  for (; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < min || c == 0x7f) return false;
-  }
-  return true;
+  // Whole words, then the last eight bytes as one more (overlapping) word.
+  for (size_t i = 0; i + 8 < s.size(); i += 8)
+    if (!wordNoneBelowOrDel(s.data() + i, min)) return false;
+  return wordNoneBelowOrDel(s.data() + s.size() - 8, min);
 }
 
 // Field values, reason phrases and chunk extensions: HTAB, SP, visible ASCII and obs-text.

@@ -42,6 +42,33 @@ TEST(HeadChars, WordCheckAgreesWithByteCheck) {
   EXPECT_FALSE(chars::isText("abcdefgh\x1f"));
 }
 
+// Field names are lowered a word at a time when they are letters, digits and '-': every byte
+// value at every place of names of every length up to 19 must come out as the table says.
+TEST(HeadChars, WordLoweringAgreesWithTheTable) {
+  for (std::string_view fill : {"Content-Type-X9z", "aaaaaaaaaaaaaaaaaaa", "ZZZZZZZZZZZZZZZZZZZ"}) {
+    for (size_t size = 1; size < 20; ++size) {
+      for (int b = 0; b < 256; ++b) {
+        for (size_t at = 0; at < size; ++at) {
+          std::string s;
+          for (size_t i = 0; i < size; ++i) s += fill[i % fill.size()];
+          s[at] = static_cast<char>(b);
+          std::string expected(size, '\0');
+          bool token = true;
+          for (size_t i = 0; i < size; ++i) {
+            expected[i] = chars::kTokenLower[static_cast<unsigned char>(s[i])];
+            token = token && expected[i] != 0;
+          }
+          std::string out(size, '?');
+          ASSERT_EQ(chars::lowerToken(s, out.data()), token) << b << " at " << at << " of " << size;
+          if (token) ASSERT_EQ(out, expected) << b << " at " << at << " of " << size;
+        }
+      }
+    }
+  }
+  char none[1];
+  EXPECT_FALSE(chars::lowerToken("", none));
+}
+
 TEST(RequestGrammar, RefusedHeads) {
   for (std::string_view head : {
            "GET / HTTP/1.1\nHost: a\n\n",                   // bare LF
