@@ -313,25 +313,37 @@ awaitable<error_code> Transport::writeTls(Pieces three, PieceList list) {
   co_return ec;
 }
 
+namespace {
+// One writev of the first 64 non-empty pieces: bytes written, -1 (errno set), or 0 with `none`
+// when no piece has bytes. A plain function, so its 1 KiB iovec array lives on the stack rather
+// than in the calling coroutine's frame (and goes uninitialised).
+ssize_t writevPieces(int fd, std::span<const std::string_view> pieces, bool& none) {
+  std::array<iovec, 64> iov;
+  int cnt = 0;
+  for (auto p : pieces) {
+    if (p.empty()) continue;
+    if (cnt == static_cast<int>(iov.size())) break;
+    iov[cnt].iov_base = const_cast<char*>(p.data());
+    iov[cnt].iov_len = p.size();
+    ++cnt;
+  }
+  none = cnt == 0;
+  return none ? 0 : ::writev(fd, iov.data(), cnt);
+}
+}  // namespace
+
 awaitable<error_code> Transport::writePlain(Pieces three, PieceList list) {
   PieceList pieces = list.empty() ? PieceList(three) : list;
   error_code ec;
   while (!ec) {
-    std::array<iovec, 64> iov{};
-    int cnt = 0;
-    for (auto p : pieces) {
-      if (p.empty()) continue;
-      if (cnt == static_cast<int>(iov.size())) break;
-      iov[cnt].iov_base = const_cast<char*>(p.data());
-      iov[cnt].iov_len = p.size();
-      ++cnt;
-    }
-    if (cnt == 0) break;
     if (closed_) {
-      ec = net::error::operation_aborted;
+      bool none = std::all_of(pieces.begin(), pieces.end(), [](auto p) { return p.empty(); });
+      if (!none) ec = net::error::operation_aborted;
       break;
     }
-    ssize_t n = ::writev(socket_.native_handle(), iov.data(), cnt);
+    bool none = false;
+    ssize_t n = writevPieces(socket_.native_handle(), pieces, none);
+    if (none) break;
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         startSendCountdown();
