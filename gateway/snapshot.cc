@@ -17,7 +17,10 @@ std::vector<std::string> alpnFor(conf::UpstreamProtocol p) {
 Result<void> addTls(Snapshot& snap, const routes::Upstream& u) {
   if (!u.endpoint.tls()) return {};
   std::string key = upstreamTlsKey(u);
-  if (snap.upstreamTls.count(key)) return {};
+  if (auto it = snap.upstreamTls.find(key); it != snap.upstreamTls.end()) {
+    snap.tlsByUpstream[&u] = it->second->native_handle();
+    return {};
+  }
   certs::ClientTlsOptions opts;
   opts.verifyPeer = u.verifyPeer;
   opts.alpn = alpnFor(u.protocol);
@@ -33,6 +36,7 @@ Result<void> addTls(Snapshot& snap, const routes::Upstream& u) {
   auto ctx = certs::makeClientContext(opts);
   if (!ctx) return fail("TLS context for " + u.endpoint.url() + ": " + ctx.error());
   snap.upstreamTls[key] = *ctx;
+  snap.tlsByUpstream[&u] = (*ctx)->native_handle();
   return {};
 }
 
@@ -46,6 +50,8 @@ std::string upstreamTlsKey(const routes::Upstream& u) {
 }
 
 SSL_CTX* Snapshot::tlsFor(const routes::Upstream& u) const {
+  if (!u.endpoint.tls()) return nullptr;
+  if (auto known = tlsByUpstream.find(&u); known != tlsByUpstream.end()) return known->second;
   auto it = upstreamTls.find(upstreamTlsKey(u));
   return it == upstreamTls.end() ? nullptr : it->second->native_handle();
 }

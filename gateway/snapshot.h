@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "auth/token_set.h"
 #include "certs/tls_context.h"
@@ -25,6 +26,10 @@ struct Snapshot {
   std::shared_ptr<const routes::RouteTable> routes;
   std::shared_ptr<const auth::TokenSet> tokens;
   std::map<std::string, certs::SslContextPtr> upstreamTls;  // by upstreamTlsKey()
+  // The same contexts by the addresses of the Upstreams inside `routes` (kept alive with it): the
+  // key is a string built, and hashed over PEM for client certificates, per lookup: too dear for
+  // every request.
+  std::unordered_map<const routes::Upstream*, SSL_CTX*> tlsByUpstream;
 
   const std::string& self() const { return config->domainID; }
   SSL_CTX* tlsFor(const routes::Upstream& u) const;
