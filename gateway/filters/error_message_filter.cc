@@ -29,8 +29,11 @@ std::string errorMessage(const conf::Config& config, ListenerKind listener, bool
 }
 
 void ErrorMessageFilter::onResponse(StreamContext& ctx, http::ResponseHead& head) {
-  std::string internal(head.headers.get("kuscia-error-message-internal"));
-  head.headers.remove("kuscia-error-message-internal");
+  std::string internal;
+  if (const std::string* v = head.headers.find("kuscia-error-message-internal")) {
+    internal = *v;
+    head.headers.remove("kuscia-error-message-internal");  // a second scan, only when it is there
+  }
   if (head.status >= 400 && head.status <= 599) {
     std::string upstream = ctx.local ? std::string() : std::string(head.headers.get("kuscia-error-message"));
     head.headers.set("kuscia-error-message",
