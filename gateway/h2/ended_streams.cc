@@ -8,6 +8,8 @@ namespace kgate::h2 {
 namespace {
 constexpr uint8_t kData = 0x0;
 constexpr uint8_t kHeaders = 0x1;
+constexpr uint8_t kRstStream = 0x3;
+constexpr uint8_t kEndStream = 0x1;  // the flag, on DATA and HEADERS
 }  // namespace
 
 void EndedStreams::add(int32_t id) {
@@ -21,7 +23,9 @@ bool EndedStreams::contains(int32_t id) const {
   return std::find(ids_.begin(), ids_.end(), id) != ids_.end();
 }
 
-size_t EndedStreams::scan(std::string_view data) {
+EndedStreams::Stop EndedStreams::scan(std::string_view data) {
+  std::array<int32_t, kClosers> closers;  // streams frames of this scan may have closed
+  size_t closerCount = 0;
   size_t i = 0;
   while (i < data.size()) {
     if (skip_ > 0) {
@@ -34,19 +38,30 @@ size_t EndedStreams::scan(std::string_view data) {
     std::memcpy(head_.data() + headLen_, data.data() + i, n);
     if (headLen_ + n < head_.size()) {  // the rest of the header comes with the next read
       headLen_ += n;
-      return data.size();
+      return {data.size(), false};
     }
     const uint8_t* h = head_.data();
     uint32_t length = (uint32_t{h[0]} << 16) | (uint32_t{h[1]} << 8) | h[2];
     uint8_t type = h[3];
+    bool endStream = (h[4] & kEndStream) != 0;
     int32_t id = static_cast<int32_t>(((uint32_t{h[5]} & 0x7f) << 24) | (uint32_t{h[6]} << 16) |
                                       (uint32_t{h[7]} << 8) | h[8]);
-    if ((type == kData || type == kHeaders) && contains(id)) return i;
+    bool dataOrHeaders = type == kData || type == kHeaders;
+    if (dataOrHeaders && contains(id)) return {i, true};
+    bool closes = (dataOrHeaders && endStream) || type == kRstStream;
+    if (dataOrHeaders || closes) {
+      bool closedHere = std::find(closers.begin(), closers.begin() + closerCount, id) !=
+                        closers.begin() + closerCount;
+      // Whether it did close is known once nghttp2 has read up to here.
+      if ((dataOrHeaders && closedHere) || (closes && !closedHere && closerCount == kClosers))
+        return {i, false};
+      if (closes && !closedHere) closers[closerCount++] = id;
+    }
     i += n;
     headLen_ = 0;
     skip_ = length;
   }
-  return data.size();
+  return {data.size(), false};
 }
 
 }  // namespace kgate::h2

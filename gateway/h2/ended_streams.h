@@ -27,13 +27,19 @@ class EndedStreams {
   void add(int32_t id);
   bool contains(int32_t id) const;
 
-  // Follows the frames of the client's byte stream (its 24-byte preface first). Returns how many
-  // bytes of `data` come before a DATA or HEADERS frame on an ended stream (the caller hands
-  // only those to nghttp2, then ends the session), or data.size() when there is none. The bytes
-  // counted are taken as read: call it once for each piece handed on.
-  size_t scan(std::string_view data);
+  struct Stop {
+    size_t clean;    // bytes of the data nghttp2 may take now (all of them: nothing to stop at)
+    bool violation;  // clean ends at DATA or HEADERS on an ended stream: end the session
+  };
+  // Follows the frames of the client's byte stream (its 24-byte preface first) and stops before
+  // DATA or HEADERS on a remembered stream. It also stops, without a violation, before DATA or
+  // HEADERS on a stream that a frame earlier in the same data may have closed (END_STREAM,
+  // RST_STREAM): the caller hands nghttp2 what comes before, so that the close is known, then
+  // scans the rest again. The bytes counted clean are taken as read: hand them all on.
+  Stop scan(std::string_view data);
 
  private:
+  static constexpr size_t kClosers = 8;  // streams a frame of one scan may close, looked at
   std::array<int32_t, kRemembered> ids_{};
   size_t next_ = 0;
   int32_t highest_ = 0;           // no id above it is remembered: most frames are told at once

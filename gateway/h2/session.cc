@@ -468,17 +468,22 @@ awaitable<void> Session::run(ReadBuffer buf) {
       auto data = buf.data();
       // nghttp2 drops frames on closed streams unseen (ended_streams.h): what comes before one on
       // a stream the client ended goes in, then the session ends.
-      size_t clean = isServer() ? ended_.scan(data) : data.size();
+      auto stop = isServer() ? ended_.scan(data) : EndedStreams::Stop{data.size(), false};
       ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data.data()),
-                                            clean);
-      if (rv < 0) {
-        terminate(goawayCodeFor(rv), nghttp2_strerror(static_cast<int>(rv)));
+                                            stop.clean);
+      // nghttp2 takes all it is given unless a callback pauses it (none does): the scan has to
+      // see every byte once, so anything else ends the session too.
+      if (rv < 0 || static_cast<size_t>(rv) != stop.clean) {
+        if (rv < 0) terminate(goawayCodeFor(rv), nghttp2_strerror(static_cast<int>(rv)));
+        else terminate(NGHTTP2_INTERNAL_ERROR, "input left unread");
+        if (dead_) break;  // terminate() did nothing: the same bytes would fail again
         continue;
       }
       buf.consume(static_cast<size_t>(rv));
-      if (clean < data.size())
+      if (stop.violation)
         terminate(NGHTTP2_STREAM_CLOSED, "DATA or HEADERS on a stream it had ended");
       signalWrite();
+      if (stop.clean < data.size()) continue;  // the rest, once nghttp2 has seen what came first
     }
     if (dead_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)))
       break;

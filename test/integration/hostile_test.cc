@@ -359,6 +359,18 @@ TEST_F(Hostile, HeadersOnClosedStreamIsStreamClosed) {
   EXPECT_EQ(frames.back().errorCode(), h2::kStreamClosed) << h2::describe(frames);
 }
 
+// The same, when the stream closes in the same read as the late frame: the client's request,
+// its RST_STREAM (allowed after END_STREAM) and DATA after it, in one write.
+TEST_F(Hostile, DataOnAStreamClosedInTheSameReadIsStreamClosed) {
+  auto c = h2Client();
+  c->sendPreface();
+  c->send(requestHeaders(1) + h2::frame(h2::kRstStream, 0, 1, std::string("\0\0\0\x08", 4)) +
+          h2::frame(h2::kData, h2::kEndStream, 1, "late"));
+  auto frames = c->readUntilGoaway();
+  ASSERT_FALSE(frames.empty()) << "no GOAWAY for DATA after END_STREAM and RST_STREAM";
+  EXPECT_EQ(goawayCode(frames), str(h2::kStreamClosed)) << h2::describe(frames);
+}
+
 // RFC 9113 section 5.1 ("closed"): frames on a stream kgate reset before the client ended it
 // are ignored, not an error: a request refused before its body is sent leaves DATA in flight.
 TEST_F(Hostile, DataAfterOurResetIsIgnored) {

@@ -32,10 +32,18 @@ const std::string kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 size_t stopsAt(EndedStreams& e, const std::string& bytes, size_t piece) {
   for (size_t at = 0; at < bytes.size(); at += piece) {
     std::string_view part = std::string_view(bytes).substr(at, piece);
-    size_t clean = e.scan(part);
-    if (clean < part.size()) return at + clean;
+    auto stop = e.scan(part);
+    if (stop.violation) return at + stop.clean;
+    EXPECT_EQ(stop.clean, part.size()) << "a stop that is no violation, at " << at + stop.clean;
   }
   return bytes.size();
+}
+
+constexpr uint8_t kEndStream = 0x1;
+
+std::string withFlags(std::string frame, uint8_t flags) {
+  frame[4] = static_cast<char>(flags);
+  return frame;
 }
 
 TEST(EndedStreams, StopsAtDataOrHeadersOnAnEndedStreamHoweverTheBytesArrive) {
@@ -67,6 +75,50 @@ TEST(EndedStreams, PassesEverythingWhenNoFrameIsOnAnEndedStream) {
     e.add(7);
     EXPECT_EQ(stopsAt(e, bytes, piece), bytes.size()) << "pieces of " << piece;
   }
+}
+
+// A stream a frame of the same read closes (the client's END_STREAM after kgate's, or its
+// RST_STREAM) is only known closed once nghttp2 has read that frame: the scan stops before a
+// later DATA or HEADERS on it without calling it a violation, and a scan of the rest after the
+// close decides.
+TEST(EndedStreams, StopsToLetACloseInTheSameReadBeKnown) {
+  std::string opening = kPreface + frame(0x4, 0, "");
+  std::string closing = withFlags(frame(0x1, 1, "hdrs"), kEndStream) + frame(0x3, 1, "rst!") +
+                        frame(0x1, 3, "hdrs");
+  std::string late = frame(0x0, 1, "late") + frame(0x0, 3, "body");
+  EndedStreams e;
+  ASSERT_EQ(stopsAt(e, opening, opening.size()), opening.size());
+  std::string bytes = closing + late;
+  auto first = e.scan(bytes);
+  EXPECT_FALSE(first.violation);
+  EXPECT_EQ(first.clean, closing.size());
+  e.add(1);  // what nghttp2's close callback does on reading the RST_STREAM
+  auto second = e.scan(std::string_view(bytes).substr(first.clean));
+  EXPECT_TRUE(second.violation);
+  EXPECT_EQ(second.clean, 0u);
+
+  // Stream 3 was not ended: DATA on it passes, and nothing stops without a closing frame.
+  EndedStreams open;
+  ASSERT_EQ(stopsAt(open, opening + frame(0x1, 3, "h") + frame(0x0, 3, "b") + frame(0x0, 3, "c"),
+                    7),
+            opening.size() + 3 * 9 + 3);
+}
+
+TEST(EndedStreams, ManyClosesInOneReadAreLookedAtInTurns) {
+  std::string opening = kPreface + frame(0x4, 0, "");
+  std::string bytes;
+  for (int32_t id = 1; id <= 19; id += 2) bytes += withFlags(frame(0x1, id, "h"), kEndStream);
+  EndedStreams e;
+  ASSERT_EQ(stopsAt(e, opening, opening.size()), opening.size());
+  size_t at = 0, scans = 0;
+  while (at < bytes.size()) {
+    auto stop = e.scan(std::string_view(bytes).substr(at));
+    ASSERT_FALSE(stop.violation);
+    ASSERT_GT(stop.clean, 0u);
+    at += stop.clean;
+    ++scans;
+  }
+  EXPECT_EQ(scans, 2u);  // eight closes are followed in one scan; the ninth starts another
 }
 
 TEST(EndedStreams, RemembersTheLastSixteen) {
