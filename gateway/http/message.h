@@ -29,7 +29,8 @@ class Headers {
   bool has(std::string_view name) const { return find(name) != nullptr; }
 
   // Appends (a repeated name keeps both). The strings are made in the list's own slot: made
-  // outside and moved in, each field cost two more string constructions and copies.
+  // outside and moved in, each field cost two more string constructions and copies. The views
+  // must not point into this list (making the slot may move it).
   void add(std::string_view name, std::string_view value);
   void set(std::string_view name, std::string value);  // replaces every value with one
   void setIfAbsent(std::string_view name, std::string value);

@@ -24,16 +24,20 @@ error_code requestHead(std::string_view head) {
 }
 
 // The eight-bytes-at-a-time check against the definition, for every byte value at every place
-// of a word and of the tail, between bytes from both ends of the range.
+// of strings of every length to 24 (short ones, whole words, overlapping last words), between
+// bytes from both ends of the range.
 TEST(HeadChars, WordCheckAgreesWithByteCheck) {
   for (unsigned char min : {0x20, 0x21}) {
     for (char fill : {'a', '\x80', '\xff', '~'}) {
-      for (int b = 0; b < 256; ++b) {
-        for (size_t at = 0; at < 19; ++at) {
-          std::string s(19, fill);
-          s[at] = static_cast<char>(b);
-          bool expected = b >= min && b != 0x7f;
-          ASSERT_EQ(chars::noneBelowOrDel(s, min), expected) << b << " at " << at;
+      for (size_t size = 1; size <= 24; ++size) {
+        ASSERT_TRUE(chars::noneBelowOrDel(std::string(size, fill), min)) << size;
+        for (int b = 0; b < 256; ++b) {
+          for (size_t at = 0; at < size; ++at) {
+            std::string s(size, fill);
+            s[at] = static_cast<char>(b);
+            bool expected = b >= min && b != 0x7f;
+            ASSERT_EQ(chars::noneBelowOrDel(s, min), expected) << b << " at " << at << " of " << size;
+          }
         }
       }
     }
