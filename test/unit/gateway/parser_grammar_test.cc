@@ -36,7 +36,8 @@ TEST(HeadChars, WordCheckAgreesWithByteCheck) {
             std::string s(size, fill);
             s[at] = static_cast<char>(b);
             bool expected = b >= min && b != 0x7f;
-            ASSERT_EQ(chars::noneBelowOrDel(s, min), expected) << b << " at " << at << " of " << size;
+            ASSERT_EQ(chars::noneBelowOrDel(s, min), expected)
+                << b << " at " << at << " of " << size;
           }
         }
       }
