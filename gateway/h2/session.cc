@@ -531,7 +531,11 @@ awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
         const uint8_t* data = nullptr;
         ssize_t n = nghttp2_session_mem_send(session_, &data);
         if (n < 0) {
+          // Only an internal failure gets here (sendData's frame-length check). Closing wakes
+          // the reader, whose end fails every stream; otherwise their writers waited for the
+          // client to send or leave.
           dead_ = true;
+          transport_->close();
           break;
         }
         if (n == 0) break;
