@@ -1,16 +1,11 @@
 #include "gateway/h2/ended_streams.h"
 
+#include <nghttp2/nghttp2.h>
+
 #include <algorithm>
 #include <cstring>
 
 namespace kgate::h2 {
-
-namespace {
-constexpr uint8_t kData = 0x0;
-constexpr uint8_t kHeaders = 0x1;
-constexpr uint8_t kRstStream = 0x3;
-constexpr uint8_t kEndStream = 0x1;  // the flag, on DATA and HEADERS
-}  // namespace
 
 void EndedStreams::add(int32_t id) {
   ids_[next_] = id;
@@ -43,12 +38,12 @@ EndedStreams::Stop EndedStreams::scan(std::string_view data) {
     const uint8_t* h = head_.data();
     uint32_t length = (uint32_t{h[0]} << 16) | (uint32_t{h[1]} << 8) | h[2];
     uint8_t type = h[3];
-    bool endStream = (h[4] & kEndStream) != 0;
+    bool endStream = (h[4] & NGHTTP2_FLAG_END_STREAM) != 0;
     int32_t id = static_cast<int32_t>(((uint32_t{h[5]} & 0x7f) << 24) | (uint32_t{h[6]} << 16) |
                                       (uint32_t{h[7]} << 8) | h[8]);
-    bool dataOrHeaders = type == kData || type == kHeaders;
+    bool dataOrHeaders = type == NGHTTP2_DATA || type == NGHTTP2_HEADERS;
     if (dataOrHeaders && contains(id)) return {i, true};
-    bool closes = (dataOrHeaders && endStream) || type == kRstStream;
+    bool closes = (dataOrHeaders && endStream) || type == NGHTTP2_RST_STREAM;
     if (dataOrHeaders || closes) {
       bool closedHere = std::find(closers.begin(), closers.begin() + closerCount, id) !=
                         closers.begin() + closerCount;

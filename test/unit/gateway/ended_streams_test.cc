@@ -7,24 +7,12 @@
 
 #include <string>
 
+#include "support/h2_raw_client.h"
+
 namespace kgate::h2 {
 namespace {
 
-std::string frame(uint8_t type, int32_t id, std::string_view payload) {
-  std::string f;
-  f += static_cast<char>(payload.size() >> 16);
-  f += static_cast<char>(payload.size() >> 8);
-  f += static_cast<char>(payload.size());
-  f += static_cast<char>(type);
-  f += '\0';  // flags
-  f += static_cast<char>((id >> 24) & 0x7f);
-  f += static_cast<char>(id >> 16);
-  f += static_cast<char>(id >> 8);
-  f += static_cast<char>(id);
-  return f + std::string(payload);
-}
-
-const std::string kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+namespace wire = kgate::test::h2;  // frames as bytes
 
 // Feeds `bytes` in pieces of `piece` bytes; returns the offset where the watch stopped (within a
 // frame header split between pieces: the first of its bytes in the piece it stopped in), or the
@@ -39,21 +27,18 @@ size_t stopsAt(EndedStreams& e, const std::string& bytes, size_t piece) {
   return bytes.size();
 }
 
-constexpr uint8_t kEndStream = 0x1;
-
-std::string withFlags(std::string frame, uint8_t flags) {
-  frame[4] = static_cast<char>(flags);
-  return frame;
-}
-
 TEST(EndedStreams, StopsAtDataOrHeadersOnAnEndedStreamHoweverTheBytesArrive) {
   // Stream 1 opens and ends; then HEADERS 3, a DATA on 3 whose payload looks like a frame header
   // for 1, WINDOW_UPDATE and RST_STREAM on 1 (allowed after its end), then DATA on 1.
-  std::string opening = kPreface + frame(0x4, 0, "") + frame(0x1, 1, "hdrs");
-  std::string before = frame(0x1, 3, "hdrs") + frame(0x0, 3, frame(0x0, 1, "xx")) +
-                       frame(0x8, 1, "wind") + frame(0x3, 1, "rst!");
-  for (uint8_t type : {uint8_t{0x0}, uint8_t{0x1}}) {
-    std::string bytes = before + frame(type, 1, "late") + frame(0x0, 5, "more");
+  std::string opening = std::string(wire::kPreface) + wire::frame(wire::kSettings, 0, 0, "") +
+                        wire::frame(wire::kHeaders, 0, 1, "hdrs");
+  std::string before = wire::frame(wire::kHeaders, 0, 3, "hdrs") +
+                       wire::frame(wire::kData, 0, 3, wire::frame(wire::kData, 0, 1, "xx")) +
+                       wire::frame(wire::kWindowUpdate, 0, 1, "wind") +
+                       wire::frame(wire::kRstStream, 0, 1, "rst!");
+  for (uint8_t type : {wire::kData, wire::kHeaders}) {
+    std::string bytes =
+        before + wire::frame(type, 0, 1, "late") + wire::frame(wire::kData, 0, 5, "more");
     for (size_t piece = 1; piece <= bytes.size(); ++piece) {
       EndedStreams e;
       ASSERT_EQ(stopsAt(e, opening, 3), opening.size());
@@ -68,8 +53,10 @@ TEST(EndedStreams, StopsAtDataOrHeadersOnAnEndedStreamHoweverTheBytesArrive) {
 }
 
 TEST(EndedStreams, PassesEverythingWhenNoFrameIsOnAnEndedStream) {
-  std::string bytes = kPreface + frame(0x4, 0, "") + frame(0x1, 1, "h") + frame(0x0, 1, "body") +
-                      frame(0x1, 3, std::string(70000, 'x'));
+  std::string bytes = std::string(wire::kPreface) + wire::frame(wire::kSettings, 0, 0, "") +
+                      wire::frame(wire::kHeaders, 0, 1, "h") +
+                      wire::frame(wire::kData, 0, 1, "body") +
+                      wire::frame(wire::kHeaders, 0, 3, std::string(70000, 'x'));
   for (size_t piece : {size_t{1}, size_t{5}, size_t{9}, size_t{4096}, bytes.size()}) {
     EndedStreams e;
     e.add(7);
@@ -82,10 +69,12 @@ TEST(EndedStreams, PassesEverythingWhenNoFrameIsOnAnEndedStream) {
 // later DATA or HEADERS on it without calling it a violation, and a scan of the rest after the
 // close decides.
 TEST(EndedStreams, StopsToLetACloseInTheSameReadBeKnown) {
-  std::string opening = kPreface + frame(0x4, 0, "");
-  std::string closing = withFlags(frame(0x1, 1, "hdrs"), kEndStream) + frame(0x3, 1, "rst!") +
-                        frame(0x1, 3, "hdrs");
-  std::string late = frame(0x0, 1, "late") + frame(0x0, 3, "body");
+  std::string opening = std::string(wire::kPreface) + wire::frame(wire::kSettings, 0, 0, "");
+  std::string closing = wire::frame(wire::kHeaders, wire::kEndStream, 1, "hdrs") +
+                        wire::frame(wire::kRstStream, 0, 1, "rst!") +
+                        wire::frame(wire::kHeaders, 0, 3, "hdrs");
+  std::string late =
+      wire::frame(wire::kData, 0, 1, "late") + wire::frame(wire::kData, 0, 3, "body");
   EndedStreams e;
   ASSERT_EQ(stopsAt(e, opening, opening.size()), opening.size());
   std::string bytes = closing + late;
@@ -99,15 +88,18 @@ TEST(EndedStreams, StopsToLetACloseInTheSameReadBeKnown) {
 
   // Stream 3 was not ended: DATA on it passes, and nothing stops without a closing frame.
   EndedStreams open;
-  ASSERT_EQ(stopsAt(open, opening + frame(0x1, 3, "h") + frame(0x0, 3, "b") + frame(0x0, 3, "c"),
+  ASSERT_EQ(stopsAt(open,
+                    opening + wire::frame(wire::kHeaders, 0, 3, "h") +
+                        wire::frame(wire::kData, 0, 3, "b") + wire::frame(wire::kData, 0, 3, "c"),
                     7),
             opening.size() + 3 * 9 + 3);
 }
 
 TEST(EndedStreams, ManyClosesInOneReadAreLookedAtInTurns) {
-  std::string opening = kPreface + frame(0x4, 0, "");
+  std::string opening = std::string(wire::kPreface) + wire::frame(wire::kSettings, 0, 0, "");
   std::string bytes;
-  for (int32_t id = 1; id <= 19; id += 2) bytes += withFlags(frame(0x1, id, "h"), kEndStream);
+  for (int32_t id = 1; id <= 19; id += 2)
+    bytes += wire::frame(wire::kHeaders, wire::kEndStream, id, "h");
   EndedStreams e;
   ASSERT_EQ(stopsAt(e, opening, opening.size()), opening.size());
   size_t at = 0, scans = 0;
