@@ -1,18 +1,9 @@
 #include "gateway/deadline.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <utility>
 
 namespace kgate {
-
-Clock::time_point coarseNow() {
-  timespec t;
-  // Same clock as steady_clock (CLOCK_MONOTONIC), read at tick granularity.
-  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &t) != 0) return Clock::now();
-  return Clock::time_point(std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec));
-}
 
 Deadline::Deadline(Sweeper& sweeper, std::function<void()> onExpire)
     : sweeper_(sweeper), onExpire_(std::move(onExpire)) {}
@@ -21,7 +12,7 @@ Deadline::~Deadline() {
   if (slot_ != Sweeper::kUnfiled) sweeper_.unfile(this);
 }
 
-void Deadline::arm(Clock::duration d) { armAt(coarseNow() + d); }
+void Deadline::arm(Clock::duration d) { armAt(Clock::now() + d); }
 
 void Deadline::armAt(Clock::time_point t) {
   due_ = t;

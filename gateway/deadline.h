@@ -27,11 +27,6 @@ namespace kgate {
 using Clock = std::chrono::steady_clock;
 class Sweeper;
 
-// Clock::now() as of the kernel's last timer tick (CLOCK_MONOTONIC_COARSE: up to 4 ms behind at
-// HZ=250, 10 ms at HZ=100). A quarter of Clock::now()'s cost, and arming a deadline, several
-// times per request, needs no better than the sweeper's 50 ms tick.
-Clock::time_point coarseNow();
-
 class Deadline {
  public:
   Deadline(Sweeper& sweeper, std::function<void()> onExpire);
@@ -39,7 +34,7 @@ class Deadline {
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
 
-  void arm(Clock::duration d);    // (re)starts the countdown, from coarseNow()
+  void arm(Clock::duration d);    // (re)starts the countdown
   void armAt(Clock::time_point t);
   void disarm();
   bool armed() const { return due_ != Clock::time_point::max(); }
