@@ -65,7 +65,9 @@ TEST(HeadChars, WordLoweringAgreesWithTheTable) {
           }
           std::string out(size, '?');
           ASSERT_EQ(chars::lowerToken(s, out.data()), token) << b << " at " << at << " of " << size;
-          if (token) ASSERT_EQ(out, expected) << b << " at " << at << " of " << size;
+          if (token) {
+            ASSERT_EQ(out, expected) << b << " at " << at << " of " << size;
+          }
         }
       }
     }
