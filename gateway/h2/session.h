@@ -49,7 +49,8 @@ struct StreamState {
 
   // Inbound body.
   // Received, not yet handed to the reader: blocks of at most kBodyBlock bytes filled in order
-  // and handed out one at a time, so no buffer ever grows by copying what it already holds.
+  // and handed out one at a time. A pooled block never grows; a fresh one taken for a small
+  // first chunk (the pool empty) grows by copying as more comes, which keeps small bodies small.
   std::vector<std::string> inBlocks;
   size_t inFront = 0;   // first block not handed out yet; inBlocks is empty once all were
   std::string handed;   // handed out by the last read; returned to flow control on the next
