@@ -9,10 +9,11 @@
 // A hand-over is not free: it wakes the other worker. With clients that connect, handshake and
 // leave one after another (the handshake benchmark), the accepting worker is usually still
 // finishing the last connection's handshake, so it holds one more and a quarter of the
-// connections move: 5-7% more CPU per handshake than without the balancer (two A/B runs). Keeping a connection where it landed when its worker's one extra connection is still
-// in its handshake took that back, but then two long-lived sessions that connect at once (a
-// peer's workers reconnecting after a restart) shared one worker for life, which is what the
-// balancer is there to prevent. So a difference of one moves the connection, handshake or not.
+// connections move: 5-7% more CPU per handshake than without the balancer (two A/B runs).
+// Keeping a connection where it landed when its worker's one extra connection is still in its
+// handshake took that back, but then two long-lived sessions that connect at once (a peer's
+// workers reconnecting after a restart) shared one worker for life, which is what the balancer
+// is there to prevent. So a difference of one moves the connection, handshake or not.
 #pragma once
 
 #include <atomic>
