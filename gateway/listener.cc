@@ -1,5 +1,7 @@
 #include "gateway/listener.h"
 
+#include <optional>
+
 #include "gateway/balancer.h"
 #include "gateway/h1/server_connection.h"
 #include "gateway/h2/server_session.h"
@@ -15,9 +17,10 @@ constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 // a line a second (slowloris) does not keep them.
 constexpr auto kBufferRelease = std::chrono::milliseconds(100);
 
-// Counts a connection for the node-wide limit and the open-connections gauge while it lives,
-// and uncounts it from the worker's load (counted when the balancer placed it). Moves with the
-// connection from its opening to the coroutine that serves it.
+// Counts a connection for the node-wide limit and the open-connections gauge while it lives on
+// a worker, and uncounts it from the worker's load (counted by the accept loop, or by the
+// balancer for one handed over). Moves with the connection from its opening to the coroutine
+// that serves it.
 class ConnectionSlot {
  public:
   ConnectionSlot(AcceptEnv& env, ListenerKind kind) : env_(&env), kind_(kind) {
@@ -45,29 +48,26 @@ class ConnectionSlot {
 // drain or a stop closes it at once (nothing of it is in flight) instead of waiting for it.
 class Opening final : public Drainable {
  public:
-  Opening(tcp::socket socket, const tcp::endpoint& peer, const ListenerSpec& spec, AcceptEnv& env)
+  // due: when the handshake and the first bytes are due; none: headerTimeout from now.
+  Opening(ConnectionSlot&& counted, std::unique_ptr<Transport> t, const ListenerSpec& spec,
+          AcceptEnv& env, ConnectionInfo info, std::optional<Clock::time_point> due = {})
       : spec(spec),
-        slot(env, spec.kind),
-        transport(spec.tls ? std::make_unique<Transport>(std::move(socket), spec.tls,
-                                                         Transport::Role::Server)
-                           : std::make_unique<Transport>(std::move(socket), false)),
-        cenv{env.sweeper, env.registry, *spec.handler, env.limits(), {}, env.stats},
+        slot(std::move(counted)),
+        transport(std::move(t)),
+        cenv{env.sweeper, env.registry, *spec.handler, env.limits(), std::move(info), env.stats},
+        headerDue(due ? *due : Clock::now() + cenv.limits.headerTimeout),
         // A client that will not finish its TLS handshake or send a first byte is dropped.
         deadline(env.sweeper, [this] {
           cenv.countTimeout("header");
           transport->close();
         }) {
-    cenv.info.listener = spec.kind;
-    cenv.info.tls = spec.tls != nullptr;
-    cenv.info.peerIp = peer.address().to_string();
     // A client that stops reading what it is sent is dropped, whatever it is being sent.
     transport->setSendTimeout(env.sweeper, cenv.limits.sendTimeout,
                               [stats = env.stats, kind = spec.kind] {
                                 if (stats) stats->onDownstreamTimeout(kind, "send");
                               });
     transport->keepBuffersWhileBusy(env.sweeper, kBufferRelease);
-    transport->ownRecordsAfterHandshake();
-    deadline.arm(cenv.limits.headerTimeout);
+    deadline.armAt(headerDue);
     cenv.registry.add(this);  // while draining, add() drains (closes) it at once
   }
   ~Opening() { leaveRegistry(); }
@@ -83,7 +83,8 @@ class Opening final : public Drainable {
   ConnectionSlot slot;
   std::unique_ptr<Transport> transport;
   ConnectionEnv cenv;
-  Deadline deadline;  // headerTimeout, for the handshake and the first bytes
+  const Clock::time_point headerDue;
+  Deadline deadline;  // at headerDue
 
  private:
   bool registered_ = true;
@@ -131,6 +132,16 @@ awaitable<void> serveOpened(std::unique_ptr<Opening> c) {
   }
 }
 
+// Starts the coroutine that serves the connection from its first bytes on.
+void spawnServing(std::unique_ptr<Opening> c) {
+  auto ex = c->transport->executor();
+  try {
+    spawn(ex, serveOpened(std::move(c)), "connection");
+  } catch (const std::exception& e) {  // out of memory: this connection goes, not the worker
+    KGATE_LOG(Error, "connection: cannot start serving: " << e.what());
+  }
+}
+
 // Starts serving when the first bytes arrive; until then only the callback holds the connection.
 // A close (its deadline, a drain, a stop) completes the wait with an error and frees it.
 void awaitFirstBytes(std::unique_ptr<Opening> c) {
@@ -138,13 +149,25 @@ void awaitFirstBytes(std::unique_ptr<Opening> c) {
   tcp::socket& socket = c->transport->socket();
   socket.async_wait(tcp::socket::wait_read, [c = std::move(c)](error_code ec) mutable {
     if (ec || !c->transport->isOpen()) return;
-    auto ex = c->transport->executor();
-    try {
-      spawn(ex, serveOpened(std::move(c)), "connection");
-    } catch (const std::exception& e) {  // out of memory: this connection goes, not the worker
-      KGATE_LOG(Error, "connection: cannot start serving: " << e.what());
-    }
+    spawnServing(std::move(c));
   });
+}
+
+// Past its handshake, the connection moves to another worker: what ties it to this one (its
+// count, registry entry, deadlines and reactor registration) stays behind with the Opening.
+void handOver(std::unique_ptr<Opening> c, unsigned target, ConnectionBalancer& balancer) {
+  if (!c->transport->detach()) return;  // closed meanwhile: nothing to move
+  Handover h{c->spec.kind, std::move(c->transport), std::move(c->cenv.info), c->headerDue};
+  c.reset();
+  balancer.handOver(target, std::move(h));
+}
+
+ConnectionInfo newConnectionInfo(const ListenerSpec& spec, const tcp::endpoint& peer) {
+  ConnectionInfo info;
+  info.listener = spec.kind;
+  info.tls = spec.tls != nullptr;
+  info.peerIp = peer.address().to_string();
+  return info;
 }
 
 }  // namespace
@@ -153,7 +176,16 @@ void awaitFirstBytes(std::unique_ptr<Opening> c) {
 // the peer's address from accept: no syscall here for either.
 awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, ListenerSpec spec,
                                 AcceptEnv& env) {
-  auto c = std::make_unique<Opening>(std::move(socket), peer, spec, env);
+  ConnectionSlot slot(env, spec.kind);  // first: whatever fails after it uncounts the connection
+  std::unique_ptr<Transport> transport;
+  if (spec.tls) {
+    transport = std::make_unique<Transport>(std::move(socket), spec.tls, Transport::Role::Server);
+    transport->ownRecordsAfterHandshake();
+  } else {
+    transport = std::make_unique<Transport>(std::move(socket), false);
+  }
+  auto c = std::make_unique<Opening>(std::move(slot), std::move(transport), spec, env,
+                                     newConnectionInfo(spec, peer));
   if (spec.tls) {
     std::string why;
     if (auto ec = co_await c->transport->handshake(&why)) {
@@ -164,12 +196,34 @@ awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, Listener
     c->cenv.info.clientCertVerified = c->transport->peerCertificateVerified();
     c->cenv.info.clientName = c->transport->verifiedPeerName();
   }
+  // Balanced after the handshake, not at accept: a client that connects, handshakes and leaves
+  // (the handshake benchmark's) has usually gone by then, and is not moved for nothing.
+  if (env.balancer) {
+    if (auto target = env.balancer->pick(env.worker)) {
+      handOver(std::move(c), *target, *env.balancer);
+      co_return;
+    }
+  }
   // A client's first bytes usually travel with its TLS Finished: then they are served from here.
   if (!c->transport->lookForInput()) {
     awaitFirstBytes(std::move(c));
     co_return;
   }
   co_await serveOpened(std::move(c));
+}
+
+void serveHandover(Handover h, ListenerSpec spec, AcceptEnv& env) {
+  try {
+    auto c = std::make_unique<Opening>(ConnectionSlot(env, spec.kind), std::move(h.transport), spec,
+                                       env, std::move(h.info), h.headerDue);
+    if (c->transport->lookForInput()) {
+      spawnServing(std::move(c));
+    } else {
+      awaitFirstBytes(std::move(c));
+    }
+  } catch (const std::exception& e) {  // out of memory: this connection goes, not the worker
+    KGATE_LOG(Error, "connection: cannot take over: " << e.what());
+  }
 }
 
 awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env) {
@@ -192,8 +246,7 @@ awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv
       socket.close(ignored);  // over limits.maxConnections: refuse at once
       continue;
     }
-    if (env.balancer && env.balancer->place(env.worker, spec.kind, socket, peer))
-      continue;  // another worker's now
+    if (env.load) env.load->fetch_add(1, std::memory_order_relaxed);  // uncounted by its slot
     spawn(ex, serveConnection(std::move(socket), peer, spec, env), "connection");
   }
 }

@@ -1,7 +1,8 @@
 // Accepting and classifying downstream connections: TLS handshake where the listener has TLS,
 // then HTTP/2 when ALPN chose h2 or the client starts with the HTTP/2 preface (prior knowledge),
 // HTTP/1.1 otherwise. The handshake and the first bytes must arrive within headerTimeout; until
-// the first bytes come, a connection waits on a reactor callback, not in a coroutine.
+// the first bytes come, a connection waits on a reactor callback, not in a coroutine. Between
+// the handshake and the first bytes the balancer may move it to another worker (Handover).
 #pragma once
 
 #include <openssl/ssl.h>
@@ -12,6 +13,7 @@
 #include "conf/config.h"
 #include "gateway/connection.h"
 #include "gateway/metrics.h"
+#include "gateway/transport.h"
 
 namespace kgate {
 
@@ -38,9 +40,22 @@ struct AcceptEnv {
   ConnectionBalancer* balancer = nullptr;
 };
 
+// A connection on its way to a less loaded worker (ConnectionBalancer): past its TLS handshake
+// (plain TCP: just accepted), nothing read from it yet but what its transport holds.
+struct Handover {
+  ListenerKind kind = ListenerKind::External;
+  std::unique_ptr<Transport> transport;  // detached (Transport::detach), closed if never taken
+  ConnectionInfo info;
+  Clock::time_point headerDue;  // for its first bytes, as set where it was accepted
+};
+
 awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env);
-// Serves one accepted connection to its end; `env.load` already counts it (the balancer did).
+// Serves one accepted connection to its end, or hands it over to another worker after its
+// handshake; `env.load` already counts it.
 awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, ListenerSpec spec,
                                 AcceptEnv& env);
+// On the worker that takes over a connection, once its transport is attached there: serves it
+// to its end. `env.load` already counts it (the balancer did).
+void serveHandover(Handover h, ListenerSpec spec, AcceptEnv& env);
 
 }  // namespace kgate

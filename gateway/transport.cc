@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -68,6 +69,7 @@ Transport::Transport(tcp::socket socket, SSL_CTX* ctx, Role role)
 Transport::~Transport() {
   watch_.reset();  // detaches from ssl_
   if (ssl_) SSL_free(ssl_);
+  if (detachedFd_ >= 0) ::close(detachedFd_);  // handed over, never taken: as close() would
 }
 
 bool Transport::handshakeDone() const {
@@ -426,6 +428,34 @@ void Transport::close(bool graceful) {
   // before it would: nothing else holds the descriptor.
   error_code ignored;
   socket_.close(ignored);
+}
+
+bool Transport::detach() {
+  if (closed_ || detachedFd_ >= 0) return false;
+  sendDeadline_.reset();
+  bufferRelease_.reset();
+  error_code ec;
+  tcp::endpoint local = socket_.local_endpoint(ec);
+  if (!ec) detachedProtocol_ = local.protocol();
+  int fd = ec ? -1 : socket_.release(ec);
+  if (ec || fd < 0) {
+    close();
+    return false;
+  }
+  detachedFd_ = fd;
+  return true;
+}
+
+error_code Transport::attach(const net::any_io_executor& ex) {
+  tcp::socket socket(ex);
+  error_code ec;
+  socket.assign(detachedProtocol_, detachedFd_, ec);
+  if (ec) return ec;  // the descriptor stays ours, closed with the transport
+  detachedFd_ = -1;
+  // Asio forgets on release() that the socket was made non-blocking; the descriptor still is.
+  socket.non_blocking(true, ec);
+  socket_ = std::move(socket);
+  return ec;
 }
 
 awaitable<void> Transport::lingeringClose(size_t maxBytes) {

@@ -122,6 +122,14 @@ class Transport {
   awaitable<void> lingeringClose(size_t maxBytes);
   bool isOpen() const { return !closed_; }
 
+  // Moving to another worker (ConnectionBalancer), between the handshake and the first read, on
+  // the thread it leaves: drops the deadlines that tie it to this worker's sweeper (set them
+  // again where it goes) and takes the socket out of this worker's reactor; the descriptor
+  // stays open, held here. False if the socket is closed: nothing to move.
+  bool detach();
+  // On the thread of the worker it joins: the socket goes into that worker's reactor.
+  error_code attach(const net::any_io_executor& ex);
+
   std::string remoteIp() const;
   uint64_t bytesRead() const { return bytesRead_; }
   uint64_t bytesWritten() const { return bytesWritten_; }
@@ -216,6 +224,8 @@ class Transport {
   std::array<char, 1024> early_;  // most requests' first records fit
   uint16_t earlyBegin_ = 0, earlyEnd_ = 0;
   error_code earlyError_;  // the peer's close or a reset that read met, for the read after it
+  int detachedFd_ = -1;    // between detach() and attach()
+  tcp detachedProtocol_ = tcp::v4();
 };
 
 }  // namespace kgate

@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -80,25 +79,22 @@ Result<void> Worker::listen(ListenerKind kind, const tcp::endpoint& endpoint, SS
 
 void Worker::joinBalancer(ConnectionBalancer& balancer) {
   env_.balancer = &balancer;
-  balancer.add(&load_, [this](ListenerKind kind, int fd, const tcp::endpoint& peer) {
-    net::post(io_, [this, kind, fd, peer] { adopt(kind, fd, peer); });
+  balancer.add(&load_, [this](Handover h) {
+    net::post(io_, [this, h = std::move(h)]() mutable { adopt(std::move(h)); });
   });
 }
 
-void Worker::adopt(ListenerKind kind, int fd, const tcp::endpoint& peer) {
+void Worker::adopt(Handover h) {
   Slot* slot = nullptr;
   for (auto& s : slots_)
-    if (s->spec.kind == kind) slot = s.get();
-  tcp::socket socket(io_);
-  error_code ec;
-  if (accepting_ && slot) socket.assign(peer.protocol(), fd, ec);
-  if (!accepting_ || !slot || ec) {
-    ::close(fd);  // handed over as this worker began to drain: refused, as at a closed listener
+    if (s->spec.kind == h.kind) slot = s.get();
+  // Handed over as this worker began to drain (or its socket cannot join this reactor): closed,
+  // as a drain closes a connection that has sent nothing yet (the transport closes it).
+  if (!accepting_ || !slot || h.transport->attach(io_.get_executor())) {
     load_.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
-  spawn(io_.get_executor(), serveConnection(std::move(socket), peer, slot->spec, env_),
-        "connection");
+  serveHandover(std::move(h), slot->spec, env_);
 }
 
 void Worker::start(int cpu) {

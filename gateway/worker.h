@@ -58,7 +58,7 @@ class Worker {
   };
   void flushLogs();
   // On this worker's thread: serve a connection another worker accepted and handed over.
-  void adopt(ListenerKind kind, int fd, const tcp::endpoint& peer);
+  void adopt(Handover h);
 
   unsigned index_;
   net::io_context io_{1};

@@ -16,13 +16,14 @@
 namespace kgate::test {
 namespace {
 
-// alice (internal port) -> bob (external, plain HTTP) -> bob's echo service.
+// alice (internal port) -> bob (external, plain HTTP unless bobProtocol_ says otherwise) -> bob's
+// echo service.
 class Operations : public ::testing::Test {
  protected:
   void start(const std::string& bobExtra = "", const std::string& aliceExtra = "") {
     upstream_.emplace(Upstream::Options{.ip = "127.0.0.3", .name = "bob-echo"});
     alice_.emplace(dir_, NodeSpec{.domain = "alice", .ip = "127.0.0.2", .protocol = "NOTLS"});
-    bob_.emplace(dir_, NodeSpec{.domain = "bob", .ip = "127.0.0.3", .protocol = "NOTLS"});
+    bob_.emplace(dir_, NodeSpec{.domain = "bob", .ip = "127.0.0.3", .protocol = bobProtocol_});
     connectPeers(*alice_, *bob_);
     bob_->appendConfig("services:\n  echo: " + upstream_->url() + "\n" + bobExtra);
     if (!aliceExtra.empty()) alice_->appendConfig(aliceExtra);
@@ -36,6 +37,7 @@ class Operations : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::string bobProtocol_ = "NOTLS";  // bob's external listener (--protocol at init)
   std::optional<Upstream> upstream_;
   std::optional<Node> alice_, bob_;
 };
@@ -269,35 +271,44 @@ TEST_F(Operations, WorkersThatFillTheCpusRunOnACpuEachUnlessTurnedOff) {
   EXPECT_EQ(viaAlice("/ok").status, 200);  // both still serve
 }
 
-TEST_F(Operations, ConnectionsAreSpreadEvenlyOverTheWorkers) {
-  start();  // two workers, each with its own SO_REUSEPORT socket
-  // The kernel hashes each connection to a worker: 20 of them land 10/10 less than one time in
-  // five. Each is served (a 401 answered) before the next opens, and all stay open.
-  std::vector<std::unique_ptr<RawConnection>> held;
-  for (int i = 0; i < 20; ++i) {
-    auto c = std::make_unique<RawConnection>(bob_->ip(), bob_->externalPort());
-    ASSERT_TRUE(c->ok()) << c->error();
-    ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    ASSERT_TRUE(c->readUntil([](const std::string& r) { return r.find("\r\n\r\n") != r.npos; }));
+// The kernel hashes each connection to one of bob's two workers (their SO_REUSEPORT sockets):
+// 20 of them land 10/10 less than one time in five. Each is served (a 401 answered) before the
+// next opens, and all stay open; then six close and six more come.
+void expectSpreadEvenly(Node& bob, RawOptions options) {
+  auto connect = [&] {
+    auto c = std::make_unique<RawConnection>(bob.ip(), bob.externalPort(), options);
+    EXPECT_TRUE(c->ok()) << c->error();
+    EXPECT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_TRUE(c->readUntil([](const std::string& r) { return r.find("\r\n\r\n") != r.npos; }));
     EXPECT_EQ(c->received().substr(0, 12), "HTTP/1.1 401");
-    held.push_back(std::move(c));
-  }
-  EXPECT_EQ(bob_->metric("kgate_worker_connections{worker=\"0\"}"), 10);
-  EXPECT_EQ(bob_->metric("kgate_worker_connections{worker=\"1\"}"), 10);
+    return c;
+  };
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 20; ++i) held.push_back(connect());
+  EXPECT_EQ(bob.metric("kgate_worker_connections{worker=\"0\"}"), 10);
+  EXPECT_EQ(bob.metric("kgate_worker_connections{worker=\"1\"}"), 10);
   // Connections that close are uncounted, so the next ones fill the emptier worker.
   held.resize(14);
   EXPECT_TRUE(waitUntil([&] {
-    return bob_->metric("kgate_worker_connections{worker=\"0\"}") +
-               bob_->metric("kgate_worker_connections{worker=\"1\"}") == 14;
+    return bob.metric("kgate_worker_connections{worker=\"0\"}") +
+               bob.metric("kgate_worker_connections{worker=\"1\"}") == 14;
   }, std::chrono::seconds(10)));
-  for (int i = 0; i < 6; ++i) {
-    auto c = std::make_unique<RawConnection>(bob_->ip(), bob_->externalPort());
-    ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    ASSERT_TRUE(c->readUntil([](const std::string& r) { return r.find("\r\n\r\n") != r.npos; }));
-    held.push_back(std::move(c));
-  }
-  EXPECT_EQ(bob_->metric("kgate_worker_connections{worker=\"0\"}"), 10);
-  EXPECT_EQ(bob_->metric("kgate_worker_connections{worker=\"1\"}"), 10);
+  for (int i = 0; i < 6; ++i) held.push_back(connect());
+  EXPECT_EQ(bob.metric("kgate_worker_connections{worker=\"0\"}"), 10);
+  EXPECT_EQ(bob.metric("kgate_worker_connections{worker=\"1\"}"), 10);
+}
+
+TEST_F(Operations, ConnectionsAreSpreadEvenlyOverTheWorkers) {
+  start();  // two workers
+  expectSpreadEvenly(*bob_, {});
+}
+
+// TLS connections are moved after their handshake (balancer.h): spread just the same, and the
+// moved ones are served by the worker they moved to.
+TEST_F(Operations, TlsConnectionsAreSpreadEvenlyAfterTheirHandshakes) {
+  bobProtocol_ = "TLS";
+  start();
+  expectSpreadEvenly(*bob_, {.tls = true});
 }
 
 TEST_F(Operations, LimitsCutOffBadClientsAndEveryoneElseIsServed) {

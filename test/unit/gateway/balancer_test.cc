@@ -1,9 +1,9 @@
-// Where the balancer puts a new connection: with the worker that accepted it unless another
-// holds fewer, then with the one that holds fewest (balancer.h).
+// Where the balancer moves a connection: nowhere unless another worker holds at least two fewer
+// (the worker deciding counts the connection itself), then to the one that holds fewest, counted
+// there before it arrives (balancer.h).
 #include "gateway/balancer.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <array>
 #include <vector>
@@ -15,58 +15,58 @@ class Balancer : public ::testing::Test {
  protected:
   Balancer() {
     for (unsigned i = 0; i < loads_.size(); ++i)
-      balancer_.add(&loads_[i], [this, i](ListenerKind, int fd, const tcp::endpoint&) {
+      balancer_.add(&loads_[i], [this, i](Handover h) {
         adopted_.push_back(i);
-        ::close(fd);
+        kinds_.push_back(h.kind);
       });
   }
-  // Worker `self` accepts a connection; returns the worker it goes to.
-  unsigned accept(unsigned self) {
-    tcp::socket socket(io_);
-    socket.open(tcp::v4());
-    size_t before = adopted_.size();
-    bool moved = balancer_.place(self, ListenerKind::External, socket, {});
-    EXPECT_EQ(moved, adopted_.size() == before + 1);
-    EXPECT_EQ(moved, !socket.is_open());  // handed over: released to the adopter
-    return moved ? adopted_.back() : self;
-  }
+  void set(uint32_t a, uint32_t b, uint32_t c) { loads_[0] = a, loads_[1] = b, loads_[2] = c; }
 
-  net::io_context io_;
   std::array<std::atomic<uint32_t>, 3> loads_{};
   ConnectionBalancer balancer_;
   std::vector<unsigned> adopted_;
+  std::vector<ListenerKind> kinds_;
 };
 
-TEST_F(Balancer, ATieStaysWithTheWorkerThatAccepted) {
-  EXPECT_EQ(accept(1), 1u);
-  EXPECT_EQ(loads_[1], 1u);
-  EXPECT_EQ(accept(0), 0u);
-  EXPECT_EQ(accept(2), 2u);
-  EXPECT_EQ(adopted_.size(), 0u);
+TEST_F(Balancer, OneFewerElsewhereIsNoReasonToMove) {
+  set(1, 0, 0);
+  EXPECT_EQ(balancer_.pick(0), std::nullopt);
+  set(3, 2, 3);
+  EXPECT_EQ(balancer_.pick(0), std::nullopt);
+  EXPECT_EQ(balancer_.pick(2), std::nullopt);
+  set(2, 2, 2);
+  EXPECT_EQ(balancer_.pick(1), std::nullopt);
 }
 
-TEST_F(Balancer, OneConnectionMoreIsEvenedOutAndCountedWhereItGoes) {
-  loads_[0] = 1;
-  EXPECT_EQ(accept(0), 1u);
-  EXPECT_EQ(loads_[0], 1u);
-  EXPECT_EQ(loads_[1], 1u);
-  // Counted before the other worker takes it, so the next accept sees it there.
-  EXPECT_EQ(accept(0), 2u);
-  EXPECT_EQ(accept(0), 0u);
-  EXPECT_EQ(loads_[0], 2u);
+TEST_F(Balancer, TwoFewerElsewhereTakesIt) {
+  set(2, 0, 2);
+  EXPECT_EQ(balancer_.pick(0), 1u);
+  EXPECT_EQ(balancer_.pick(2), 1u);
+  EXPECT_EQ(balancer_.pick(1), std::nullopt);
 }
 
 TEST_F(Balancer, TheLeastLoadedOfSeveralTakesIt) {
-  loads_[0] = 5;
-  loads_[1] = 3;
-  loads_[2] = 2;
-  EXPECT_EQ(accept(0), 2u);
-  EXPECT_EQ(accept(0), 1u) << "the first of the least loaded";
-  EXPECT_EQ(accept(1), 2u);
-  EXPECT_EQ(accept(2), 2u) << "as few as any other";
-  EXPECT_EQ(loads_[0], 5u);
-  EXPECT_EQ(loads_[1], 4u);
-  EXPECT_EQ(loads_[2], 5u);
+  set(5, 3, 2);
+  EXPECT_EQ(balancer_.pick(0), 2u);
+  set(5, 2, 2);
+  EXPECT_EQ(balancer_.pick(0), 1u) << "the first of the least loaded";
+  EXPECT_EQ(balancer_.pick(1), std::nullopt);
+}
+
+TEST_F(Balancer, AHandOverIsCountedWhereItGoesBeforeItArrives) {
+  set(4, 0, 1);
+  Handover h;
+  h.kind = ListenerKind::Internal;
+  balancer_.handOver(1, std::move(h));
+  EXPECT_EQ(loads_[1], 1u);
+  EXPECT_EQ(loads_[0], 4u) << "uncounted where it was by its slot, not by the balancer";
+  ASSERT_EQ(adopted_, std::vector<unsigned>{1});
+  EXPECT_EQ(kinds_[0], ListenerKind::Internal);
+  // A burst: the next move sees the last one where it went.
+  loads_[0] = 3;
+  EXPECT_EQ(balancer_.pick(0), 1u) << "the first of two that hold one";
+  balancer_.handOver(1, Handover{});
+  EXPECT_EQ(balancer_.pick(0), 2u);
 }
 
 }  // namespace

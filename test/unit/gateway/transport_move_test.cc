@@ -1,0 +1,146 @@
+// Transport::detach and attach: a connection moved to another io_context (another worker's)
+// after its handshake loses no byte either way, whether it waited in the socket, in the
+// transport's own buffers or came after the move; one that is never taken is closed.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "certs/ca.h"
+#include "certs/keys.h"
+#include "certs/tls_context.h"
+#include "gateway/deadline.h"
+#include "gateway/transport.h"
+#include "support/test_keys.h"
+
+namespace kgate {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Plain TCP; TLS kept by OpenSSL (TLS 1.2 and declined takeovers); TLS 1.3 records the server
+// protects itself after the handshake.
+enum class Mode { Plain, Tls, OwnRecords };
+
+std::string pattern(size_t n, char first) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(first + i % 23);
+  return s;
+}
+
+class TransportMove : public ::testing::TestWithParam<Mode> {
+ protected:
+  void SetUp() override {
+    tcp::acceptor acceptor(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    tcp::socket client(io_);
+    client.connect(acceptor.local_endpoint());
+    tcp::socket server = acceptor.accept();
+    if (GetParam() == Mode::Plain) {
+      server_.emplace(std::move(server));
+      client_.emplace(std::move(client));
+      return;
+    }
+    const EVP_PKEY& key = test::testKey(0);
+    auto cert = certs::createCaCert(key, "transport-move-test");
+    ASSERT_TRUE(cert.ok()) << cert.error();
+    auto serverCtx = certs::makeServerContext(
+        {.certChainPem = certs::certToPem(**cert), .keyPem = certs::privateKeyToPem(key)});
+    auto clientCtx = certs::makeClientContext({});
+    ASSERT_TRUE(serverCtx.ok() && clientCtx.ok());
+    serverCtx_ = *serverCtx;
+    clientCtx_ = *clientCtx;
+    server_.emplace(std::move(server), serverCtx_->native_handle(), Transport::Role::Server);
+    client_.emplace(std::move(client), clientCtx_->native_handle(), Transport::Role::Client);
+    if (GetParam() == Mode::OwnRecords) server_->ownRecordsAfterHandshake();
+    run(io_, [&]() -> awaitable<void> { EXPECT_FALSE(co_await server_->handshake()); },
+        [&]() -> awaitable<void> { EXPECT_FALSE(co_await client_->handshake()); });
+    ASSERT_EQ(server_->ownsRecords(), GetParam() == Mode::OwnRecords);
+  }
+
+  // Runs the coroutines on `io` to their end (bounded); fails the test if one does not finish.
+  static void run(net::io_context& io, std::function<awaitable<void>()> a,
+                  std::function<awaitable<void>()> b = {}) {
+    int left = b ? 2 : 1;
+    for (auto& part : {a, b})
+      if (part)
+        net::co_spawn(io, [&left, part]() -> awaitable<void> {
+          co_await part();
+          --left;
+        }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+    for (auto end = Clock::now() + 20s; left > 0 && Clock::now() < end;) io.run_one_for(20ms);
+    io.restart();
+    EXPECT_EQ(left, 0);
+  }
+
+  static awaitable<std::string> read(Transport& t, size_t want, size_t piece = 64 * 1024) {
+    std::string got, buf(piece, '\0');
+    while (got.size() < want) {
+      auto [ec, n] = co_await t.readSome(buf.data(), std::min(buf.size(), want - got.size()));
+      if (ec) {
+        ADD_FAILURE() << "read: " << ec.message() << " after " << got.size() << " bytes";
+        break;
+      }
+      got.append(buf.data(), n);
+    }
+    co_return got;
+  }
+
+  net::io_context io_, other_;
+  certs::SslContextPtr serverCtx_, clientCtx_;
+  std::optional<Transport> server_, client_;
+};
+
+TEST_P(TransportMove, NothingIsLostEitherWay) {
+  const std::string before = pattern(5000, 'a'), after = pattern(3000, 'A');
+  std::string head;
+  run(io_, [&]() -> awaitable<void> { EXPECT_FALSE(co_await client_->writeAll(before)); });
+  // A partial read: the rest of the record waits in the transport (TLS) or in the socket.
+  run(io_, [&]() -> awaitable<void> { head = co_await read(*server_, 10); });
+  ASSERT_TRUE(server_->detach());
+  EXPECT_FALSE(server_->detach()) << "once only";
+  ASSERT_FALSE(server_->attach(other_.get_executor()));
+  EXPECT_TRUE(server_->executor() == net::any_io_executor(other_.get_executor()));
+  run(io_, [&]() -> awaitable<void> { EXPECT_FALSE(co_await client_->writeAll(after)); });
+  std::string rest;
+  run(other_, [&]() -> awaitable<void> {
+    rest = co_await read(*server_, before.size() + after.size() - head.size());
+    EXPECT_FALSE(co_await server_->writeAll("answer"));
+  });
+  EXPECT_TRUE(head + rest == before + after);
+  std::string answer;
+  run(io_, [&]() -> awaitable<void> { answer = co_await read(*client_, 6); });
+  EXPECT_EQ(answer, "answer");
+}
+
+TEST_P(TransportMove, OneNeverTakenIsClosed) {
+  ASSERT_TRUE(server_->detach());
+  server_.reset();
+  error_code ec;
+  run(io_, [&]() -> awaitable<void> {
+    char byte;
+    auto [e, n] = co_await client_->readSome(&byte, 1);
+    ec = e;
+  });
+  EXPECT_TRUE(ec);
+}
+
+TEST_P(TransportMove, AClosedOneDoesNotMove) {
+  server_->close();
+  EXPECT_FALSE(server_->detach());
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, TransportMove,
+                         ::testing::Values(Mode::Plain, Mode::Tls, Mode::OwnRecords),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case Mode::Plain: return "Plain";
+                             case Mode::Tls: return "Tls";
+                             case Mode::OwnRecords: return "OwnRecords";
+                           }
+                           return "";
+                         });
+
+}  // namespace
+}  // namespace kgate
