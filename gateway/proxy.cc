@@ -471,7 +471,7 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
     }
 
     ctx.upstreamHeaders = Clock::now();
-    idle.arm(idleTimeout);
+    idle.armAt(ctx.upstreamHeaders + idleTimeout);  // one clock read for both
     ctx.status = resp.status;
     ctx.cause = cause::kViaUpstream;
     for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->onResponse(ctx, resp);
@@ -504,8 +504,10 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
         ctx.ds.abort();
         break;
       }
-      idle.arm(idleTimeout);
       end = chunk.last;
+      // After the last write only the request body's pump may still run: the arm made before
+      // the write still bounds it.
+      if (!end) idle.arm(idleTimeout);
     }
     stopPump();
     while (!pump.done) co_await pump.finished.wait();
