@@ -19,8 +19,14 @@ std::optional<unsigned> ConnectionBalancer::pick(unsigned self) const {
 }
 
 void ConnectionBalancer::handOver(unsigned target, Handover h) {
-  members_[target].load->fetch_add(1, std::memory_order_relaxed);
-  members_[target].adopt(std::move(h));
+  Member& m = members_[target];
+  m.load->fetch_add(1, std::memory_order_relaxed);
+  try {
+    m.adopt(std::move(h));
+  } catch (...) {  // never posted (out of memory): the connection is closed, not counted
+    m.load->fetch_sub(1, std::memory_order_relaxed);
+    throw;
+  }
 }
 
 }  // namespace kgate

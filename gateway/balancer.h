@@ -3,8 +3,9 @@
 // short connections that averages out; with a few long-lived ones (a gateway's HTTP/2 sessions
 // with its peers, a client's keep-alive pool) it often does not, and one worker can carry most
 // of the traffic while another idles. So a worker that serves two connections more than another
-// hands a new one, once it is past its TLS handshake and before its first byte is read, to the
-// least loaded worker. From there the connection stays on that worker for life, like any other.
+// (a new one counted) hands that one, once it is past its TLS handshake and before its first
+// byte is read, to the least loaded worker. From there the connection stays on that worker for
+// life, like any other.
 //
 // Why after the handshake, not at accept: a hand-over wakes the other worker, and with clients
 // that connect, handshake and leave one after another (the handshake benchmark), the accepting

@@ -41,7 +41,7 @@ class ConnectionSlot {
   ListenerKind kind_;
 };
 
-// A connection from accept until its first bytes. Clients often connect well before they send
+// A connection from accept (or hand-over) until its first bytes. Clients often connect well before they send
 // (pools and browsers open ahead of need), so a connection that has sent nothing waits for its
 // bytes with a reactor callback, not a suspended coroutine: it holds this object and its TLS
 // state, not the ~3 KiB of coroutine frames it used to. It is in the worker's registry, so a
@@ -246,8 +246,9 @@ awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv
       socket.close(ignored);  // over limits.maxConnections: refuse at once
       continue;
     }
+    auto serve = serveConnection(std::move(socket), peer, spec, env);
     if (env.load) env.load->fetch_add(1, std::memory_order_relaxed);  // uncounted by its slot
-    spawn(ex, serveConnection(std::move(socket), peer, spec, env), "connection");
+    spawn(ex, std::move(serve), "connection");
   }
 }
 

@@ -32,8 +32,9 @@ struct AcceptEnv {
   WorkerStats* stats = nullptr;                 // null on the control thread
   std::function<conf::Limits()> limits;         // current limits, read per connection
   std::atomic<uint32_t>* nodeConnections = nullptr;  // shared by every worker
-  // Workers only: this worker's index and open connections, and the balancer that counts each
-  // connection it accepts and may hand it to another worker (balancer.h). Null on the control
+  // Workers only: this worker's index, its open downstream connections (the balancer's
+  // measure: counted by the accept loop or, for one handed over, by the balancer), and the
+  // balancer that may move a connection to another worker (balancer.h). Null on the control
   // thread.
   unsigned worker = 0;
   std::atomic<uint32_t>* load = nullptr;

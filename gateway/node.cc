@@ -294,7 +294,7 @@ void Node::bindAll() {
       throw bindError("internal", c.ports.internal, r.error());
     metrics_.addWorker(&w->stats());
     w->setControl(controlPlane_.get(), authority_.get(), io_.get_executor());
-    w->joinBalancer(balancer_);  // with one worker it only counts
+    w->joinBalancer(balancer_);  // with one worker it never moves anything
     workers_.push_back(std::move(w));
   }
 }

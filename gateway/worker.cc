@@ -90,7 +90,15 @@ void Worker::adopt(Handover h) {
     if (s->spec.kind == h.kind) slot = s.get();
   // Handed over as this worker began to drain (or its socket cannot join this reactor): closed,
   // as a drain closes a connection that has sent nothing yet (the transport closes it).
-  if (!accepting_ || !slot || h.transport->attach(io_.get_executor())) {
+  bool attached = false;
+  if (accepting_ && slot) {
+    try {
+      attached = !h.transport->attach(io_.get_executor());
+    } catch (const std::exception& e) {  // out of memory: this connection goes, not the worker
+      KGATE_LOG(Error, "connection: cannot take over: " << e.what());
+    }
+  }
+  if (!attached) {
     load_.fetch_sub(1, std::memory_order_relaxed);
     return;
   }

@@ -272,8 +272,9 @@ TEST_F(Operations, WorkersThatFillTheCpusRunOnACpuEachUnlessTurnedOff) {
 }
 
 // The kernel hashes each connection to one of bob's two workers (their SO_REUSEPORT sockets):
-// 20 of them land 10/10 less than one time in five. Each is served (a 401 answered) before the
-// next opens, and all stay open; then six close and six more come.
+// left at that, 20 of them would land 10/10 less than one time in five; the balancer makes it
+// every time. Each is served (a 401 answered) before the next opens, and all stay open; then
+// six close and six more come.
 void expectSpreadEvenly(Node& bob, RawOptions options) {
   auto connect = [&] {
     auto c = std::make_unique<RawConnection>(bob.ip(), bob.externalPort(), options);

@@ -18,6 +18,7 @@ class Balancer : public ::testing::Test {
       balancer_.add(&loads_[i], [this, i](Handover h) {
         adopted_.push_back(i);
         kinds_.push_back(h.kind);
+        loadOnArrival_.push_back(loads_[i]);
       });
   }
   void set(uint32_t a, uint32_t b, uint32_t c) { loads_[0] = a, loads_[1] = b, loads_[2] = c; }
@@ -26,6 +27,7 @@ class Balancer : public ::testing::Test {
   ConnectionBalancer balancer_;
   std::vector<unsigned> adopted_;
   std::vector<ListenerKind> kinds_;
+  std::vector<uint32_t> loadOnArrival_;  // the adopter's load as the hand-over reached it
 };
 
 TEST_F(Balancer, OneFewerElsewhereIsNoReasonToMove) {
@@ -58,6 +60,7 @@ TEST_F(Balancer, AHandOverIsCountedWhereItGoesBeforeItArrives) {
   Handover h;
   h.kind = ListenerKind::Internal;
   balancer_.handOver(1, std::move(h));
+  EXPECT_EQ(loadOnArrival_, std::vector<uint32_t>{1});
   EXPECT_EQ(loads_[1], 1u);
   EXPECT_EQ(loads_[0], 4u) << "uncounted where it was by its slot, not by the balancer";
   ASSERT_EQ(adopted_, std::vector<unsigned>{1});

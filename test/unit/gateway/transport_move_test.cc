@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "certs/ca.h"
 #include "certs/keys.h"
@@ -100,18 +101,52 @@ TEST_P(TransportMove, NothingIsLostEitherWay) {
   run(io_, [&]() -> awaitable<void> { head = co_await read(*server_, 10); });
   ASSERT_TRUE(server_->detach());
   EXPECT_FALSE(server_->detach()) << "once only";
-  ASSERT_FALSE(server_->attach(other_.get_executor()));
-  EXPECT_TRUE(server_->executor() == net::any_io_executor(other_.get_executor()));
-  run(io_, [&]() -> awaitable<void> { EXPECT_FALSE(co_await client_->writeAll(after)); });
+  // Taken over on another thread, as Worker::adopt does, and served there.
   std::string rest;
-  run(other_, [&]() -> awaitable<void> {
-    rest = co_await read(*server_, before.size() + after.size() - head.size());
-    EXPECT_FALSE(co_await server_->writeAll("answer"));
+  net::post(other_, [&] {
+    ASSERT_FALSE(server_->attach(other_.get_executor()));
+    EXPECT_TRUE(server_->executor() == net::any_io_executor(other_.get_executor()));
+    // lingeringClose reads synchronously: Asio must know the socket does not block.
+    EXPECT_TRUE(server_->socket().non_blocking());
+    net::co_spawn(other_, [&]() -> awaitable<void> {
+      rest = co_await read(*server_, before.size() + after.size() - head.size());
+      EXPECT_FALSE(co_await server_->writeAll("answer"));
+    }, net::detached);
   });
-  EXPECT_TRUE(head + rest == before + after);
+  std::thread worker([&] { other_.run_for(20s); });  // returns once the coroutine is done
   std::string answer;
-  run(io_, [&]() -> awaitable<void> { answer = co_await read(*client_, 6); });
+  run(io_, [&]() -> awaitable<void> {
+    EXPECT_FALSE(co_await client_->writeAll(after));
+    answer = co_await read(*client_, 6);
+  });
+  worker.join();
+  EXPECT_TRUE(head + rest == before + after);
   EXPECT_EQ(answer, "answer");
+}
+
+// The transport's deadlines belong to the sweeper of the worker it leaves, which must not
+// touch them once the other worker owns the transport.
+TEST_P(TransportMove, NoDeadlineOfItStaysWithTheOldSweeper) {
+  if (GetParam() == Mode::Plain) GTEST_SKIP() << "plain TCP frees no buffers while idle";
+  Sweeper sweeper(io_.get_executor(), 1ms, 64);
+  sweeper.start();
+  server_->keepBuffersWhileBusy(sweeper, 50ms);
+  server_->setSendTimeout(sweeper, 10s);
+  net::steady_timer later(io_);
+  // A wait for input arms the buffer release (filed with the sweeper); the input ends it.
+  run(io_, [&]() -> awaitable<void> { EXPECT_FALSE(co_await server_->waitReadable()); },
+      [&]() -> awaitable<void> {
+        later.expires_after(5ms);
+        co_await later.async_wait(kUseTuple);
+        EXPECT_FALSE(co_await client_->writeAll("x"));
+      });
+  ASSERT_TRUE(server_->detach());
+  uint64_t examined = sweeper.examined();
+  for (auto end = Clock::now() + 120ms; Clock::now() < end;) io_.run_one_for(5ms);
+  EXPECT_EQ(sweeper.examined(), examined) << "a deadline of the moved transport is still filed";
+  sweeper.stop();
+  io_.restart();
+  io_.run_for(10ms);  // lets the sweep loop end
 }
 
 TEST_P(TransportMove, OneNeverTakenIsClosed) {
