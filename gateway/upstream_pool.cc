@@ -31,7 +31,7 @@ UpstreamPool::UpstreamPool(net::any_io_executor ex, Sweeper& sweeper)
 UpstreamPool::~UpstreamPool() { closeAll(true); }
 
 void UpstreamPool::reap() {
-  auto now = Clock::now();
+  auto now = sweeper_.now();  // this runs in the sweep, which has just read the clock
   for (auto it = entries_.begin(); it != entries_.end();) {
     auto& e = it->second;
     std::erase_if(e.idle, [&](Idle& i) {
@@ -80,7 +80,7 @@ std::unique_ptr<ClientStream> UpstreamPool::exchange(std::unique_ptr<h1::ClientC
     // ~1.6k instructions each, when hundreds of connections cycle through the pool.
     c->buffer().release(h1::kHeadReadSize);
     if (c->headBuffer().capacity() > h1::kHeadReadSize) std::string().swap(c->headBuffer());
-    idle.push_back(Idle{std::move(c), Clock::now()});
+    idle.push_back(Idle{std::move(c), sweeper_.now()});
   };
   return std::make_unique<h1::ClientExchange>(std::move(conn), u.hostHeader, std::move(release),
                                               limits.maxHeaderBytes, limits.maxHeaderCount);
@@ -106,7 +106,7 @@ awaitable<Error> UpstreamPool::open(const routes::Upstream& u, SSL_CTX* tls,
       while (!e.idle.empty()) {
         auto conn = std::move(e.idle.back().conn);
         bool probe = reuse == Reuse::Probed ||
-                     Clock::now() - e.idle.back().since >= kProbeAfterIdle;
+                     sweeper_.now() - e.idle.back().since >= kProbeAfterIdle;
         e.idle.pop_back();
         if (conn->reusable(probe)) {
           out = exchange(std::move(conn), u, limits);
