@@ -377,7 +377,7 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<ClientStream> us;
     std::string detail;
-    ctx.upstreamStart = Clock::now();
+    if (accessLog().enabled()) ctx.upstreamStart = Clock::now();  // for its upstream time only
     auto reuse = attempt > 0        ? UpstreamPool::Reuse::Fresh
                  : ctx.req.hasBody ? UpstreamPool::Reuse::Probed  // a body cannot be sent twice
                                    : UpstreamPool::Reuse::Recent;
@@ -522,7 +522,7 @@ void Proxy::finish(StreamContext& ctx) {
   if (ctx.cause.empty()) ctx.cause = cause::kDownstreamReset;
   worker_.stats.onRequest(kind_, ctx.peer, status, ctx.cause, seconds);
   worker_.stats.onBytes(kind_, ctx.ds.bodyBytesRead(), ctx.ds.bodyBytesWritten());
-  AccessLogBuffer& log = kind_ == ListenerKind::External ? worker_.externalLog : worker_.internalLog;
+  AccessLogBuffer& log = accessLog();
   if (!log.enabled()) return;
   AccessRecord r;
   r.peerIp = ctx.ds.connection().peerIp;
@@ -538,7 +538,8 @@ void Proxy::finish(StreamContext& ctx) {
   r.requestBytes = ctx.ds.bodyBytesRead();
   r.responseBytes = ctx.ds.bodyBytesWritten();
   r.durationMs = seconds * 1000;
-  if (ctx.upstreamHeaders != Clock::time_point{})
+  // (No start when the log was turned on by a reload while the request was in flight.)
+  if (ctx.upstreamHeaders != Clock::time_point{} && ctx.upstreamStart != Clock::time_point{})
     r.upstreamMs = std::chrono::duration<double, std::milli>(ctx.upstreamHeaders - ctx.upstreamStart).count();
   r.upstreamProtocol = ctx.upstreamProtocol;
   log.add(r);

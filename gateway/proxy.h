@@ -30,6 +30,9 @@ class Proxy final : public StreamHandler {
   // away) otherwise.
   awaitable<bool> readSmallBody(StreamContext& ctx, std::string& body);
   void finish(StreamContext& ctx);
+  AccessLogBuffer& accessLog() {
+    return kind_ == ListenerKind::External ? worker_.externalLog : worker_.internalLog;
+  }
 
   WorkerContext& worker_;
   ListenerKind kind_;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "integration/node.h"
 #include "support/raw_client.h"
@@ -102,6 +103,13 @@ TEST_F(Operations, AccessLogsHaveOneLinePerRequestAndNoSecrets) {
       std::chrono::seconds(5)));
   EXPECT_NE(internal.find("\"GET /logged?q=1 HTTP/1.1\""), std::string::npos) << internal;
   EXPECT_NE(internal.find(" 200 via_upstream "), std::string::npos) << internal;
+  {  // request bytes, response bytes, duration and the upstream's time to its head, in ms
+    std::istringstream fields(internal.substr(internal.find(" 200 via_upstream ") + 18));
+    std::string requestBytes, responseBytes, durationMs, upstreamMs;
+    fields >> requestBytes >> responseBytes >> durationMs >> upstreamMs;
+    EXPECT_GE(std::atof(upstreamMs.c_str()), 0.0);
+    EXPECT_NE(upstreamMs.find('.'), std::string::npos) << "upstream time: " << upstreamMs;
+  }
   EXPECT_EQ(internal.rfind("127.0.0.", 0), 0u) << internal;  // the client's address first
   EXPECT_NE(internal.find(" - ["), std::string::npos) << internal;
   EXPECT_NE(external.find(" alice echo.bob.svc \"GET /logged?q=1 HTTP/1.1\""), std::string::npos)
