@@ -41,10 +41,10 @@ class ConnectionSlot {
   ListenerKind kind_;
 };
 
-// A connection from accept (or hand-over) until its first bytes. Clients often connect well before they send
-// (pools and browsers open ahead of need), so a connection that has sent nothing waits for its
-// bytes with a reactor callback, not a suspended coroutine: it holds this object and its TLS
-// state, not the ~3 KiB of coroutine frames it used to. It is in the worker's registry, so a
+// A connection from accept (or hand-over) until its first bytes. Clients often connect well before
+// they send (pools and browsers open ahead of need), so a connection that has sent nothing waits
+// for its bytes with a reactor callback, not a suspended coroutine: it holds this object and its
+// TLS state, not the ~3 KiB of coroutine frames it used to. It is in the worker's registry, so a
 // drain or a stop closes it at once (nothing of it is in flight) instead of waiting for it.
 class Opening final : public Drainable {
  public:
