@@ -9,12 +9,9 @@
 #include <string>
 #include <thread>
 
-#include "certs/ca.h"
-#include "certs/keys.h"
-#include "certs/tls_context.h"
 #include "gateway/deadline.h"
 #include "gateway/transport.h"
-#include "support/test_keys.h"
+#include "transport_pair.h"
 
 namespace kgate {
 namespace {
@@ -34,24 +31,16 @@ std::string pattern(size_t n, char first) {
 class TransportMove : public ::testing::TestWithParam<Mode> {
  protected:
   void SetUp() override {
-    tcp::acceptor acceptor(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    tcp::socket client(io_);
-    client.connect(acceptor.local_endpoint());
-    tcp::socket server = acceptor.accept();
+    auto [server, client] = testing::connectedSockets(io_);
     if (GetParam() == Mode::Plain) {
       server_.emplace(std::move(server));
       client_.emplace(std::move(client));
       return;
     }
-    const EVP_PKEY& key = test::testKey(0);
-    auto cert = certs::createCaCert(key, "transport-move-test");
-    ASSERT_TRUE(cert.ok()) << cert.error();
-    auto serverCtx = certs::makeServerContext(
-        {.certChainPem = certs::certToPem(**cert), .keyPem = certs::privateKeyToPem(key)});
-    auto clientCtx = certs::makeClientContext({});
-    ASSERT_TRUE(serverCtx.ok() && clientCtx.ok());
-    serverCtx_ = *serverCtx;
-    clientCtx_ = *clientCtx;
+    auto contexts = testing::makeTestContexts("transport-move-test");
+    ASSERT_TRUE(contexts.server && contexts.client);
+    serverCtx_ = contexts.server;
+    clientCtx_ = contexts.client;
     server_.emplace(std::move(server), serverCtx_->native_handle(), Transport::Role::Server);
     client_.emplace(std::move(client), clientCtx_->native_handle(), Transport::Role::Client);
     if (GetParam() == Mode::OwnRecords) server_->ownRecordsAfterHandshake();

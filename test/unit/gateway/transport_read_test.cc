@@ -12,12 +12,9 @@
 #include <sys/socket.h>
 #include <thread>
 
-#include "certs/ca.h"
-#include "certs/keys.h"
-#include "certs/tls_context.h"
 #include "gateway/deadline.h"
 #include "gateway/transport.h"
-#include "support/test_keys.h"
+#include "transport_pair.h"
 
 namespace kgate {
 namespace {
@@ -40,24 +37,16 @@ class TransportRead : public ::testing::TestWithParam<Mode> {
   bool own() const { return GetParam() == Mode::OwnRecords; }
 
   void SetUp() override {
-    tcp::acceptor acceptor(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    tcp::socket client(io_);
-    client.connect(acceptor.local_endpoint());
-    tcp::socket server = acceptor.accept();
+    auto [server, client] = testing::connectedSockets(io_);
     if (!tls()) {
       reader_.emplace(std::move(server));
       writer_.emplace(std::move(client));
       return;
     }
-    const EVP_PKEY& key = test::testKey(0);
-    auto cert = certs::createCaCert(key, "transport-read-test");
-    ASSERT_TRUE(cert.ok()) << cert.error();
-    auto serverCtx = certs::makeServerContext(
-        {.certChainPem = certs::certToPem(**cert), .keyPem = certs::privateKeyToPem(key)});
-    auto clientCtx = certs::makeClientContext({});
-    ASSERT_TRUE(serverCtx.ok() && clientCtx.ok());
-    serverCtx_ = *serverCtx;
-    clientCtx_ = *clientCtx;
+    auto contexts = testing::makeTestContexts("transport-read-test");
+    ASSERT_TRUE(contexts.server && contexts.client);
+    serverCtx_ = contexts.server;
+    clientCtx_ = contexts.client;
     // The client's traffic secret, for tests that seal records the way a client would.
     SSL_CTX_set_keylog_callback(clientCtx_->native_handle(), [](const SSL*, const char* line) {
       std::string_view text(line), label = "CLIENT_TRAFFIC_SECRET_0 ";
