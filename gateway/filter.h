@@ -43,7 +43,7 @@ struct StreamContext {
 
   // Accounting, for the access log and metrics.
   Clock::time_point start = Clock::now();
-  Clock::time_point upstreamStart{};
+  Clock::time_point upstreamStart{};  // only when the access log is on (its only reader)
   Clock::time_point upstreamHeaders{};
   std::string_view upstreamProtocol;
 

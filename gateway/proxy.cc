@@ -505,8 +505,8 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
         break;
       }
       end = chunk.last;
-      // After the last write only the request body's pump may still run: the arm made before
-      // the write still bounds it.
+      // After the last write only the request body's pump may still run, and it re-arms the
+      // deadline before each of its writes upstream (pumpRequest).
       if (!end) idle.arm(idleTimeout);
     }
     stopPump();
@@ -538,7 +538,7 @@ void Proxy::finish(StreamContext& ctx) {
   r.requestBytes = ctx.ds.bodyBytesRead();
   r.responseBytes = ctx.ds.bodyBytesWritten();
   r.durationMs = seconds * 1000;
-  // (No start when the log was turned on by a reload while the request was in flight.)
+  // upstreamStart is read only when the log is on: without it there is no upstream time.
   if (ctx.upstreamHeaders != Clock::time_point{} && ctx.upstreamStart != Clock::time_point{})
     r.upstreamMs = std::chrono::duration<double, std::milli>(ctx.upstreamHeaders - ctx.upstreamStart).count();
   r.upstreamProtocol = ctx.upstreamProtocol;

@@ -32,8 +32,9 @@ class UpstreamPool {
     Fresh,   // not at all: a new connection (the one retry after a pooled one was stale)
     Probed,  // each first checked for a close from the peer (a syscall): for requests that
              // cannot be sent twice, such as those with a body
-    Recent,  // ones pooled under a second ago unchecked: for requests the caller retries on a
-             // fresh connection when the pooled one turns out closed
+    Recent,  // ones pooled about a second ago or less (by the sweeper's tick) unchecked: for
+             // requests the caller retries on a fresh connection when the pooled one turns
+             // out closed
   };
 
   // Opens a stream to u. On failure, detail says why (for the log).
@@ -48,7 +49,8 @@ class UpstreamPool {
  private:
   struct Idle {
     std::unique_ptr<h1::ClientConnection> conn;
-    // The sweeper's time (its last tick, at most ~50 ms old), as every idle time here is: they
+    // The sweeper's time (its last tick: ~50 ms old at most on a worker, older on the control
+    // thread, whose pool probes every connection anyway), as every idle time here is: they
     // are compared with a second and more, and reading the clock cost two reads per request.
     Clock::time_point since;
   };

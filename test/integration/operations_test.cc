@@ -5,6 +5,7 @@
 #include <sched.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
