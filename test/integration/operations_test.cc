@@ -176,6 +176,25 @@ TEST_F(Operations, BadReloadKeepsTheRunningConfig) {
   EXPECT_TRUE(bob_->running());
 }
 
+// Settings a reload cannot change are named, and the node goes on as it was started.
+TEST_F(Operations, AReloadSaysWhichSettingsWaitForARestart) {
+  start();
+  bob_->replaceAppended(bob_->appended() + "\naccessLog: {enabled: false}\n");
+  bob_->reload();
+  EXPECT_NE(bob_->process().stderrText().find("reload: accessLog changed; it takes effect on "
+                                              "restart"),
+            std::string::npos)
+      << bob_->process().stderrText();
+  ASSERT_EQ(viaAlice("/after-reload").status, 200);
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return readFile(bob_->logFile("external.log")).find("GET /after-reload") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(5)))
+      << "still logging, as started";
+}
+
 TEST_F(Operations, DrainFinishesInFlightRequestsAndExitsZero) {
   start("limits:\n  drainTimeout: 20s");
   Process slow({"curl", "-sS", "-w", " %{http_code}", alice_->internalUrl("/delay/1500"), "-H",
