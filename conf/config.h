@@ -97,6 +97,7 @@ struct ExternalTls {
 struct AccessLog {
   bool enabled = true;
   std::string directory;  // default: <dataDir>/logs
+  bool operator==(const AccessLog&) const = default;
 };
 
 struct Config {

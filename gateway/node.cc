@@ -386,9 +386,7 @@ awaitable<void> Node::reload() {
   if (next->hostNames != cur.hostNames) warnKept("hostNames");
   if (next->dataDir != cur.dataDir) warnKept("dataDir");
   // The workers' log buffers and files are made at start; a reload only reopens the files.
-  if (next->accessLog.enabled != cur.accessLog.enabled ||
-      next->accessLog.directory != cur.accessLog.directory)
-    warnKept("accessLog");
+  if (next->accessLog != cur.accessLog) warnKept("accessLog");
   if (next->ports.external != cur.ports.external || next->ports.internal != cur.ports.internal ||
       next->ports.api != cur.ports.api || next->ports.metrics != cur.ports.metrics)
     warnKept("ports");

@@ -18,9 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Plain TCP; TLS kept by OpenSSL (TLS 1.2 and declined takeovers); TLS 1.3 records the server
-// protects itself after the handshake.
-enum class Mode { Plain, Tls, OwnRecords };
+using Mode = testing::TransportMode;
 
 std::string pattern(size_t n, char first) {
   std::string s(n, '\0');
@@ -155,16 +153,8 @@ TEST_P(TransportMove, AClosedOneDoesNotMove) {
   EXPECT_FALSE(server_->detach());
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, TransportMove,
-                         ::testing::Values(Mode::Plain, Mode::Tls, Mode::OwnRecords),
-                         [](const auto& info) {
-                           switch (info.param) {
-                             case Mode::Plain: return "Plain";
-                             case Mode::Tls: return "Tls";
-                             case Mode::OwnRecords: return "OwnRecords";
-                           }
-                           return "";
-                         });
+INSTANTIATE_TEST_SUITE_P(Modes, TransportMove, testing::transportModes(),
+                         testing::transportModeName);
 
 }  // namespace
 }  // namespace kgate

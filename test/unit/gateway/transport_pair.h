@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <utility>
 
 #include "certs/ca.h"
@@ -14,6 +15,21 @@
 #include "support/test_keys.h"
 
 namespace kgate::testing {
+
+// Plain TCP; TLS kept by OpenSSL on both ends (as TLS 1.2 and declined takeovers are); TLS 1.3
+// whose records the server protects itself after OpenSSL's handshake (ownRecordsAfterHandshake).
+enum class TransportMode { Plain, Tls, OwnRecords };
+inline auto transportModes() {
+  return ::testing::Values(TransportMode::Plain, TransportMode::Tls, TransportMode::OwnRecords);
+}
+inline std::string transportModeName(const ::testing::TestParamInfo<TransportMode>& info) {
+  switch (info.param) {
+    case TransportMode::Plain: return "Plain";
+    case TransportMode::Tls: return "Tls";
+    case TransportMode::OwnRecords: return "OwnRecords";
+  }
+  return "";
+}
 
 // The server's end first.
 inline std::pair<tcp::socket, tcp::socket> connectedSockets(net::io_context& io) {

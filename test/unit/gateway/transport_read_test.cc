@@ -27,9 +27,7 @@ std::string pattern(size_t n) {
   return s;
 }
 
-// Plain TCP; TLS with OpenSSL on both ends; TLS where the server protects records itself after
-// OpenSSL's handshake (Transport::ownRecordsAfterHandshake) and the client is OpenSSL.
-enum class Mode { Plain, Tls, OwnRecords };
+using Mode = testing::TransportMode;
 
 class TransportRead : public ::testing::TestWithParam<Mode> {
  protected:
@@ -850,15 +848,8 @@ TEST_P(TransportRead, UserCanceledThenCloseNotifyIsEof) {
   EXPECT_EQ(serverRead().first, net::error::eof);
 }
 
-INSTANTIATE_TEST_SUITE_P(PlainAndTls, TransportRead,
-                         ::testing::Values(Mode::Plain, Mode::Tls, Mode::OwnRecords),
-                         [](const auto& info) {
-                           switch (info.param) {
-                             case Mode::Plain: return "Plain";
-                             case Mode::Tls: return "Tls";
-                             default: return "OwnRecords";
-                           }
-                         });
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, TransportRead, testing::transportModes(),
+                         testing::transportModeName);
 
 }  // namespace
 }  // namespace kgate
