@@ -20,25 +20,29 @@ constexpr auto kBufferRelease = std::chrono::milliseconds(100);
 // Counts a connection for the node-wide limit and the open-connections gauge while it lives on
 // a worker, and uncounts it from the worker's load (counted by the accept loop, or by the
 // balancer for one handed over). Moves with the connection from its opening to the coroutine
-// that serves it.
+// that serves it; a hand-over takes its node-wide count along (takeNodeCount).
 class ConnectionSlot {
  public:
-  ConnectionSlot(AcceptEnv& env, ListenerKind kind) : env_(&env), kind_(kind) {
-    if (env_->nodeConnections) env_->nodeConnections->fetch_add(1, std::memory_order_relaxed);
+  ConnectionSlot(AcceptEnv& env, ListenerKind kind)
+      : ConnectionSlot(env, kind, NodeConnectionCount(env.nodeConnections)) {}
+  ConnectionSlot(AcceptEnv& env, ListenerKind kind, NodeConnectionCount counted)
+      : env_(&env), kind_(kind), node_(std::move(counted)) {
     if (env_->stats) env_->stats->connectionOpened(kind_);
   }
-  ConnectionSlot(ConnectionSlot&& o) noexcept : env_(std::exchange(o.env_, nullptr)), kind_(o.kind_) {}
+  ConnectionSlot(ConnectionSlot&& o) noexcept
+      : env_(std::exchange(o.env_, nullptr)), kind_(o.kind_), node_(std::move(o.node_)) {}
   ConnectionSlot& operator=(ConnectionSlot&&) = delete;
   ~ConnectionSlot() {
     if (!env_) return;
-    if (env_->nodeConnections) env_->nodeConnections->fetch_sub(1, std::memory_order_relaxed);
     if (env_->stats) env_->stats->connectionClosed(kind_);
     if (env_->load) env_->load->fetch_sub(1, std::memory_order_relaxed);
   }
+  NodeConnectionCount takeNodeCount() { return std::move(node_); }
 
  private:
   AcceptEnv* env_;
   ListenerKind kind_;
+  NodeConnectionCount node_;
 };
 
 // A connection from accept (or hand-over) until its first bytes. Clients often connect well before
@@ -157,7 +161,8 @@ void awaitFirstBytes(std::unique_ptr<Opening> c) {
 // count, registry entry, deadlines and reactor registration) stays behind with the Opening.
 void handOver(std::unique_ptr<Opening> c, unsigned target, ConnectionBalancer& balancer) {
   if (!c->transport->detach()) return;  // closed meanwhile: nothing to move
-  Handover h{c->spec.kind, std::move(c->transport), std::move(c->cenv.info), c->headerDue};
+  Handover h{c->spec.kind, std::move(c->transport), std::move(c->cenv.info), c->headerDue,
+             c->slot.takeNodeCount()};
   c.reset();
   balancer.handOver(target, std::move(h));
 }
@@ -214,8 +219,9 @@ awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, Listener
 
 void serveHandover(Handover h, ListenerSpec spec, AcceptEnv& env) {
   try {
-    auto c = std::make_unique<Opening>(ConnectionSlot(env, spec.kind), std::move(h.transport), spec,
-                                       env, std::move(h.info), h.headerDue);
+    ConnectionSlot slot(env, spec.kind, std::move(h.counted));
+    auto c = std::make_unique<Opening>(std::move(slot), std::move(h.transport), spec, env,
+                                       std::move(h.info), h.headerDue);
     if (c->transport->lookForInput()) {
       spawnServing(std::move(c));
     } else {

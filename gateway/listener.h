@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <utility>
 
 #include "conf/config.h"
 #include "gateway/connection.h"
@@ -25,6 +26,25 @@ struct ListenerSpec {
 };
 
 class ConnectionBalancer;
+
+// One connection's place in the node-wide count (limits.maxConnections), from accept to close.
+// A hand-over carries it, so a connection on its way to another worker still counts.
+class NodeConnectionCount {
+ public:
+  NodeConnectionCount() = default;
+  explicit NodeConnectionCount(std::atomic<uint32_t>* count) : count_(count) {
+    if (count_) count_->fetch_add(1, std::memory_order_relaxed);
+  }
+  NodeConnectionCount(NodeConnectionCount&& o) noexcept
+      : count_(std::exchange(o.count_, nullptr)) {}
+  NodeConnectionCount& operator=(NodeConnectionCount&&) = delete;
+  ~NodeConnectionCount() {
+    if (count_) count_->fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<uint32_t>* count_ = nullptr;
+};
 
 struct AcceptEnv {
   Sweeper& sweeper;
@@ -48,6 +68,7 @@ struct Handover {
   std::unique_ptr<Transport> transport;  // detached (Transport::detach), closed if never taken
   ConnectionInfo info;
   Clock::time_point headerDue;  // for its first bytes, as set where it was accepted
+  NodeConnectionCount counted;  // taken over by the connection's slot on the new worker
 };
 
 awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env);

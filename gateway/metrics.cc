@@ -144,6 +144,7 @@ std::vector<MetricFamily> Metrics::Collect() const {
   std::map<std::vector<std::string>, Hist> latency;
   std::array<int64_t, 4> open{};
   std::vector<int64_t> perWorkerOpen;  // every listener's, per worker
+  std::vector<uint64_t> perWorkerTaken;
   for (const WorkerStats* w : workers_) {
     w->forEachRequest([&](const auto& c) { requests[c.labels] += c.value.load(); });
     w->forEachAuthFailure([&](const auto& c) { auth[c.labels] += c.value.load(); });
@@ -163,6 +164,7 @@ std::vector<MetricFamily> Metrics::Collect() const {
       onWorker += n;
     }
     perWorkerOpen.push_back(onWorker);
+    perWorkerTaken.push_back(w->connectionsTakenOver());
   }
   std::vector<MetricFamily> out;
   out.push_back(counterFamily("kgate_requests_total",
@@ -218,6 +220,17 @@ std::vector<MetricFamily> Metrics::Collect() const {
     perWorker.metric.push_back(std::move(m));
   }
   out.push_back(std::move(perWorker));
+  MetricFamily moved{"kgate_worker_connections_taken_over_total",
+                     "Downstream connections each worker took over from a busier one after their "
+                     "TLS handshake (the balancer)",
+                     MetricType::Counter, {}};
+  for (size_t w = 0; w < perWorkerTaken.size(); ++w) {
+    ClientMetric m;
+    m.label = {{"worker", std::to_string(w)}};
+    m.counter.value = static_cast<double>(perWorkerTaken[w]);
+    moved.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(moved));
   return out;
 }
 

@@ -39,6 +39,8 @@ class WorkerStats {
   void onDownstreamTimeout(ListenerKind listener, std::string_view kind);
   void connectionOpened(ListenerKind l) { open_[idx(l)].fetch_add(1, std::memory_order_relaxed); }
   void connectionClosed(ListenerKind l) { open_[idx(l)].fetch_sub(1, std::memory_order_relaxed); }
+  // A connection another worker accepted and the balancer moved here (balancer.h).
+  void connectionTakenOver() { takenOver_.fetch_add(1, std::memory_order_relaxed); }
 
   struct Counter {
     std::vector<std::string> labels;
@@ -59,6 +61,7 @@ class WorkerStats {
   template <class F> void forEachBytes(F f) const { visit(bytes_, f); }
   template <class F> void forEachDownstreamTimeout(F f) const { visit(timeouts_, f); }
   int64_t openConnections(ListenerKind l) const { return open_[idx(l)].load(); }
+  uint64_t connectionsTakenOver() const { return takenOver_.load(); }
 
  private:
   static size_t idx(ListenerKind l) { return static_cast<size_t>(l); }
@@ -79,6 +82,7 @@ class WorkerStats {
   std::unordered_map<std::string, std::unique_ptr<Counter>> bytes_;
   std::unordered_map<std::string, std::unique_ptr<Counter>> timeouts_;
   std::array<std::atomic<int64_t>, 4> open_{};
+  std::atomic<uint64_t> takenOver_{0};
   std::string key_;  // scratch for building keys without reallocating
   // The series the worker's last request counted in: under load nearly every request counts in
   // the same ones, and finding them by key cost ~700 instructions a request (series never move).

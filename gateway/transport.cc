@@ -31,6 +31,14 @@ std::string takeSslErrors() {
   return out;
 }
 
+// Where a detached transport's (closed) socket object belongs until it is attached: a context
+// that outlives every worker, so a transport freed after the worker it left (a hand-over still
+// queued at shutdown) names no io_context that is gone. Never run; made once, never freed.
+net::any_io_executor parkingExecutor() {
+  static net::io_context* const parking = new net::io_context(1);
+  return parking->get_executor();
+}
+
 // SSL_get_error needs the thread's error queue empty before each call. OpenSSL 3.0's
 // ERR_clear_error frees 32 string slots whether or not anything is queued (~2k instructions, two
 // per HTTP/1.1 request); the queue is nearly always empty, and looking costs ~1/20 of that.
@@ -443,6 +451,7 @@ bool Transport::detach() {
     return false;
   }
   detachedFd_ = fd;
+  socket_ = tcp::socket(parkingExecutor());
   return true;
 }
 

@@ -102,6 +102,7 @@ void Worker::adopt(Handover h) {
     load_.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
+  stats_.connectionTakenOver();
   serveHandover(std::move(h), slot->spec, env_);
 }
 

@@ -439,5 +439,26 @@ TEST_F(Silent, ConnectionsThatSendNothingAreClosedAfterTheHeaderTimeout) {
                         std::chrono::seconds(10)));
 }
 
+// A connection moved to the other worker after its handshake (balancer.h) keeps the deadline it
+// was accepted with: silent TLS connections, the moved ones among them, are all closed by the
+// header timeout and uncounted.
+TEST_F(Silent, MovedConnectionsKeepTheirHeaderTimeout) {
+  start("limits:\n  headerTimeout: 3s\n");  // two workers
+  for (int i = 0; i < 16; ++i) {
+    clients_.push_back(std::make_unique<RawConnection>(node_->ip(), node_->externalPort(),
+                                                       RawOptions{.tls = true}));
+    ASSERT_TRUE(clients_.back()->ok()) << clients_.back()->error();
+  }
+  ASSERT_TRUE(waitUntil([&] { return open("external") == 16; }, std::chrono::seconds(10)));
+  // None would move only if the kernel's hash sent the sixteen to the two workers in turn.
+  EXPECT_GT(node_->metric("kgate_worker_connections_taken_over_total{worker=\"0\"}") +
+                node_->metric("kgate_worker_connections_taken_over_total{worker=\"1\"}"),
+            0);
+  for (auto& c : clients_) EXPECT_TRUE(c->readToClose(std::chrono::seconds(20)));
+  EXPECT_EQ(node_->metric("kgate_downstream_timeouts_total{listener=\"external\",kind=\"header\"}"),
+            16);
+  EXPECT_TRUE(waitUntil([&] { return open("external") == 0; }, std::chrono::seconds(10)));
+}
+
 }  // namespace
 }  // namespace kgate::test

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
+#include <optional>
 #include <vector>
 
 namespace kgate {
@@ -70,6 +72,30 @@ TEST_F(Balancer, AHandOverIsCountedWhereItGoesBeforeItArrives) {
   EXPECT_EQ(balancer_.pick(0), 1u) << "the first of two that hold one";
   balancer_.handOver(1, Handover{});
   EXPECT_EQ(balancer_.pick(0), 2u);
+}
+
+// maxConnections counts a connection on its way to another worker: the hand-over carries its
+// place in the node-wide count until the worker that takes it counts it, or drops it.
+TEST_F(Balancer, AConnectionInTransitStillCountsOnTheNode) {
+  std::atomic<uint32_t> node{0};
+  std::vector<uint32_t> nodeOnArrival;
+  ConnectionBalancer b;
+  std::optional<Handover> kept;
+  b.add(&loads_[0], [&](Handover h) {
+    nodeOnArrival.push_back(node);
+    if (!kept) kept.emplace(std::move(h));  // taken: its count lives on with it
+  });
+  auto counted = [&] {
+    return Handover{ListenerKind::External, nullptr, {}, {}, NodeConnectionCount(&node)};
+  };
+  Handover first = counted(), second = counted();
+  EXPECT_EQ(node, 2u);
+  b.handOver(0, std::move(first));
+  b.handOver(0, std::move(second));  // dropped where it arrived: uncounted
+  EXPECT_EQ(nodeOnArrival, (std::vector<uint32_t>{2, 2}));
+  EXPECT_EQ(node, 1u);
+  kept.reset();
+  EXPECT_EQ(node, 0u);
 }
 
 }  // namespace

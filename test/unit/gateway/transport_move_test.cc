@@ -148,6 +148,16 @@ TEST_P(TransportMove, OneNeverTakenIsClosed) {
   EXPECT_TRUE(ec);
 }
 
+// A hand-over still queued when the workers stop is freed after the worker it left may be gone:
+// the detached transport must name nothing of that worker's io_context by then.
+TEST_P(TransportMove, ADetachedOneBelongsToNoWorkerUntilTaken) {
+  ASSERT_TRUE(server_->detach());
+  EXPECT_FALSE(server_->executor() == net::any_io_executor(io_.get_executor()));
+  EXPECT_FALSE(server_->executor() == net::any_io_executor(other_.get_executor()));
+  ASSERT_FALSE(server_->attach(other_.get_executor()));
+  EXPECT_TRUE(server_->executor() == net::any_io_executor(other_.get_executor()));
+}
+
 TEST_P(TransportMove, AClosedOneDoesNotMove) {
   server_->close();
   EXPECT_FALSE(server_->detach());
