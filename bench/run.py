@@ -37,8 +37,26 @@ UPSTREAM = os.path.join(BUILD, "test", "support", "kgate_test_upstream")
 TOKEN = "YmVuY2gtdG9rZW4tMDEyMzQ1Njc4OWFiY2RlZjAxMjM="
 CLK = os.sysconf("SC_CLK_TCK")
 SMALL_BODY = "hello from the bench upstream\n"
-# Connections each proxy may hold: HAProxy reserves two descriptors per connection.
-MAXCONN = (resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 500) // 2
+# Connections each proxy may hold, set by fd_limit_for() before any proxy starts.
+MAXCONN = 0
+
+
+def fd_limit_for(idle):
+    """Raises the descriptor limit (inherited by the proxies and the clients) to what `idle`
+    connections need, where that is allowed (root outside a container), and returns how many
+    connections each proxy may hold: one descriptor each, and 500 to spare."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = idle + 200 + 500
+    if hard < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+            hard = want
+        except (ValueError, OSError) as e:
+            print(f"cannot raise the descriptor limit to {want} ({e}): at most "
+                  f"{hard - 700} idle connections", file=sys.stderr)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard - 500
 
 
 def free_port():
@@ -222,6 +240,9 @@ def start_haproxy(work, args, port, cert, key, upstream_port, sink_port):
 global
   nbthread {args.workers}
   maxconn {MAXCONN}
+  # HAProxy wants two descriptors per connection (client and server side) and by default
+  # refuses to start without them; idle client connections take one each.
+  no strict-limits
   ssl-default-bind-options ssl-min-ver TLSv1.2
 defaults
   mode http
@@ -400,6 +421,8 @@ def main():
     args = ap.parse_args()
     # SIGTERM unwinds like Ctrl-C, so the proxies and upstreams started below are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    global MAXCONN
+    MAXCONN = fd_limit_for(args.idle)
     args.idle = min(args.idle, MAXCONN - 200)  # the descriptor limit decides
     names = args.only.split(",")
     work = tempfile.mkdtemp(prefix="kgate-bench-")
