@@ -16,6 +16,8 @@ The table is printed and appended, with date, versions and machine, to bench/RES
 """
 import argparse
 import datetime
+import hashlib
+import json
 import os
 import platform
 import re
@@ -268,20 +270,42 @@ backend sink
     return Proxy("haproxy", ["haproxy", "-db", "-f", path], port, work, hdr, hdr)
 
 
-def curl(proxy, path="/", headers=None, extra=()):
-    argv = ["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+def curl(proxy, path="/", headers=None, extra=(), out="/dev/null"):
+    argv = ["curl", "-sk", "-o", out, "-w", "%{http_code} %{size_download}",
             f"https://127.0.0.1:{proxy.port}{path}"] + list(extra)
     for h in headers if headers is not None else proxy.headers:
         argv += ["-H", h]
-    out = subprocess.run(argv, capture_output=True, text=True).stdout.split()
-    return int(out[0]), int(out[1])
+    got = subprocess.run(argv, capture_output=True, text=True).stdout.split()
+    return int(got[0]), int(got[1])
 
 
-def check(proxy):
-    """Every proxy does the same job: refuse without the token, proxy with it."""
+def check(proxy, work):
+    """Every proxy does the same job: refuse without the token, proxy with it, and pass bodies on
+    intact both ways. Returns the size of the sink's answer to an upload (its body's length and
+    SHA-256, which must be the upload's)."""
     assert curl(proxy, headers=[])[0] == 401, f"{proxy.name} let a request without token through"
     assert curl(proxy) == (200, len(SMALL_BODY)), f"{proxy.name}: wrong answer for /"
     assert curl(proxy, "/1m") == (200, 1 << 20), f"{proxy.name}: wrong answer for /1m"
+    upload, answer = os.path.join(work, "upload.bin"), os.path.join(work, "sink-answer.json")
+    status, size = curl(proxy, "/sink", proxy.sink_headers, ["--data-binary", f"@{upload}"],
+                        answer)
+    with open(upload, "rb") as f:
+        sent = f.read()
+    with open(answer) as f:
+        got = json.load(f)
+    assert status == 200 and got == {"body_bytes": len(sent),
+                                     "body_sha256": hashlib.sha256(sent).hexdigest()}, \
+        f"{proxy.name}: the upload did not arrive intact: {status} {got}"
+    return size
+
+
+def body_bytes_error(proxy, path, received, responses, size, in_flight):
+    """h2load counts the DATA bytes it received: every response's body in full, and at most the
+    part of each stream still in flight when the load stopped. None when that holds."""
+    if responses * size <= received <= (responses + in_flight) * size:
+        return None
+    return (f"{proxy.name} {path}: {received} body bytes for {responses} responses of {size} "
+            f"bytes each ({in_flight} more may have been in flight)")
 
 
 def percentile(values, p):
@@ -310,7 +334,7 @@ def run_wrk(proxy, seconds):
     return {"requests": reqs, "errors": errors, "p50": ms("50"), "p99": ms("99"), "bytes": 0}
 
 
-def run_h2load(proxy, seconds, path, clients, streams, work, upload=None, sink=False):
+def run_h2load(proxy, seconds, path, clients, streams, work, body_size, upload=None, sink=False):
     log = os.path.join(work, "h2load.log")
     if os.path.exists(log):
         os.unlink(log)  # h2load appends; a stale log would mix in the previous proxy's latencies
@@ -331,6 +355,11 @@ def run_h2load(proxy, seconds, path, clients, streams, work, upload=None, sink=F
     non2xx = sum(int(c) for c in codes.groups()) if codes else done
     traffic = re.search(r"traffic: \S+ \((\d+)\) total", out)
     moved = int(traffic.group(1)) if traffic else 0
+    data = re.search(r"\((\d+)\) data", out)
+    wrong = body_bytes_error(proxy, path, int(data.group(1)) if data else -1, ok, body_size,
+                             clients * streams)
+    if wrong and not failed + non2xx:  # with failures, those are what the run reports
+        raise RuntimeError(wrong)
     if upload:  # h2load's traffic counts what it received; an upload's payload went the other way
         moved = ok * os.path.getsize(upload)
     lat = []
@@ -391,11 +420,12 @@ def idle_memory(proxy, count):
 LOADS = [
     ("https_h1_small", "HTTPS HTTP/1.1, 64 conns, GET /", lambda p, a, w: run_wrk(p, a.seconds)),
     ("h2_small", "HTTP/2 TLS, 64 conns x 10 streams, GET /",
-     lambda p, a, w: run_h2load(p, a.seconds, "/", 64, 10, w)),
+     lambda p, a, w: run_h2load(p, a.seconds, "/", 64, 10, w, len(SMALL_BODY))),
     ("h2_1m", "HTTP/2 TLS, 16 conns, GET /1m (1 MiB)",
-     lambda p, a, w: run_h2load(p, a.seconds, "/1m", 16, 1, w)),
+     lambda p, a, w: run_h2load(p, a.seconds, "/1m", 16, 1, w, 1 << 20)),
     ("h2_upload", "HTTP/2 TLS, 16 conns, POST /sink (1 MiB)",
-     lambda p, a, w: run_h2load(p, a.seconds, "/sink", 16, 1, w, os.path.join(w, "upload.bin"), True)),
+     lambda p, a, w: run_h2load(p, a.seconds, "/sink", 16, 1, w, a.sink_answer,
+                                os.path.join(w, "upload.bin"), True)),
     ("handshakes", "full TLS 1.3 handshakes (RSA-2048), 2 clients",
      lambda p, a, w: run_handshakes(p, a.seconds)),
 ]
@@ -434,7 +464,7 @@ def main():
     try:
         for n in names:
             proxies[n] = starters[n](work, args, free_port(), cert, key, upstream_port, sink_port)
-            check(proxies[n])
+            args.sink_answer = check(proxies[n], work)  # the same upstream answers for all
         # Before any load: memory an allocator kept from the loads would otherwise be counted
         # for the allocator that returns it to the system and not for the one that keeps it.
         memory = {n: idle_memory(proxies[n], args.idle) for n in names} if args.idle else {}
