@@ -158,7 +158,8 @@ void awaitFirstBytes(std::unique_ptr<Opening> c) {
 }
 
 // Past its handshake, the connection moves to another worker: what ties it to this one (its
-// count, registry entry, deadlines and reactor registration) stays behind with the Opening.
+// load and gauge counts, registry entry, deadlines and reactor registration) stays behind with
+// the Opening; its place in the node-wide count goes with it.
 void handOver(std::unique_ptr<Opening> c, unsigned target, ConnectionBalancer& balancer) {
   if (!c->transport->detach()) return;  // closed meanwhile: nothing to move
   Handover h{c->spec.kind, std::move(c->transport), std::move(c->cenv.info), c->headerDue,
@@ -253,8 +254,14 @@ awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv
       continue;
     }
     auto serve = serveConnection(std::move(socket), peer, spec, env);
-    if (env.load) env.load->fetch_add(1, std::memory_order_relaxed);  // uncounted by its slot
-    spawn(ex, std::move(serve), "connection");
+    // Counted before it can run (spawn may start it here), uncounted by its slot.
+    if (env.load) env.load->fetch_add(1, std::memory_order_relaxed);
+    try {
+      spawn(ex, std::move(serve), "connection");
+    } catch (const std::exception& e) {  // out of memory: this connection goes, not the listener
+      if (env.load) env.load->fetch_sub(1, std::memory_order_relaxed);
+      KGATE_LOG(Error, toString(spec.kind) << " listener: cannot serve a connection: " << e.what());
+    }
   }
 }
 

@@ -27,8 +27,9 @@ struct ListenerSpec {
 
 class ConnectionBalancer;
 
-// One connection's place in the node-wide count (limits.maxConnections), from accept to close.
-// A hand-over carries it, so a connection on its way to another worker still counts.
+// One connection's place in the node-wide count (limits.maxConnections), from when it starts
+// being served (serveConnection) to its close. A hand-over carries it, so a connection on its way
+// to another worker still counts.
 class NodeConnectionCount {
  public:
   NodeConnectionCount() = default;

@@ -221,9 +221,10 @@ std::vector<MetricFamily> Metrics::Collect() const {
   }
   out.push_back(std::move(perWorker));
   MetricFamily moved{"kgate_worker_connections_taken_over_total",
-                     "Downstream connections each worker took over from a busier one after their "
-                     "TLS handshake (the balancer)",
-                     MetricType::Counter, {}};
+                     "Downstream connections each worker took over from a busier one (the "
+                     "balancer) before their first byte",
+                     MetricType::Counter,
+                     {}};
   for (size_t w = 0; w < perWorkerTaken.size(); ++w) {
     ClientMetric m;
     m.label = {{"worker", std::to_string(w)}};

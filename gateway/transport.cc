@@ -33,9 +33,15 @@ std::string takeSslErrors() {
 
 // Where a detached transport's (closed) socket object belongs until it is attached: a context
 // that outlives every worker, so a transport freed after the worker it left (a hand-over still
-// queued at shutdown) names no io_context that is gone. Never run; made once, never freed.
+// queued at shutdown) names no io_context that is gone. Never run; made once, never freed. Its
+// reactor (three descriptors) is made with it, by the first socket: not in a detach() near the
+// descriptor limit.
 net::any_io_executor parkingExecutor() {
-  static net::io_context* const parking = new net::io_context(1);
+  static net::io_context* const parking = [] {
+    auto* context = new net::io_context(1);
+    tcp::socket first(*context);
+    return context;
+  }();
   return parking->get_executor();
 }
 
@@ -437,6 +443,8 @@ void Transport::close(bool graceful) {
   error_code ignored;
   socket_.close(ignored);
 }
+
+void Transport::prepareMoves() { parkingExecutor(); }
 
 bool Transport::detach() {
   if (closed_ || detachedFd_ >= 0) return false;

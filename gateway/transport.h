@@ -127,6 +127,9 @@ class Transport {
   // again where it goes) and takes the socket out of this worker's reactor; the descriptor
   // stays open, held here. False if the socket is closed: nothing to move.
   bool detach();
+  // Before any detach(), e.g. as the workers are set up: makes what detached transports need
+  // (it would otherwise be made by the first detach, and could fail there for descriptors).
+  static void prepareMoves();
   // On the thread of the worker it joins: the socket goes into that worker's reactor.
   error_code attach(const net::any_io_executor& ex);
 

@@ -78,6 +78,7 @@ Result<void> Worker::listen(ListenerKind kind, const tcp::endpoint& endpoint, SS
 }
 
 void Worker::joinBalancer(ConnectionBalancer& balancer) {
+  Transport::prepareMoves();
   env_.balancer = &balancer;
   balancer.add(&load_, [this](Handover h) {
     net::post(io_, [this, h = std::move(h)]() mutable { adopt(std::move(h)); });

@@ -439,25 +439,34 @@ TEST_F(Silent, ConnectionsThatSendNothingAreClosedAfterTheHeaderTimeout) {
                         std::chrono::seconds(10)));
 }
 
-// A connection moved to the other worker after its handshake (balancer.h) keeps the deadline it
-// was accepted with: silent TLS connections, the moved ones among them, are all closed by the
-// header timeout and uncounted.
-TEST_F(Silent, MovedConnectionsKeepTheirHeaderTimeout) {
-  start("limits:\n  headerTimeout: 3s\n");  // two workers
-  for (int i = 0; i < 16; ++i) {
-    clients_.push_back(std::make_unique<RawConnection>(node_->ip(), node_->externalPort(),
-                                                       RawOptions{.tls = true}));
-    ASSERT_TRUE(clients_.back()->ok()) << clients_.back()->error();
+// Connections moved to the other worker after their handshake (balancer.h) count towards
+// maxConnections while they move and after, and still meet the header timeout: silent TLS
+// connections up to the limit, the moved ones among them, make the next one refused until they
+// have timed out.
+TEST_F(Silent, MovedConnectionsStillCountAndTimeOut) {
+  constexpr int kLimit = 32;
+  start("limits:\n  headerTimeout: 3s\n  maxConnections: " + std::to_string(kLimit) + "\n");
+  auto connect = [&] {
+    return std::make_unique<RawConnection>(node_->ip(), node_->externalPort(),
+                                           RawOptions{.tls = true});
+  };
+  for (int i = 0; i < kLimit; ++i) {
+    clients_.push_back(connect());
+    ASSERT_TRUE(clients_.back()->ok()) << i << ": " << clients_.back()->error();
   }
-  ASSERT_TRUE(waitUntil([&] { return open("external") == 16; }, std::chrono::seconds(10)));
-  // None would move only if the kernel's hash sent the sixteen to the two workers in turn.
-  EXPECT_GT(node_->metric("kgate_worker_connections_taken_over_total{worker=\"0\"}") +
-                node_->metric("kgate_worker_connections_taken_over_total{worker=\"1\"}"),
-            0);
+  ASSERT_TRUE(waitUntil([&] { return open("external") == kLimit; }, std::chrono::seconds(10)));
+  // None moves only if every second connection lands on the worker behind: 1 in 2^16.
+  auto moved = [&] {
+    return node_->metric("kgate_worker_connections_taken_over_total{worker=\"0\"}") +
+           node_->metric("kgate_worker_connections_taken_over_total{worker=\"1\"}");
+  };
+  EXPECT_TRUE(waitUntil([&] { return moved() > 0; }, std::chrono::seconds(10)));
+  EXPECT_FALSE(connect()->ok()) << "one over maxConnections";
   for (auto& c : clients_) EXPECT_TRUE(c->readToClose(std::chrono::seconds(20)));
   EXPECT_EQ(node_->metric("kgate_downstream_timeouts_total{listener=\"external\",kind=\"header\"}"),
-            16);
+            kLimit);
   EXPECT_TRUE(waitUntil([&] { return open("external") == 0; }, std::chrono::seconds(10)));
+  EXPECT_TRUE(connect()->ok()) << "their places are free again";
 }
 
 }  // namespace
