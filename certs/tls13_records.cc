@@ -188,9 +188,9 @@ bool TrafficKey::open(uint8_t* rec, size_t size, RecordType* type, size_t* plain
     return false;
   };
   if (size > kMaxRecordSize) return fail(Alert::RecordOverflow);
+  if (size < kRecordHeaderSize) return fail(Alert::DecodeError);
   size_t body = size - kRecordHeaderSize;
-  if (size < kRecordHeaderSize || ((size_t{rec[3]} << 8) | rec[4]) != body)
-    return fail(Alert::DecodeError);
+  if (((size_t{rec[3]} << 8) | rec[4]) != body) return fail(Alert::DecodeError);
   // Protected records are all application_data outside (section 5.2).
   if (rec[0] != static_cast<uint8_t>(RecordType::ApplicationData))
     return fail(Alert::UnexpectedMessage);
@@ -202,7 +202,10 @@ bool TrafficKey::open(uint8_t* rec, size_t size, RecordType* type, size_t* plain
   uint8_t* p = rec + kRecordHeaderSize;
   bool ok = aead_->begin(false, iv) && aead_->authenticate(rec, kRecordHeaderSize) &&
             aead_->crypt(p, sealed, p) && aead_->finishOpen(p + sealed);
-  if (!ok) return fail(Alert::BadRecordMac);
+  if (!ok) {
+    OPENSSL_cleanse(p, sealed);  // decrypted in place, not authentic: none of it stays
+    return fail(Alert::BadRecordMac);
+  }
   // Content, the type, then zeros (padding); all zeros has no type (section 5.4).
   size_t end = sealed;
   while (end > 0 && p[end - 1] == 0) --end;

@@ -143,7 +143,10 @@ error_code Transport::sslError(int rc, int* want) {
     case SSL_ERROR_SYSCALL: {
       int e = errno;
       clearErrors();
-      // An EOF without close_notify: peers do this all the time; treat it as a close.
+      // The socket ended with no error of its own to report. (OpenSSL 3 reports a close
+      // without close_notify as SSL_ERROR_SSL, "unexpected eof": an error here, whether or not
+      // it fell between records, since OpenSSL's option to accept it accepts it inside a
+      // record too.)
       if (e == 0) return net::error::eof;
       return error_code(e, boost::system::system_category());
     }

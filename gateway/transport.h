@@ -203,6 +203,7 @@ class Transport {
   awaitable<error_code> writeOwn(Pieces three, PieceList list = {});
   bool openBufferedRecord();
   error_code fillInput();
+  error_code endOfInput() const;
   bool sealNext(PieceList pieces);
   void sendAlert(certs::Alert alert);
   bool sealAlert(certs::Alert alert, uint8_t* out);

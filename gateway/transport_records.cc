@@ -186,7 +186,7 @@ error_code Transport::fillInput() {
     earlyBegin_ = earlyEnd_ = 0;
     if (n > 0) return {};
     error_code e = std::exchange(earlyError_, {});
-    if (e == net::error::eof) return r.end > r.begin ? protocolError() : net::error::eof;
+    if (e == net::error::eof) return endOfInput();
     return e;
   }
   ssize_t got = ::recv(socket_.native_handle(), r.in.get() + r.end, kInputCapacity - r.end, 0);
@@ -194,12 +194,19 @@ error_code Transport::fillInput() {
     r.end += static_cast<size_t>(got);
     return {};
   }
-  // A FIN without close_notify between records is taken for a close (clients do it all the
-  // time; HTTP's framing tells a message cut short). Within a record it is a truncation.
-  if (got == 0) return r.end > r.begin ? protocolError() : net::error::eof;
+  if (got == 0) return endOfInput();
   if (errno == EAGAIN || errno == EWOULDBLOCK) return net::error::would_block;
   if (errno == EINTR) return {};
   return error_code(errno, boost::system::system_category());
+}
+
+// A FIN without close_notify between records is taken for a close: clients do it all the time,
+// a request's own framing tells one cut short, and a client that half-closes after its request
+// still gets its response. Within a record, or a KeyUpdate split over records, it is a
+// truncation. (OpenSSL's records, kept for TLS 1.2, take either for an error.)
+error_code Transport::endOfInput() const {
+  const OwnRecords& r = *own_;
+  return r.end > r.begin || !r.handshake.empty() ? protocolError() : net::error::eof;
 }
 
 awaitable<std::pair<error_code, size_t>> Transport::readOwn(char* p, size_t n) {

@@ -57,6 +57,13 @@ class TransportRead : public ::testing::TestWithParam<Mode> {
     ASSERT_EQ(reader_->ownsRecords(), own());
   }
 
+  // A new connection in place of the one the test ended.
+  void reconnect() {
+    reader_.reset();
+    writer_.reset();
+    SetUp();
+  }
+
   bool handshake(Transport& a, Transport& b) {
     int done = 0;
     for (Transport* t : {&a, &b})
@@ -190,6 +197,25 @@ class TransportRead : public ::testing::TestWithParam<Mode> {
       result = {ec, std::string(buf, n)};
     }});
     return result;
+  }
+
+  // The alert the server sent last, as the client reads it (0: none came before the close).
+  int alertAtClient() {
+    int alert = 0;
+    SSL* client = writer_->nativeHandle();
+    SSL_set_msg_callback(client,
+                         [](int sent, int, int type, const void* buf, size_t len, SSL*, void* arg) {
+                           if (!sent && type == SSL3_RT_ALERT && len == 2)
+                             *static_cast<int*>(arg) = static_cast<const uint8_t*>(buf)[1];
+                         });
+    SSL_set_msg_callback_arg(client, &alert);
+    run({[&]() -> awaitable<void> {
+      char buf[64];
+      for (int i = 0; i < 4 && !(co_await writer_->readSome(buf, sizeof buf)).first; ++i) {
+      }
+    }});
+    SSL_set_msg_callback(client, nullptr);
+    return alert;
   }
 
   // The next read at the server fails (not an end, no data).
@@ -655,13 +681,8 @@ TEST_P(TransportRead, ARecordThatDoesNotAuthenticateIsAnError) {
   if (own()) {
     EXPECT_NE(again, net::error::eof);
   }
-  // The server said why (a bad_record_mac alert): the client's next read fails, no clean end.
-  error_code atClient;
-  run({[&]() -> awaitable<void> {
-    char buf[64];
-    atClient = (co_await writer_->readSome(buf, sizeof buf)).first;
-  }});
-  EXPECT_TRUE(atClient && atClient != net::error::eof) << atClient.message();
+  // The server said why: the client reads a bad_record_mac alert, no clean end.
+  EXPECT_EQ(alertAtClient(), SSL3_AD_BAD_RECORD_MAC);
 }
 
 // A forged record read while a large answer is being written: the write stops after the record
@@ -846,6 +867,52 @@ TEST_P(TransportRead, UserCanceledThenCloseNotifyIsEof) {
   EXPECT_EQ(serverRead(), std::pair(error_code{}, std::string("last")));
   EXPECT_EQ(serverRead().first, net::error::eof);
   EXPECT_EQ(serverRead().first, net::error::eof);
+}
+
+// KeyUpdate is the one handshake message after the handshake, and only in its one shape
+// (RFC 8446 section 4.6.3): a request value other than 0 or 1, a body of another length, or
+// bytes after it in its record, where the new key must begin, end the connection.
+TEST_P(TransportRead, AKeyUpdateOfAnyOtherShapeIsAnError) {
+  if (!own()) GTEST_SKIP() << "about owned records";
+  const std::pair<std::string_view, int> cases[] = {
+      {std::string_view("\x18\x00\x00\x01\x02", 5), SSL3_AD_ILLEGAL_PARAMETER},
+      {std::string_view("\x18\x00\x00\x02\x00\x00", 6), TLS1_AD_DECODE_ERROR},
+      {std::string_view("\x18\x00\x00\x01\x00\x18", 6), SSL3_AD_UNEXPECTED_MESSAGE}};
+  for (auto [message, alert] : cases) {
+    SCOPED_TRACE("a KeyUpdate of " + std::to_string(message.size()) + " bytes ending in " +
+                 std::to_string(static_cast<int>(message.back())));
+    ASSERT_NO_FATAL_FAILURE(reconnect());
+    auto key = clientKey();
+    ASSERT_TRUE(key);
+    sendRecord(*key, 22, message);
+    expectServerReadFails();
+    EXPECT_EQ(alertAtClient(), alert);
+  }
+}
+
+// After the handshake ChangeCipherSpec is an unexpected record (RFC 8446 section 5).
+TEST_P(TransportRead, AChangeCipherSpecAfterTheHandshakeIsAnError) {
+  if (!own()) GTEST_SKIP() << "about owned records";
+  sendRaw(std::string("\x14\x03\x03\x00\x01\x01", 6));
+  expectServerReadFails();
+  EXPECT_EQ(alertAtClient(), SSL3_AD_UNEXPECTED_MESSAGE);
+}
+
+// With kgate's own records, a client that closes without close_notify between records has
+// closed; one that closes in the middle of a KeyUpdate split over two records has cut a message
+// short. (OpenSSL's take both for an error: ACloseInsideARecordIsAnError.)
+TEST_P(TransportRead, ABareCloseIsAnEndBetweenRecordsAndAnErrorWithinAMessage) {
+  if (!own()) GTEST_SKIP() << "about owned records";
+  helloToTheClient();  // the client read its session ticket: its close is a FIN, not a reset
+  ASSERT_EQ(::shutdown(writer_->socket().native_handle(), SHUT_WR), 0);
+  EXPECT_EQ(serverRead().first, net::error::eof);
+  ASSERT_NO_FATAL_FAILURE(reconnect());
+  auto key = clientKey();
+  ASSERT_TRUE(key);
+  sendRecord(*key, 22, std::string("\x18\x00\x00", 3));
+  ASSERT_EQ(::shutdown(writer_->socket().native_handle(), SHUT_WR), 0);
+  expectServerReadFails();
+  EXPECT_EQ(alertAtClient(), TLS1_AD_DECODE_ERROR);
 }
 
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, TransportRead, testing::transportModes(),
