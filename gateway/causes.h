@@ -26,6 +26,7 @@ inline constexpr std::string_view kRouteNotReady = "route_not_ready";      // 50
 
 // Request problems, 4xx.
 inline constexpr std::string_view kBadRequest = "bad_request";                      // 400
+inline constexpr std::string_view kMethodNotAllowed = "method_not_allowed";         // 405: CONNECT
 inline constexpr std::string_view kHeaderTimeout = "request_header_timeout";        // 408
 inline constexpr std::string_view kHeadersTooLarge = "request_header_too_large";    // 431
 inline constexpr std::string_view kRequestTooLarge = "request_too_large";           // 413

@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include "gateway/causes.h"
+
 namespace kgate::filters {
 namespace {
 
@@ -23,6 +25,28 @@ std::string randomHex(size_t bytes) {
   return out;
 }
 
+// The identity header an inbound request carries more than once, if any: the token filter and
+// the router read the first, and a local service might read another.
+std::string_view repeatedIdentityHeader(const http::Headers& headers) {
+  int source = 0, token = 0, host = 0;
+  for (const auto& f : headers) {
+    switch (f.name.size()) {
+      case 11:
+        host += f.name == "kuscia-host";
+        break;
+      case 12:
+        token += f.name == "kuscia-token";
+        break;
+      case 13:
+        source += f.name == "kuscia-source";
+        break;
+      default:
+        break;
+    }
+  }
+  return source > 1 ? "kuscia-source" : token > 1 ? "kuscia-token" : host > 1 ? "kuscia-host" : "";
+}
+
 }  // namespace
 
 bool isHandshakeHost(const Snapshot& snap, std::string_view host) {
@@ -40,6 +64,12 @@ FilterStatus GressFilter::onRequest(StreamContext& ctx) {
   ctx.originalHost = lowerHost(ctx.req.authority);
   ctx.source = std::string(headers.get("kuscia-source"));
   if (kind_ == ListenerKind::External) {
+    // (Outbound, the router overwrites all three for a peer.)
+    if (std::string_view name = repeatedIdentityHeader(headers); !name.empty()) {
+      ctx.host = ctx.originalHost;
+      ctx.reply(400, cause::kBadRequest, std::string(name) + " appears more than once");
+      return FilterStatus::Stop;
+    }
     std::string_view kusciaHost = headers.get("kuscia-host");
     ctx.host = kusciaHost.empty() ? ctx.originalHost : lowerHost(kusciaHost);
     if (isHandshakeHost(ctx.snap, ctx.host)) ctx.target = StreamContext::Target::Handshake;

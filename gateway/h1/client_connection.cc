@@ -65,14 +65,32 @@ awaitable<Error> ClientExchange::writeHead(const http::RequestHead& head, bool e
   if (head.contentLength) framing = Framing::Length;
   else if (!endStream) framing = Framing::Chunked;
   chunked_ = framing == Framing::Chunked;
+  if (framing == Framing::Length) {
+    lengthLeft_ = *head.contentLength;
+    if (endStream && *lengthLeft_ != 0) return refuseBody();
+  }
   appendRequestHead(out_, head, host_, framing);
   if (!endStream) return done(Error::Ok);  // the head leaves with the first body piece
   requestDone_ = true;
   return flush({}, {});
 }
 
+// The body differs from the Content-Length sent (or about to be sent) ahead of it. Whoever let it
+// through, the upstream must not get it: bytes past the end would be read as the next request
+// on this connection, and one short would take the next request's bytes as the rest of this
+// one. Nothing more is sent and the connection is closed.
+awaitable<Error> ClientExchange::refuseBody() {
+  abort();
+  return done(Error::Protocol);
+}
+
 awaitable<Error> ClientExchange::writeBody(std::string_view data, bool endStream) {
   if (broken_ || requestDone_) return done(Error::Aborted);
+  if (lengthLeft_) {
+    if (data.size() > *lengthLeft_ || (endStream && data.size() != *lengthLeft_))
+      return refuseBody();
+    *lengthLeft_ -= data.size();
+  }
   if (endStream) requestDone_ = true;
   if (!chunked_) return flush(data, {});
   if (!data.empty()) appendChunkHeader(out_, data.size());

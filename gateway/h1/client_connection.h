@@ -57,6 +57,7 @@ class ClientExchange final : public ClientStream {
 
  private:
   awaitable<Error> flush(std::string_view data, std::string_view tail);
+  awaitable<Error> refuseBody();
 
   std::unique_ptr<ClientConnection> conn_;
   std::string host_;
@@ -65,6 +66,7 @@ class ClientExchange final : public ClientStream {
   std::optional<ResponseParser> parser_;
   std::string& out_;  // the connection's head buffer
   bool chunked_ = false;
+  std::optional<uint64_t> lengthLeft_;  // Content-Length framing: body bytes the head promised
   bool headRequest_ = false;
   bool requestDone_ = false;
   bool responseDone_ = false;

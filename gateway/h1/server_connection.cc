@@ -36,8 +36,9 @@ class ServerConnection::Stream final : public ServerStream {
  public:
   explicit Stream(ServerConnection& c) : c_(c) {}
 
-  // Builds the request model from the parsed head; false when it is not a valid request.
-  bool build();
+  // Builds the request model from the parsed head; 0, or the status to refuse it with (400:
+  // not a valid request; 405: CONNECT, a tunnel kgate does not offer).
+  int build();
 
   http::RequestHead& request() override { return req_; }
   const ConnectionInfo& connection() const override { return c_.env_.info; }
@@ -74,14 +75,15 @@ class ServerConnection::Stream final : public ServerStream {
   uint64_t written_ = 0;
 };
 
-bool ServerConnection::Stream::build() {
+int ServerConnection::Stream::build() {
   RequestParser& p = *c_.parser_;
   req_.method = p.method;
   req_.version = p.version;
   req_.scheme = c_.env_.info.tls ? "https" : "http";
   keepAlive_ = p.headerDone() && p.keepAlive();
   req_.authority = p.host;  // even for a rejected head: error messages name the host
-  if (!p.headerDone()) return false;
+  if (!p.headerDone()) return 400;
+  if (p.method == "CONNECT") return 405;  // in any target form
   std::string_view target = p.target;
   if (!target.empty() && target.front() == '/') {
     req_.path = p.target;
@@ -94,16 +96,16 @@ bool ServerConnection::Stream::build() {
     req_.authority = std::string(absolute->first);
     req_.path = std::move(absolute->second);
   } else {
-    return false;  // authority form (CONNECT) and anything else are not proxied
+    return 400;  // authority form and anything else are not proxied
   }
-  if (p.hostCount > 1) return false;
-  if (p.version >= 11 && p.hostCount == 0) return false;
+  if (p.hostCount > 1) return 400;
+  if (p.version >= 11 && p.hostCount == 0) return 400;
   req_.headers = std::move(p.headers);
   if (auto len = p.contentLength()) req_.contentLength = *len;
   req_.hasBody = !p.done();
   req_.expectContinue = p.expectContinue && p.version >= 11 && req_.hasBody;
   req_.trailersAllowed = p.trailersAllowed;
-  return true;
+  return 0;
 }
 
 awaitable<Error> ServerConnection::Stream::readBody(http::BodyChunk& out) {
@@ -306,9 +308,10 @@ awaitable<void> ServerConnection::run() {
     }
     phase_ = Phase::Active;
     Stream stream(*this);
-    if (!stream.build()) {
+    if (int refused = stream.build()) {
       stream.forceClose();
-      co_await env_.handler.reject(stream, 400, cause::kBadRequest);
+      co_await env_.handler.reject(stream, refused,
+                                   refused == 405 ? cause::kMethodNotAllowed : cause::kBadRequest);
       lingering = transport_->isOpen();
       break;
     }

@@ -132,11 +132,33 @@ void ServerSession::onStreamHead(StreamState& s, bool endStream) {
   spawn(transport_->executor(), runHandler(shared_from_this(), it->second), "http2 stream");
 }
 
+namespace {
+
+// What kgate proxies: a request for a path (origin form, or "*" for OPTIONS) under http or
+// https. nghttp2 checks :path only for those two schemes, and lets CONNECT through with neither
+// (RFC 9113 section 8.5), its DATA not counted against a content-length: a tunnel, which kgate
+// does not offer, and whose body would run past the end an HTTP/1.1 upstream was told.
+// 0, or the status to refuse the request with.
+int refusal(const http::RequestHead& r) {
+  if (r.method == "CONNECT") return 405;
+  if (r.scheme != "http" && r.scheme != "https") return 400;
+  if (r.path.empty() || (r.path.front() != '/' && !(r.path == "*" && r.method == "OPTIONS")))
+    return 400;
+  return 0;
+}
+
+}  // namespace
+
 awaitable<void> ServerSession::runHandler(std::shared_ptr<Session> self,
                                           std::shared_ptr<StreamState> state) {
   {
     Stream stream(*this, state);
+    int refused = refusal(state->request);
     if (state->headersTooLarge) co_await env_.handler.reject(stream, 431, cause::kHeadersTooLarge);
+    else if (refused == 405)
+      co_await env_.handler.reject(stream, 405, cause::kMethodNotAllowed);
+    else if (refused)
+      co_await env_.handler.reject(stream, refused, cause::kBadRequest);
     else co_await env_.handler.serve(stream);
     stream.finish();
   }

@@ -143,8 +143,9 @@ struct Callbacks {
       s->headersTooLarge = true;
       return 0;
     }
-    if (s->headReady) {  // a trailer section
-      if (!n.starts_with(':')) s->inTrailers.add(n, v);
+    if (s->headReady) {  // a trailer section: kept as HTTP/1.1's are (h1::Parser)
+      if (!n.starts_with(':') && n != "content-length" && !http::isHopByHop(n))
+        s->inTrailers.add(n, v);
       return 0;
     }
     size_t count = self->isServer() ? s->request.headers.size() : s->response.headers.size();
@@ -173,7 +174,7 @@ struct Callbacks {
         } else {
           r.headers.add("cookie", v);
         }
-      } else {
+      } else if (!http::isHopByHop(n)) {  // nghttp2 refuses most; trailer, http2-settings
         r.headers.add(n, v);
       }
     } else {
@@ -187,7 +188,7 @@ struct Callbacks {
       } else if (n == "content-length") {
         uint64_t len;
         if (parseLength(v, len)) r.contentLength = len;
-      } else {
+      } else if (!http::isHopByHop(n)) {
         r.headers.add(n, v);
       }
     }

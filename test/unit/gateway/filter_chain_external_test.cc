@@ -82,6 +82,32 @@ TEST_F(ExternalChain, V6V7EitherTokenRoutesToTheLocalService) {
   }
 }
 
+// A request naming its source, token or target twice is refused: kgate checks the first, an
+// upstream might read another.
+TEST_F(ExternalChain, IdentityHeadersGivenTwiceAre400) {
+  auto expectRefused = [&](const std::string& name) {
+    EXPECT_EQ(ctx().status, 400) << name;
+    EXPECT_EQ(ctx().cause, cause::kBadRequest) << name;
+    EXPECT_EQ(ctx().message, name + " appears more than once");
+    EXPECT_EQ(ctx().peer, "") << name;
+  };
+  EXPECT_TRUE(external("127.0.0.1:1080", {{"kuscia-source", "bob"},
+                                          {"kuscia-token", "TNEW"},
+                                          {"kuscia-host", "svc.alice.svc"},
+                                          {"kuscia-source", "carol"}}));
+  expectRefused("kuscia-source");
+  EXPECT_TRUE(external("127.0.0.1:1080", {{"kuscia-source", "bob"},
+                                          {"kuscia-token", "TNEW"},
+                                          {"kuscia-token", "TOLD"},
+                                          {"kuscia-host", "svc.alice.svc"}}));
+  expectRefused("kuscia-token");
+  EXPECT_TRUE(external("127.0.0.1:1080", {{"kuscia-host", "other.alice.svc"},
+                                          {"kuscia-source", "bob"},
+                                          {"kuscia-token", "TNEW"},
+                                          {"kuscia-host", "svc.alice.svc"}}));
+  expectRefused("kuscia-host");
+}
+
 // Vector 8.
 TEST_F(ExternalChain, V8NoopSourceNeedsNoToken) {
   EXPECT_FALSE(external("127.0.0.1:1080", {{"kuscia-source", "dave"}, {"kuscia-host", "svc.alice.svc"}}));
