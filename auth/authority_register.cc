@@ -10,6 +10,7 @@
 
 #include "auth/authority.h"
 #include "auth/register_wire.h"
+#include "auth/safe_text.h"
 #include "certs/csr.h"
 #include "conf/domain_id.h"
 
@@ -31,14 +32,6 @@ Reply error(int status, std::string message, std::string cause) {
 }
 Reply badRequest(std::string message) {
   return error(400, std::move(message), "register_bad_request");
-}
-
-// Request text (a CSR's common name) made safe for a one-line message.
-std::string safeText(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s.substr(0, 64)) out += (c < 0x20 || c >= 0x7f) ? '?' : char(c);
-  if (s.size() > 64) out += "...";
-  return out;
 }
 
 // A random positive 63-bit serial (Go and Java read serials as signed) with a non-zero top byte:
@@ -108,6 +101,9 @@ Reply Authority::registerLite(const std::string& body, const std::string& jwt,
   if (cn != domain) {
     return badRequest(cn.empty() ? "the CSR has no common name; it must be " + domain
                                  : "the CSR's common name is " + safeText(cn) + ", not " + domain);
+  }
+  if (certs::csrCommonNameCount(**csr) != 1) {
+    return badRequest("the CSR names more than one common name; it must name " + domain + " alone");
   }
 
   // e: the JWT proves the sender holds the CSR's key and binds it to this exact body.

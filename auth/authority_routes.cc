@@ -15,6 +15,7 @@
 
 #include "auth/authority.h"
 #include "auth/route_status.h"
+#include "auth/safe_text.h"
 #include "conf/domain_id.h"
 #include "conf/endpoint.h"
 
@@ -26,14 +27,6 @@ namespace json = boost::json;
 Reply okJson(const json::object& body) { return Reply{200, json::serialize(body), "", ""}; }
 Reply error(int status, std::string message, std::string cause) {
   return Reply{status, "", std::move(message), std::move(cause)};
-}
-
-// Request text made safe for a one-line message.
-std::string safeText(std::string_view s, size_t max = 64) {
-  std::string out;
-  for (unsigned char c : s.substr(0, max)) out += (c < 0x20 || c >= 0x7f) ? '?' : char(c);
-  if (s.size() > max) out += "...";
-  return out;
 }
 
 Reply storeFailure(const StoreError& e) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <limits>
 
+#include "auth/safe_text.h"
 #include "certs/keys.h"
 #include "certs/rsa_crypt.h"
 
@@ -367,7 +368,8 @@ DestinationDecision answerHandshake(const HandshakeRequest& request, const std::
     return refuse("domainRoute [" + routeName + "] not found in dest domain [" + self + "]");
   }
   // kgate answers RSA only: the deprecated UID mode is refused like an unknown type.
-  if (request.type != "RSA") return refuse("invalid handshake type [" + request.type + "]");
+  if (request.type != "RSA")
+    return refuse("invalid handshake type [" + safeText(request.type) + "]");
 
   const std::string keyPrefix =
       "invalid source domain [" + src + "] publickey in domainroute [" + routeName + "], error: ";

@@ -87,6 +87,14 @@ std::string csrCommonName(const X509_REQ& csr) {
   return detail::commonNameOf(X509_REQ_get_subject_name(&csr));
 }
 
+int csrCommonNameCount(const X509_REQ& csr) {
+  const X509_NAME* name = X509_REQ_get_subject_name(&csr);
+  int count = 0;
+  for (int at = -1; name && (at = X509_NAME_get_index_by_NID(name, NID_commonName, at)) >= 0;)
+    ++count;
+  return count;
+}
+
 std::optional<std::string> csrExtensionValue(const X509_REQ& csr, const char* oid) {
   detail::Asn1Object want(OBJ_txt2obj(oid, 1));
   detail::ExtStack exts = requestedExtensions(csr);
@@ -116,13 +124,21 @@ Result<Certificate> signCsr(const X509& caCert, const EVP_PKEY& caKey, X509_REQ&
   if (!verifyCsrSignature(csr)) return fail("CSR signature does not verify");
   auto key = csrPublicKey(csr);
   if (!key) return fail(key.error());
-  const X509_NAME* subject = X509_REQ_get_subject_name(&csr);
-  if (subject == nullptr) return fail("CSR has no subject");
+  if (spec.commonName.empty()) return fail("certificate common name is empty");
+  // The authority names the certificate: a CSR's subject could carry a second CN, which
+  // OpenSSL's host check (no SAN) would accept as well, naming another domain.
+  detail::X509NameOwned subject(X509_NAME_new());
+  if (!subject ||
+      X509_NAME_add_entry_by_txt(subject.get(), "CN", MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(spec.commonName.data()),
+                                 static_cast<int>(spec.commonName.size()), -1, 0) != 1) {
+    return fail(opensslError("cannot set certificate subject"));
+  }
   CertSpec leaf = spec;
   leaf.serverAuth = true;
   leaf.clientAuth = true;
   return detail::signLeaf(caCert, caKey, *subject, **key, leaf,
-                          "critical,digitalSignature,keyCertSign", serial);
+                          "critical,digitalSignature,keyEncipherment", serial);
 }
 
 }  // namespace kgate::certs

@@ -25,13 +25,15 @@ Result<CertRequest> csrFromPem(std::string_view pem);
 // True when the CSR is signed by the key it carries (proof of possession).
 bool verifyCsrSignature(X509_REQ& csr);
 std::string csrCommonName(const X509_REQ& csr);  // "" when there is none
+int csrCommonNameCount(const X509_REQ& csr);
 // The raw extnValue octets of the extension with that dotted OID, if the CSR requests it.
 std::optional<std::string> csrExtensionValue(const X509_REQ& csr, const char* oid);
 Result<PrivateKey> csrPublicKey(const X509_REQ& csr);  // public-only key
 
-// Signs the CSR (whose signature is checked first): subject and public key from the CSR, CA:FALSE,
-// keyUsage digitalSignature|keyCertSign, EKU clientAuth+serverAuth (spec's EKU flags and
-// commonName are ignored; its SANs and validity apply), the given serial (must be non-zero).
+// Signs the CSR (whose signature is checked first): the public key from the CSR, the subject
+// CN=spec.commonName alone (nothing of the CSR's subject), CA:FALSE, keyUsage
+// digitalSignature|keyEncipherment, EKU clientAuth+serverAuth (spec's EKU flags are ignored; its
+// SANs and validity apply), the given serial (must be non-zero).
 Result<Certificate> signCsr(const X509& caCert, const EVP_PKEY& caKey, X509_REQ& csr,
                             const CertSpec& spec, uint64_t serial);
 

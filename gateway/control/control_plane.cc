@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "certs/files.h"
+#include "conf/domain_id.h"
 #include "conf/endpoint.h"
 #include "gateway/log.h"
 #include "gateway/spawn.h"
@@ -384,6 +385,9 @@ std::string ControlPlane::reportJson() const {
 awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string body) {
   auto request = auth::decodeHandshakeRequest(body);
   if (!request) co_return HttpAnswer{400, "text/plain", request.error() + "\n"};
+  // Names no route, and would reach the log and the reply as it came (an unauthenticated body).
+  if (!conf::isDnsLabel(request->domainId))
+    co_return HttpAnswer{400, "text/plain", "handshake domain_id is not a domain id\n"};
   const std::string& self = config_->domainID;
   std::string name = request->domainId + "-" + self;
   auth::DestinationRoute route;

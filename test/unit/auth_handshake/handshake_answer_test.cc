@@ -67,6 +67,10 @@ TEST(HandshakeAnswer, BadType) {  // vector 14; kgate does not implement the UID
     expectRefused(answerHandshake(r, "bob", bobRoute(), bob(), kNow),
                   std::string("invalid handshake type [") + type + "]");
   }
+  // Unauthenticated text goes into the reply and the log: on one line.
+  r.type = "RSA\nforged log line";
+  expectRefused(answerHandshake(r, "bob", bobRoute(), bob(), kNow),
+                "invalid handshake type [RSA?forged log line]");
 }
 
 TEST(HandshakeAnswer, SourceKeyMissingOrInvalid) {

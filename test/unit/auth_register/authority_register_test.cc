@@ -119,7 +119,7 @@ TEST_F(Register, IssuedCertificateFields) {
   EXPECT_TRUE(eku & XKU_SSL_SERVER);
   uint32_t ku = X509_get_key_usage(x);
   EXPECT_TRUE(ku & KU_DIGITAL_SIGNATURE);
-  EXPECT_TRUE(ku & KU_KEY_CERT_SIGN);
+  EXPECT_FALSE(ku & KU_KEY_CERT_SIGN) << "a leaf signs no certificates";
 
   // Serial: random, positive, non-zero (not Kuscia's constant 1).
   const ASN1_INTEGER* serial = X509_get0_serialNumber(x);
@@ -236,6 +236,18 @@ TEST_F(Register, CommonNameMustBeTheDomain) {
   c.cn = "bob\r\nx-injected: 1";
   refused(send(c.build(now)), 400, "register_bad_request",
           "the CSR's common name is bob??x-injected: 1, not alice");
+}
+
+// A second CN would be a second name the certificate answers to (OpenSSL's host check reads
+// every CN when there is no SAN): alice could pass for bob on MTLS routes.
+TEST_F(Register, OneCommonNameOnly) {
+  std::string token = addDomain("alice");
+  Crafted c;
+  c.secondCn = "bob";
+  c.token = token;
+  RegisterRequest req = c.build(now);
+  refused(send(req), 400, "register_bad_request",
+          "the CSR names more than one common name; it must name alice alone", &req, token);
 }
 
 // Vector 8: request_time changed after signing.

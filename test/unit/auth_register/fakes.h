@@ -50,6 +50,7 @@ inline AuthorityKeys testKeys() {
 // A register request assembled piece by piece, so tests can make each piece wrong on its own.
 struct Crafted {
   std::string cn = "alice";            // the CSR's CN
+  std::string secondCn;                // a second CN after it ("" = none)
   std::string domainId = "alice";      // the body's domain_id
   std::string token;                   // the 1.2.3.4 extension ("" = none)
   int64_t requestTime = 123456789;     // a stock Kuscia lite sends the nanosecond-of-second
@@ -62,6 +63,14 @@ struct Crafted {
     const EVP_PKEY& key = csrKey ? *csrKey : aliceKey();
     auto csr = certs::buildCsr(key, cn, token);
     EXPECT_TRUE(csr) << csr.error();
+    if (csr && !secondCn.empty()) {  // added, then signed again
+      EXPECT_EQ(
+          X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(csr->get()), "CN", MBSTRING_UTF8,
+                                     reinterpret_cast<const unsigned char*>(secondCn.data()),
+                                     static_cast<int>(secondCn.size()), -1, 0),
+          1);
+      EXPECT_GT(X509_REQ_sign(csr->get(), const_cast<EVP_PKEY*>(&key), EVP_sha256()), 0);
+    }
     std::string csrB64 = certs::base64Encode(certs::csrToPem(**csr));
     boost::json::object body{{"domain_id", domainId}, {"csr", csrB64},
                              {"request_time", requestTime}};

@@ -111,8 +111,8 @@ TEST(Csr, SignCsrFields) {
   ASSERT_TRUE(ca);
   CertRequest csr = build("alice", "token");
   ASSERT_TRUE(csr);
-  auto cert = signCsr(**ca, testKey(0), *csr,
-                      {.commonName = "ignored", .sans = {"alice.example"}}, 0x1234567890ULL);
+  auto cert = signCsr(**ca, testKey(0), *csr, {.commonName = "alice", .sans = {"alice.example"}},
+                      0x1234567890ULL);
   ASSERT_TRUE(cert) << cert.error();
   X509* x = cert->get();
   EXPECT_EQ(certSubjectCN(*x), "alice");
@@ -122,7 +122,7 @@ TEST(Csr, SignCsrFields) {
   ASSERT_EQ(ASN1_INTEGER_get_uint64(&serial, X509_get0_serialNumber(x)), 1);
   EXPECT_EQ(serial, 0x1234567890ULL);
   EXPECT_EQ(X509_check_ca(x), 0);
-  EXPECT_EQ(X509_get_key_usage(x), uint32_t(KU_DIGITAL_SIGNATURE | KU_KEY_CERT_SIGN));
+  EXPECT_EQ(X509_get_key_usage(x), uint32_t(KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT));
   EXPECT_EQ(X509_get_extended_key_usage(x), uint32_t(XKU_SSL_SERVER | XKU_SSL_CLIENT));
   EXPECT_EQ(certSubjectAltNames(*x), std::vector<std::string>{"DNS:alice.example"});
 
@@ -136,11 +136,35 @@ TEST(Csr, SignCsrFields) {
   X509_STORE_CTX_free(vctx);
   X509_STORE_free(store);
 
-  EXPECT_FALSE(signCsr(**ca, testKey(0), *csr, {}, 0));
-  EXPECT_FALSE(signCsr(**ca, testKey(1), *csr, {}, 9)) << "CA key must match the CA";
+  EXPECT_FALSE(signCsr(**ca, testKey(0), *csr, {.commonName = "alice"}, 0));
+  EXPECT_FALSE(signCsr(**ca, testKey(1), *csr, {.commonName = "alice"}, 9))
+      << "CA key must match the CA";
+  EXPECT_FALSE(signCsr(**ca, testKey(0), *csr, {}, 9)) << "the authority names the certificate";
 }
 
 TEST(Csr, RejectsEmptyName) { EXPECT_FALSE(buildCsr(testKey(2), "", "t")); }
 
 }  // namespace
+// The certificate names what the authority says, whatever else the CSR's subject holds: a
+// second CN there must not become a second name the certificate answers to.
+TEST(Csr, SignCsrNamesOnlyTheGivenCommonName) {
+  auto ca = createCaCert(testKey(0), "Kuscia");
+  ASSERT_TRUE(ca);
+  CertRequest csr = build("alice", "token");
+  ASSERT_TRUE(csr);
+  const std::string second = "bob";
+  ASSERT_EQ(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(csr.get()), "CN", MBSTRING_UTF8,
+                                       reinterpret_cast<const unsigned char*>(second.data()),
+                                       static_cast<int>(second.size()), -1, 0),
+            1);
+  ASSERT_GT(X509_REQ_sign(csr.get(), const_cast<EVP_PKEY*>(&testKey(2)), EVP_sha256()), 0);
+  EXPECT_EQ(csrCommonNameCount(*csr), 2);
+  auto cert = signCsr(**ca, testKey(0), *csr, {.commonName = "alice"}, 77);
+  ASSERT_TRUE(cert) << cert.error();
+  EXPECT_EQ(X509_NAME_entry_count(X509_get_subject_name(cert->get())), 1);
+  EXPECT_EQ(certSubjectCN(*cert->get()), "alice");
+  EXPECT_EQ(X509_check_host(cert->get(), "alice", 0, 0, nullptr), 1);
+  EXPECT_NE(X509_check_host(cert->get(), "bob", 0, 0, nullptr), 1);
+}
+
 }  // namespace kgate::certs
