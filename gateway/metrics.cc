@@ -117,6 +117,20 @@ std::vector<ClientMetric::Label> makeLabels(const std::vector<std::string>& name
   return out;
 }
 
+// One sample per worker, labelled with its index.
+template <class T>
+MetricFamily perWorkerFamily(const std::string& name, const std::string& help, MetricType type,
+                             const std::vector<T>& values) {
+  MetricFamily f{name, help, type, {}};
+  for (size_t w = 0; w < values.size(); ++w) {
+    ClientMetric m;
+    m.label = {{"worker", std::to_string(w)}};
+    (type == MetricType::Gauge ? m.gauge.value : m.counter.value) = static_cast<double>(values[w]);
+    f.metric.push_back(std::move(m));
+  }
+  return f;
+}
+
 // Sums per-worker counters that share label values.
 MetricFamily counterFamily(const std::string& name, const std::string& help,
                            const std::vector<std::string>& labelNames,
@@ -211,27 +225,13 @@ std::vector<MetricFamily> Metrics::Collect() const {
   }
   out.push_back(std::move(conns));
   // Per worker: shows whether the connections are spread (ConnectionBalancer) or piled on one.
-  MetricFamily perWorker{"kgate_worker_connections",
-                         "Open downstream connections on each worker thread", MetricType::Gauge, {}};
-  for (size_t w = 0; w < perWorkerOpen.size(); ++w) {
-    ClientMetric m;
-    m.label = {{"worker", std::to_string(w)}};
-    m.gauge.value = static_cast<double>(perWorkerOpen[w]);
-    perWorker.metric.push_back(std::move(m));
-  }
-  out.push_back(std::move(perWorker));
-  MetricFamily moved{"kgate_worker_connections_taken_over_total",
-                     "Downstream connections each worker took over from a busier one (the "
-                     "balancer) before their first byte",
-                     MetricType::Counter,
-                     {}};
-  for (size_t w = 0; w < perWorkerTaken.size(); ++w) {
-    ClientMetric m;
-    m.label = {{"worker", std::to_string(w)}};
-    m.counter.value = static_cast<double>(perWorkerTaken[w]);
-    moved.metric.push_back(std::move(m));
-  }
-  out.push_back(std::move(moved));
+  out.push_back(perWorkerFamily("kgate_worker_connections",
+                                "Open downstream connections on each worker thread",
+                                MetricType::Gauge, perWorkerOpen));
+  out.push_back(perWorkerFamily("kgate_worker_connections_taken_over_total",
+                                "Downstream connections each worker took over from a busier one "
+                                "(the balancer) before their first byte",
+                                MetricType::Counter, perWorkerTaken));
   return out;
 }
 
