@@ -174,7 +174,11 @@ Result<SslContextPtr> makeServerContext(const ServerTlsOptions& options) {
   if (r) r = useChainAndKey(ctx, options.certChainPem, options.keyPem, "server");
   if (r) r = setServerAlpn(ctx, options.alpn);
   if (r && wantClientCert) {
-    r = addTrustAnchors(ctx, options.clientCaPem, true, "client CA");
+    r = addTrustAnchors(ctx, options.clientCaPem, !options.pinnedClientCerts, "client CA");
+  }
+  if (r && options.pinnedClientCerts &&
+      X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx), X509_V_FLAG_PARTIAL_CHAIN) != 1) {
+    r = fail(opensslError("cannot pin client certificates"));
   }
   if (!r) return fail(r.error());
 

@@ -26,6 +26,9 @@ struct ServerTlsOptions {
   // can answer "no certificate" in its own protocol instead of a bare TLS alert.
   bool requestClientCert = false;
   std::string clientCaPem{};           // trust anchors for client certificates
+  // clientCaPem holds the very client certificates to accept, not CAs: each verifies as itself
+  // (X509_V_FLAG_PARTIAL_CHAIN), and nothing their CA issued does.
+  bool pinnedClientCerts = false;
   // Session-ticket keys; contexts that must resume each other's tickets share one. Empty: the
   // context gets keys of its own, rotated every TicketKeys::kDefaultPeriod.
   std::shared_ptr<TicketKeys> ticketKeys{};

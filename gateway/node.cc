@@ -190,7 +190,10 @@ void Node::prepare() {
   api.keyPem = pki_.apiKeyPem;
   api.alpn = {"http/1.1"};
   api.requestClientCert = true;  // judged by the API handler, which answers 401 in JSON
-  api.clientCaPem = pki_.caCertPem;
+  // The admin client certificate itself, not the CA: on a master that CA also signs every
+  // lite's certificate, which must not open the admin API.
+  api.clientCaPem = pki_.adminClientCertPem;
+  api.pinnedClientCerts = true;
   apiTls_ = must(certs::makeServerContext(api), "API listener TLS");
 
   domainKeyPem_ = pem;

@@ -92,8 +92,9 @@ awaitable<void> ApiHandler::serve(ServerStream& stream) {
   const auto& req = stream.request();
   if (!stream.connection().clientCertVerified) {
     co_await respond(stream, 401, "application/json",
-                     jsonError(401, "a client certificate signed by the node's CA is required "
-                                    "(the node writes one to <dataDir>/certs/admin-client.crt)"));
+                     jsonError(401,
+                               "the node's admin client certificate is required (the node "
+                               "writes it to <dataDir>/certs/admin-client.crt)"));
     co_return;
   }
   auto presented = auth::digestOf(req.headers.get("token"));

@@ -192,6 +192,24 @@ TEST_F(Authority, AdminApiNeedsClientCertificateAndToken) {
                           "Token: " + token, "--data-binary",
                           body});
   EXPECT_EQ(serverCert.status, 401);
+  // Nor is a client certificate from the same CA, as every lite gets one when it registers: only
+  // the node's own admin client certificate opens the API.
+  std::string key = master_->dataDir() + "/mallory.key", csr = master_->dataDir() + "/mallory.csr",
+              crt = master_->dataDir() + "/mallory.crt", ext = master_->dataDir() + "/mallory.ext";
+  writeFile(ext, "extendedKeyUsage=clientAuth\n");
+  ASSERT_EQ(run({"openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=mallory",
+                 "-keyout", key, "-out", csr})
+                .exitCode,
+            0);
+  ASSERT_EQ(
+      run({"openssl", "x509", "-req", "-in", csr, "-CA", certs + "/ca.crt", "-CAkey",
+           certs + "/ca.key", "-set_serial", "77", "-days", "1", "-extfile", ext, "-out", crt})
+          .exitCode,
+      0);
+  auto liteLike = curl({"--cacert", certs + "/ca.crt", "--cert", crt, "--key", key, url, "-H",
+                        "Token: " + token, "--data-binary", body});
+  EXPECT_EQ(liteLike.status, 401) << liteLike.body;
+  EXPECT_NE(liteLike.body.find("admin client certificate"), std::string::npos) << liteLike.body;
   auto wrongToken = curl({"--cacert", certs + "/ca.crt", "--cert", certs + "/admin-client.crt",
                           "--key", certs + "/admin-client.key", url, "-H", "Token: nope",
                           "--data-binary", body});
