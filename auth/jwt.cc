@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "auth/safe_text.h"
 #include "certs/keys.h"
 #include "certs/rsa_crypt.h"
 
@@ -18,12 +19,7 @@ constexpr size_t kMaxJwtBytes = 16 * 1024;
 bool isRsa(const EVP_PKEY& key) { return EVP_PKEY_get_base_id(&key) == EVP_PKEY_RSA; }
 
 // Attacker-chosen text (e.g. the alg value) made safe for a one-line message.
-std::string printable(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s.substr(0, 32)) out += (c < 0x20 || c >= 0x7f) ? '?' : char(c);
-  if (s.size() > 32) out += "...";
-  return out + "\"";
-}
+std::string printable(std::string_view s) { return "\"" + safeText(s, 32) + "\""; }
 
 // base64url part -> JSON object; `what` names the part in the error.
 Result<json::object> decodeJsonPart(std::string_view part, const char* what) {

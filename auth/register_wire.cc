@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "auth/jwt.h"
+#include "auth/safe_text.h"
 #include "certs/csr.h"
 
 namespace kgate::auth {
@@ -19,12 +20,7 @@ constexpr int64_t kJwtLifetimeSeconds = 300;  // Kuscia's: the JWT covers one re
 constexpr int kMinRsaBits = 2048;
 
 // Attacker-chosen text (e.g. a PEM label) made safe for a one-line message.
-std::string printable(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s.substr(0, 40)) out += (c < 0x20 || c >= 0x7f) ? '?' : char(c);
-  if (s.size() > 40) out += "...";
-  return out + "\"";
-}
+std::string printable(std::string_view s) { return "\"" + safeText(s, 40) + "\""; }
 
 // The first PEM block's type label, or nullopt when the text holds no PEM block.
 std::optional<std::string> firstPemType(std::string_view text) {

@@ -109,16 +109,23 @@ uint64_t randomSerial() {
   return serial;
 }
 
-Result<Certificate> signLeaf(const X509& caCert, const EVP_PKEY& caKey, const X509_NAME& subject,
-                             const EVP_PKEY& pubKey, const CertSpec& spec, const char* keyUsage,
-                             uint64_t serial) {
+Result<Certificate> signLeaf(const X509& caCert, const EVP_PKEY& caKey, const EVP_PKEY& pubKey,
+                             const CertSpec& spec, uint64_t serial) {
+  if (spec.commonName.empty()) return fail("certificate common name is empty");
   if (!certMatchesKey(caCert, caKey)) {
     return fail("CA key does not match the CA certificate");
+  }
+  X509NameOwned subject(X509_NAME_new());
+  if (!subject ||
+      X509_NAME_add_entry_by_txt(subject.get(), "CN", MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(spec.commonName.data()),
+                                 static_cast<int>(spec.commonName.size()), -1, 0) != 1) {
+    return fail(opensslError("cannot set certificate subject"));
   }
   auto cert = newCert(pubKey, serial, spec.validity);
   if (!cert) return cert;
   X509* x = cert->get();
-  if (X509_set_subject_name(x, &subject) != 1 ||
+  if (X509_set_subject_name(x, subject.get()) != 1 ||
       X509_set_issuer_name(x, X509_get_subject_name(&caCert)) != 1) {
     return fail(opensslError("cannot set certificate names"));
   }
@@ -128,7 +135,7 @@ Result<Certificate> signLeaf(const X509& caCert, const EVP_PKEY& caKey, const X5
   if (spec.serverAuth) eku = "serverAuth";
   if (spec.clientAuth) eku += eku.empty() ? "clientAuth" : ",clientAuth";
   Result<void> r = addExt(*x, ctx, NID_basic_constraints, "critical,CA:FALSE");
-  if (r) r = addExt(*x, ctx, NID_key_usage, keyUsage);
+  if (r) r = addExt(*x, ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment");
   if (r && !eku.empty()) r = addExt(*x, ctx, NID_ext_key_usage, eku.c_str());
   if (r) r = addSans(*x, spec.sans);
   if (r) r = addExt(*x, ctx, NID_subject_key_identifier, "hash");
@@ -170,16 +177,7 @@ Result<Certificate> createCaCert(const EVP_PKEY& caKey, const std::string& commo
 
 Result<Certificate> issueCert(const X509& caCert, const EVP_PKEY& caKey,
                               const EVP_PKEY& subjectKey, const CertSpec& spec) {
-  if (spec.commonName.empty()) return fail("certificate common name is empty");
-  detail::X509NameOwned subject(X509_NAME_new());
-  if (!subject || X509_NAME_add_entry_by_txt(
-                      subject.get(), "CN", MBSTRING_UTF8,
-                      reinterpret_cast<const unsigned char*>(spec.commonName.data()),
-                      static_cast<int>(spec.commonName.size()), -1, 0) != 1) {
-    return fail(opensslError("cannot set certificate subject"));
-  }
-  return detail::signLeaf(caCert, caKey, *subject, subjectKey, spec,
-                          "critical,digitalSignature,keyEncipherment", detail::randomSerial());
+  return detail::signLeaf(caCert, caKey, subjectKey, spec, detail::randomSerial());
 }
 
 bool verifySignedBy(const X509& cert, const X509& caCert) {

@@ -12,11 +12,10 @@ namespace kgate::certs::detail {
 constexpr uint64_t kMinSerial = uint64_t(1) << 56;
 uint64_t randomSerial();
 
-// A CA:FALSE leaf for pubKey with the given subject, signed by the CA with SHA-256: keyUsage as
-// an OpenSSL config value (e.g. "critical,digitalSignature"), EKU and SANs from spec, subject and
-// authority key identifiers, notBefore an hour back for clock skew.
-Result<Certificate> signLeaf(const X509& caCert, const EVP_PKEY& caKey, const X509_NAME& subject,
-                             const EVP_PKEY& pubKey, const CertSpec& spec, const char* keyUsage,
-                             uint64_t serial);
+// A CA:FALSE leaf for pubKey named CN=spec.commonName alone, signed by the CA with SHA-256:
+// keyUsage digitalSignature|keyEncipherment, EKU and SANs from spec, subject and authority key
+// identifiers, notBefore an hour back for clock skew.
+Result<Certificate> signLeaf(const X509& caCert, const EVP_PKEY& caKey, const EVP_PKEY& pubKey,
+                             const CertSpec& spec, uint64_t serial);
 
 }  // namespace kgate::certs::detail

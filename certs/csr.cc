@@ -124,21 +124,12 @@ Result<Certificate> signCsr(const X509& caCert, const EVP_PKEY& caKey, X509_REQ&
   if (!verifyCsrSignature(csr)) return fail("CSR signature does not verify");
   auto key = csrPublicKey(csr);
   if (!key) return fail(key.error());
-  if (spec.commonName.empty()) return fail("certificate common name is empty");
-  // The authority names the certificate: a CSR's subject could carry a second CN, which
-  // OpenSSL's host check (no SAN) would accept as well, naming another domain.
-  detail::X509NameOwned subject(X509_NAME_new());
-  if (!subject ||
-      X509_NAME_add_entry_by_txt(subject.get(), "CN", MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(spec.commonName.data()),
-                                 static_cast<int>(spec.commonName.size()), -1, 0) != 1) {
-    return fail(opensslError("cannot set certificate subject"));
-  }
+  // The authority names the certificate (signLeaf: CN=spec.commonName alone): a CSR's subject
+  // could carry a second CN, which OpenSSL's host check (no SAN) would accept as well.
   CertSpec leaf = spec;
   leaf.serverAuth = true;
   leaf.clientAuth = true;
-  return detail::signLeaf(caCert, caKey, *subject, **key, leaf,
-                          "critical,digitalSignature,keyEncipherment", serial);
+  return detail::signLeaf(caCert, caKey, **key, leaf, serial);
 }
 
 }  // namespace kgate::certs

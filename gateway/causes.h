@@ -63,4 +63,9 @@ inline constexpr std::string_view kDownstreamReset = "downstream_reset";  // cli
 // constants); `fallback` when text is not one of them.
 std::string_view intern(std::string_view text, std::string_view fallback);
 
+// The cause of a request a codec refuses before it is proxied (400 or 405).
+constexpr std::string_view ofRefusal(int status) {
+  return status == 405 ? kMethodNotAllowed : kBadRequest;
+}
+
 }  // namespace kgate::cause

@@ -310,8 +310,7 @@ awaitable<void> ServerConnection::run() {
     Stream stream(*this);
     if (int refused = stream.build()) {
       stream.forceClose();
-      co_await env_.handler.reject(stream, refused,
-                                   refused == 405 ? cause::kMethodNotAllowed : cause::kBadRequest);
+      co_await env_.handler.reject(stream, refused, cause::ofRefusal(refused));
       lingering = transport_->isOpen();
       break;
     }

@@ -155,10 +155,8 @@ awaitable<void> ServerSession::runHandler(std::shared_ptr<Session> self,
     Stream stream(*this, state);
     int refused = refusal(state->request);
     if (state->headersTooLarge) co_await env_.handler.reject(stream, 431, cause::kHeadersTooLarge);
-    else if (refused == 405)
-      co_await env_.handler.reject(stream, 405, cause::kMethodNotAllowed);
     else if (refused)
-      co_await env_.handler.reject(stream, refused, cause::kBadRequest);
+      co_await env_.handler.reject(stream, refused, cause::ofRefusal(refused));
     else co_await env_.handler.serve(stream);
     stream.finish();
   }
