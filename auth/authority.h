@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/rate_limit.h"
 #include "auth/store.h"
 #include "certs/keys.h"
 
@@ -76,19 +77,13 @@ class Authority {
   StoreResult<int64_t> routesVersion();
 
  private:
-  bool allowRegistration(const std::string& peerIp);
-
   std::shared_ptr<Store> store_;
   AuthorityKeys keys_;
   Clock clock_;
   certs::Certificate caCert_;
   certs::PrivateKey caKey_;
   certs::PrivateKey masterKey_;
-  struct Bucket {
-    double tokens = 0;
-    int64_t updatedMs = 0;
-  };
-  std::map<std::string, Bucket> buckets_;  // per source address
+  AddressRateLimit registrations_{10, 6000};  // a burst of 10, then one per 6 s
 };
 
 }  // namespace kgate::auth

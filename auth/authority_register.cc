@@ -20,9 +20,6 @@ namespace {
 namespace json = boost::json;
 
 constexpr size_t kMaxBodyBytes = 64 * 1024;  // a 4096-bit CSR in base64 is ~2.5 KB
-constexpr double kBurst = 10;                // attempts a source may make at once
-constexpr int64_t kRefillMs = 6000;          // then one attempt per 6 s
-constexpr size_t kMaxBuckets = 4096;         // bounds memory under many source addresses
 // Calendar ten years (with its leap days), as Kuscia's AddDate(10, 0, 0); from now, not from
 // request_time, which a stock Kuscia lite fills with the nanosecond-of-second.
 constexpr std::chrono::hours kCertValidity{24 * (365 * 10 + 2)};
@@ -48,38 +45,10 @@ uint64_t randomSerial() {
 
 }  // namespace
 
-bool Authority::allowRegistration(const std::string& peerIp) {
-  const int64_t nowMs = clock_() * 1000;
-  auto it = buckets_.find(peerIp);
-  if (it == buckets_.end()) {
-    if (buckets_.size() >= kMaxBuckets) {
-      // A bucket that has refilled completely is the same as no bucket: forget those first.
-      std::erase_if(buckets_, [&](const auto& kv) {
-        return kv.second.tokens + double(nowMs - kv.second.updatedMs) / kRefillMs >= kBurst;
-      });
-      if (buckets_.size() >= kMaxBuckets) {
-        buckets_.erase(std::min_element(buckets_.begin(), buckets_.end(),
-                                        [](const auto& a, const auto& b) {
-                                          return a.second.updatedMs < b.second.updatedMs;
-                                        }));
-      }
-    }
-    it = buckets_.emplace(peerIp, Bucket{kBurst, nowMs}).first;
-  }
-  Bucket& b = it->second;
-  if (nowMs > b.updatedMs) {
-    b.tokens = std::min(kBurst, b.tokens + double(nowMs - b.updatedMs) / kRefillMs);
-    b.updatedMs = nowMs;
-  }
-  if (b.tokens < 1) return false;
-  b.tokens -= 1;
-  return true;
-}
-
 Reply Authority::registerLite(const std::string& body, const std::string& jwt,
                               const std::string& peerIp) {
   if (!store_ || !caCert_) return error(500, "authority keys are invalid", "authority_invalid");
-  if (!allowRegistration(peerIp)) {
+  if (!registrations_.allow(peerIp, clock_() * 1000)) {
     return error(429, "too many registration attempts from " + safeText(peerIp) + "; retry later",
                  "register_rate_limited");
   }

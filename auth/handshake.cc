@@ -192,10 +192,10 @@ int64_t expirationFor(int64_t nowNanos, int64_t periodSeconds) {
 
 // The header's rule: a retry keeps its revision, a source ahead is followed, a source behind
 // (lost state) gets the next one. Kuscia sources read the reply revision as int32.
-int64_t assignRevision(int64_t proposed, int64_t newest, bool newestConfirmed) {
-  // A Kuscia source proposes the revision it already has; once the source has used that
-  // revision (confirmed), the same number means "the next one", never a retry.
-  if (proposed == newest && newestConfirmed) proposed = newest + 1;
+int64_t assignRevision(int64_t proposed, int64_t newest, bool newestSettled) {
+  // A Kuscia source proposes the revision it already has; once the source has that revision
+  // (settled), the same number means "the next one", never a retry.
+  if (proposed == newest && newestSettled) proposed = newest + 1;
   int64_t r = newest + 1;
   if (proposed == newest) {
     r = newest;
@@ -401,7 +401,7 @@ DestinationDecision answerHandshake(const HandshakeRequest& request, const std::
   }
   std::string raw = *s + d;
   NegotiatedToken token{certs::base64Encode(raw),
-                        assignRevision(request.revision, route.newestRevision, route.newestConfirmed),
+                        assignRevision(request.revision, route.newestRevision, route.newestSettled),
                         expirationFor(nowNanos, route.rollingPeriodSeconds)};
   OPENSSL_cleanse(raw.data(), raw.size());
   OPENSSL_cleanse(s->data(), s->size());

@@ -73,7 +73,7 @@ struct DestinationRoute {
   std::string sourcePublicKeyPem;    // "" until the source registered
   int64_t rollingPeriodSeconds = 0;  // 0 = never rotate
   int64_t newestRevision = 0;        // of the tokens the destination holds (0 = none)
-  bool newestConfirmed = false;      // the source has used the newest (a TokenReady heartbeat)
+  bool newestSettled = false;        // the source has the newest (DestinationTokens::newestSettled)
 };
 struct DestinationDecision {
   HandshakeReply reply;                  // always sent with HTTP 200
@@ -81,9 +81,9 @@ struct DestinationDecision {
 };
 // Checks in Kuscia's order (route exists, type, source key, pubhash, decryptable token) with
 // Kuscia's messages, draws D, and assigns the revision without burning one per retry:
-//   request.revision == newest  -> that revision again while it is unconfirmed (a retry that
+//   request.revision == newest  -> that revision again while it is unsettled (a retry that
 //                                  never reached the source: replace it); newest + 1 once the
-//                                  source has used it (Kuscia sources propose what they have)
+//                                  source has it (Kuscia sources propose what they have)
 //   request.revision >  newest  -> request.revision
 //   request.revision <  newest  -> newest + 1 (the source lost its state)
 // expiration = now + 2 x period (100 years when the period is 0).

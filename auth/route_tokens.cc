@@ -5,6 +5,7 @@
 #include <charconv>
 #include <limits>
 
+#include "auth/token_set.h"
 #include "certs/keys.h"
 
 namespace kgate::auth {
@@ -171,46 +172,80 @@ int64_t DestinationTokens::newestRevision() const {
   return tokens_.empty() ? 0 : tokens_.back().revision;
 }
 
-void DestinationTokens::install(const NegotiatedToken& token, [[maybe_unused]] int64_t nowSeconds) {
-  // The clock is not needed: a token starts unconfirmed whenever it arrives.
+bool DestinationTokens::newestSettled() const {
+  return !tokens_.empty() && (confirmedAt_ != 0 || usedRevision_ >= newestRevision());
+}
+
+bool DestinationTokens::install(const NegotiatedToken& token, [[maybe_unused]] int64_t nowSeconds) {
+  // The clock is not needed: a token starts unused and unconfirmed whenever it arrives.
+  if (token.revision <= usedRevision_) return false;
   auto same = std::find_if(tokens_.begin(), tokens_.end(),
                            [&](const NegotiatedToken& t) { return t.revision == token.revision; });
   bool newest = tokens_.empty() || token.revision >= tokens_.back().revision;
   if (same != tokens_.end()) {
-    *same = token;  // a retry of the same revision: its new bytes replace the old
+    *same = token;  // a retry of an unused revision: its new bytes replace the old
   } else {
     auto pos = std::upper_bound(
         tokens_.begin(), tokens_.end(), token,
         [](const NegotiatedToken& a, const NegotiatedToken& b) { return a.revision < b.revision; });
     tokens_.insert(pos, token);
   }
-  while (tokens_.size() > kMaxDestinationTokens) tokens_.erase(tokens_.begin());
-  if (newest) confirmedAt_ = 0;  // the newest bytes changed: wait for the source to use them
+  // Keep the new token and the one in use; with none in use, the newest before the new one.
+  int64_t keep = usedRevision_;
+  if (std::none_of(tokens_.begin(), tokens_.end(),
+                   [&](const NegotiatedToken& t) { return t.revision == keep; })) {
+    keep = 0;
+    for (const NegotiatedToken& t : tokens_)
+      if (t.revision < token.revision) keep = t.revision;
+  }
+  std::erase_if(tokens_, [&](const NegotiatedToken& t) {
+    return t.revision != token.revision && t.revision != keep;
+  });
+  if (newest) confirmedAt_ = 0;  // the newest bytes changed: wait for the source to name them
+  return true;
 }
 
-HeartbeatState DestinationTokens::onHeartbeat(std::string_view revision, int64_t nowSeconds) {
+bool DestinationTokens::noteUsed(int64_t revision, int64_t nowSeconds) {
+  if (revision <= usedRevision_) return false;
+  bool held = std::any_of(tokens_.begin(), tokens_.end(),
+                          [&](const NegotiatedToken& t) { return t.revision == revision; });
+  if (!held) return false;
+  usedRevision_ = revision;
+  usedAt_ = nowSeconds;
+  return true;
+}
+
+HeartbeatState DestinationTokens::onHeartbeat(std::string_view revision, int64_t nowSeconds,
+                                              std::string_view presentedToken) {
   auto r = parseRevision(revision);
   if (!r) return HeartbeatState::TokenRevisionInputInvalid;
-  for (const NegotiatedToken& t : tokens_) {
-    if (t.revision != *r) continue;
-    lastHeartbeat_ = nowSeconds;
-    // Grace counts from the first confirmation, so steady heartbeats do not postpone it.
-    if (*r == newestRevision() && confirmedAt_ == 0) confirmedAt_ = nowSeconds;
-    return HeartbeatState::TokenReady;
+  auto held = std::find_if(tokens_.begin(), tokens_.end(),
+                           [&](const NegotiatedToken& t) { return t.revision == *r; });
+  if (held == tokens_.end()) return HeartbeatState::TokenNotFound;
+  if (!presentedToken.empty()) {
+    // Different bytes under the same revision (a handshake replaced an unused one): the source
+    // must negotiate again, which TokenNotFound makes it do.
+    if (!equalInConstantTime(digestOf(presentedToken), digestOf(held->token)))
+      return HeartbeatState::TokenNotFound;
+    noteUsed(*r, nowSeconds);
   }
-  return HeartbeatState::TokenNotFound;
+  lastHeartbeat_ = nowSeconds;
+  if (*r == newestRevision() && confirmedAt_ == 0) confirmedAt_ = nowSeconds;
+  return HeartbeatState::TokenReady;
 }
 
 bool DestinationTokens::expire(int64_t nowSeconds) {
   size_t before = tokens_.size();
   int64_t newest = newestRevision();
-  if (tokens_.size() > 1 && confirmedAt_ != 0 && nowSeconds - confirmedAt_ >= kGraceSeconds) {
-    tokens_.erase(tokens_.begin(), tokens_.end() - 1);
+  if (usedRevision_ != 0 && nowSeconds - usedAt_ >= kGraceSeconds) {
+    std::erase_if(tokens_, [&](const NegotiatedToken& t) { return t.revision < usedRevision_; });
   }
   std::erase_if(tokens_, [&](const NegotiatedToken& t) {
     return pastExpiry(t, nowSeconds, kExpirySlackNanos);
   });
   if (newestRevision() != newest) confirmedAt_ = 0;  // the confirmed token is gone
+  // The token in use expired with nothing newer: the next handshake starts afresh.
+  if (newestRevision() < usedRevision_) usedRevision_ = usedAt_ = 0;
   return tokens_.size() != before;
 }
 
@@ -222,6 +257,8 @@ std::string DestinationTokens::toJson() const {
   json::object o;
   o["tokens"] = std::move(tokens);
   o["confirmedAt"] = confirmedAt_;
+  o["usedRevision"] = usedRevision_;
+  o["usedAt"] = usedAt_;
   o["lastHeartbeat"] = lastHeartbeat_;
   return json::serialize(o);
 }
@@ -250,6 +287,16 @@ Result<DestinationTokens> DestinationTokens::fromJson(std::string_view text) {
   if (!heartbeat) return fail(heartbeat.error());
   out.confirmedAt_ = *confirmed;
   out.lastHeartbeat_ = *heartbeat;
+  // Written since the token in use is protected; older files have neither (none in use yet).
+  if (o->contains("usedRevision") || o->contains("usedAt")) {
+    auto used = intField(*o, "usedRevision", what);
+    if (!used) return fail(used.error());
+    auto usedAt = intField(*o, "usedAt", what);
+    if (!usedAt) return fail(usedAt.error());
+    if (*used > out.newestRevision()) return fail(what + " usedRevision is above the newest token");
+    out.usedRevision_ = *used;
+    out.usedAt_ = *usedAt;
+  }
   return out;
 }
 

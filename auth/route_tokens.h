@@ -50,24 +50,37 @@ class SourceTokens {
   int failures_ = 0;
 };
 
-// The destination end: at most two accepted tokens (previous and newest). The previous one is
-// accepted until the source confirms the newest (a TokenReady heartbeat on it) plus a grace
-// period, or until a newer handshake pushes it out.
+// The destination end: at most two accepted tokens. POST /handshake is unauthenticated and anyone
+// holding the two public keys can make one, so what a handshake may displace is limited to what
+// no source has shown it holds: a token is "in use" once a request carried it (the data path's
+// token check) or a heartbeat presented it. A handshake never rewrites or pushes out the token in
+// use; older tokens go a grace period after a newer one comes into use, or at their expiry.
 class DestinationTokens {
  public:
   static constexpr int64_t kGraceSeconds = 30;
 
   const std::vector<NegotiatedToken>& accepted() const { return tokens_; }  // oldest first
   int64_t newestRevision() const;
-  // Installs a token answerHandshake decided on (replacing one of the same revision).
-  void install(const NegotiatedToken& token, int64_t nowSeconds);
-  // GET /handshake with this revision: TokenReady if held (and marks confirmation when it is
-  // the newest), TokenRevisionInputInvalid if empty/not a number, TokenNotFound otherwise.
-  HeartbeatState onHeartbeat(std::string_view revision, int64_t nowSeconds);
+  // Whether the source has the newest: it used it, or a heartbeat named it. A handshake that
+  // proposes the newest revision then asks for the next one, never for a retry of it.
+  bool newestSettled() const;
+  // Installs a token answerHandshake decided on: a retry of the newest unsettled revision
+  // replaces its bytes; otherwise the token joins, keeping itself and the token in use (or,
+  // with none in use, the newest before it). Returns false, changing nothing, for a revision
+  // at or below the one in use.
+  bool install(const NegotiatedToken& token, int64_t nowSeconds);
+  // A source showed it holds this revision (a request carried it). Returns true on a change.
+  bool noteUsed(int64_t revision, int64_t nowSeconds);
+  int64_t usedRevision() const { return usedRevision_; }
+  // GET /handshake with this revision: TokenReady if held, TokenRevisionInputInvalid if
+  // empty/not a number, TokenNotFound otherwise. presentedToken, when given (kgate sources send
+  // their Kuscia-Token), must be that revision's token (else TokenNotFound, so the source
+  // negotiates again) and proves use of it.
+  HeartbeatState onHeartbeat(std::string_view revision, int64_t nowSeconds,
+                             std::string_view presentedToken = {});
   int64_t lastHeartbeatAt() const { return lastHeartbeat_; }
-  bool newestConfirmed() const { return confirmedAt_ != 0; }
-  // Drops the previous token once confirmed + grace, and any token 2 minutes past its expiry.
-  // Returns true when the accepted set changed.
+  // Drops tokens older than the one in use once it has been in use for the grace period, and
+  // any token 2 minutes past its expiry. Returns true when the accepted set changed.
   bool expire(int64_t nowSeconds);
   void clear();
 
@@ -76,7 +89,9 @@ class DestinationTokens {
 
  private:
   std::vector<NegotiatedToken> tokens_;
-  int64_t confirmedAt_ = 0;  // when the newest was confirmed
+  int64_t confirmedAt_ = 0;   // when a heartbeat first named the newest
+  int64_t usedRevision_ = 0;  // the newest revision a source has shown it holds
+  int64_t usedAt_ = 0;        // since when
   int64_t lastHeartbeat_ = 0;
 };
 

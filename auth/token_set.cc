@@ -36,15 +36,17 @@ const TokenSet::Digest& TokenMemo::digestOf(std::string_view token) {
   return digest_;
 }
 
-std::shared_ptr<const TokenSet> TokenSet::fromConfig(const conf::Config& config) {
+std::shared_ptr<TokenSet> TokenSet::fromConfig(const conf::Config& config) {
   auto set = std::make_shared<TokenSet>();
   for (const auto& [source, tokens] : config.tokens) set->set(source, tokens);
   return set;
 }
 
 void TokenSet::set(const std::string& source, const std::vector<std::string>& tokens,
-                   std::vector<int> revisions) {
+                   std::vector<int> revisions, std::vector<UseMark> marks) {
   Entry e;
+  marks.resize(tokens.size());
+  e.marks = std::move(marks);
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] == "noop") e.acceptAny = true;
     if (tokens[i] == "mtls") e.mutualTls = true;
@@ -70,10 +72,14 @@ AuthResult TokenSet::check(std::string_view source, std::string_view token,
   if (token.empty()) return AuthResult::NoToken;
   const Digest presented = memo ? memo->digestOf(token) : digestOf(token);
   // Compare against every accepted token, without an early exit.
-  int match = 0;
-  for (const auto& d : e->digests)
-    match |= equalInConstantTime(d, presented);
-  return match ? AuthResult::Ok : AuthResult::TokenMismatch;
+  size_t matched = e->digests.size();
+  for (size_t i = 0; i < e->digests.size(); ++i)
+    if (equalInConstantTime(e->digests[i], presented)) matched = i;
+  if (matched == e->digests.size()) return AuthResult::TokenMismatch;
+  // Loaded before stored: after the first request the cache line stays shared between workers.
+  if (const UseMark& mark = e->marks[matched]; mark && !mark->load(std::memory_order_relaxed))
+    mark->store(true, std::memory_order_relaxed);
+  return AuthResult::Ok;
 }
 
 }  // namespace kgate::auth

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -27,20 +28,26 @@ std::string_view causeOf(AuthResult r);  // the stable cause string (no_source, 
 class TokenSet {
  public:
   using Digest = certs::Sha256;
+  // Set by check() when a request carries the token: how the control plane learns which token a
+  // source holds (DestinationTokens::noteUsed). Owned by the control plane, so it outlives the
+  // snapshots that share it.
+  using UseMark = std::shared_ptr<std::atomic<bool>>;
 
   struct Entry {
     std::vector<Digest> digests;  // accepted tokens, oldest first
     std::vector<int> revisions;   // their revisions, same order
+    std::vector<UseMark> marks;   // same order; null for tokens from the config
     bool acceptAny = false;       // "noop": routes without authentication (None)
     bool mutualTls = false;       // "mtls": the client certificate must name the source
   };
 
-  static std::shared_ptr<const TokenSet> fromConfig(const conf::Config& config);
+  // The config's static tokens; the control plane adds the negotiated ones.
+  static std::shared_ptr<TokenSet> fromConfig(const conf::Config& config);
 
   // tokens: oldest first; revisions default to 1..n. The literal "noop" accepts any token and
   // "mtls" accepts a client whose verified certificate names the source (Kuscia's markers).
   void set(const std::string& source, const std::vector<std::string>& tokens,
-           std::vector<int> revisions = {});
+           std::vector<int> revisions = {}, std::vector<UseMark> marks = {});
 
   // verifiedClientName: the subject CN of the client's TLS certificate if it verified, else "".
   // memo: the connection's, to skip hashing a token it presented just before.

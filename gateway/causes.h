@@ -42,6 +42,9 @@ inline constexpr std::string_view kUpstreamProtocol = "upstream_protocol_error";
 inline constexpr std::string_view kStreamIdleTimeout = "stream_idle_timeout";    // 504 (408)
 inline constexpr std::string_view kDraining = "draining";                        // 503
 
+// Token handshakes (POST /handshake) from one address past the rate limit.
+inline constexpr std::string_view kHandshakeRateLimited = "handshake_rate_limited";  // 429
+
 // Lite registration on a master (POST /register).
 inline constexpr std::string_view kRegisterRateLimited = "register_rate_limited";      // 429
 inline constexpr std::string_view kRegisterBadRequest = "register_bad_request";        // 400

@@ -265,9 +265,12 @@ awaitable<void> Proxy::serveHandshake(StreamContext& ctx) {
     std::string source(h.get("kuscia-origin-source"));
     if (source.empty()) source = std::string(h.get("kuscia-source"));
     std::string revision(h.get("kuscia-token-revision"));
+    std::string token(h.get("kuscia-token"));
     std::string answer = co_await net::co_spawn(
         worker_.control,
-        [&]() -> awaitable<std::string> { co_return control->handleHeartbeat(source, revision); },
+        [&]() -> awaitable<std::string> {
+          co_return control->handleHeartbeat(source, revision, token);
+        },
         net::use_awaitable);
     ctx.status = 200;
     ctx.cause = cause::kLocal;
@@ -277,16 +280,18 @@ awaitable<void> Proxy::serveHandshake(StreamContext& ctx) {
   // Any other method is the RSA-GEN token exchange, as in Kuscia.
   std::string body;
   if (!co_await readSmallBody(ctx, body)) co_return;
+  std::string peerIp = ctx.ds.connection().peerIp;
   auto answer = co_await net::co_spawn(
       worker_.control,
       [&]() -> awaitable<ControlPlane::HttpAnswer> {
-        co_return co_await control->handleHandshake(std::move(body));
+        co_return co_await control->handleHandshake(std::move(body), std::move(peerIp));
       },
       net::use_awaitable);
   ctx.status = answer.status;
   ctx.cause = answer.status == 200 ? cause::kLocal : cause::kBadRequest;
   if (answer.status != 200) {
-    ctx.reply(answer.status, cause::kBadRequest, answer.body.substr(0, answer.body.find('\n')));
+    auto why = answer.status == 429 ? cause::kHandshakeRateLimited : cause::kBadRequest;
+    ctx.reply(answer.status, why, answer.body.substr(0, answer.body.find('\n')));
   }
   co_await sendLocal(ctx, answer.contentType, std::move(answer.body));
 }

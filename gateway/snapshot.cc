@@ -56,13 +56,14 @@ SSL_CTX* Snapshot::tlsFor(const routes::Upstream& u) const {
   return it == upstreamTls.end() ? nullptr : it->second->native_handle();
 }
 
-Result<std::shared_ptr<const Snapshot>> buildSnapshot(std::shared_ptr<const conf::Config> config) {
+Result<std::shared_ptr<const Snapshot>> buildSnapshot(
+    std::shared_ptr<const conf::Config> config, std::shared_ptr<const auth::TokenSet> tokens) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = config;
   auto table = routes::RouteTable::build(*config);
   if (!table) return fail(table.error());
   snap->routes = *table;
-  snap->tokens = auth::TokenSet::fromConfig(*config);
+  snap->tokens = tokens ? std::move(tokens) : auth::TokenSet::fromConfig(*config);
   for (const auto& s : config->services) {
     if (auto r = addTls(*snap, snap->routes->service(s.name)->upstream); !r) return fail(r.error());
   }

@@ -36,6 +36,9 @@ struct Snapshot {
 };
 
 std::string upstreamTlsKey(const routes::Upstream& u);
-Result<std::shared_ptr<const Snapshot>> buildSnapshot(std::shared_ptr<const conf::Config> config);
+// tokens: the accepted tokens, when more than the config's (the control plane's negotiated ones).
+Result<std::shared_ptr<const Snapshot>> buildSnapshot(
+    std::shared_ptr<const conf::Config> config,
+    std::shared_ptr<const auth::TokenSet> tokens = nullptr);
 
 }  // namespace kgate

@@ -190,6 +190,7 @@ Result<std::shared_ptr<const Snapshot>> ControlPlane::build() {
   }
   for (auto& r : transit)
     if (reachable.count(r.transit)) c->routes.push_back(std::move(r));
+  std::vector<std::pair<std::string, const auth::DestinationTokens*>> negotiated;
   for (const auto& [name, r] : routes_) {
     if (r.destination != config_->domainID || !r.transit.empty() || c->tokens.count(r.source))
       continue;
@@ -203,10 +204,38 @@ Result<std::shared_ptr<const Snapshot>> ControlPlane::build() {
     }
     auto it = destTokens_.find(name);
     if (it == destTokens_.end() || it->second.accepted().empty()) continue;
-    auto& list = c->tokens[r.source];
-    for (const auto& t : it->second.accepted()) list.push_back(t.token);
+    negotiated.emplace_back(r.source, &it->second);
   }
-  return buildSnapshot(c);
+  auto tokens = auth::TokenSet::fromConfig(*c);
+  std::map<std::string, auth::TokenSet::UseMark> marks;  // only for tokens still accepted
+  for (const auto& [source, held] : negotiated) {
+    std::vector<std::string> list;
+    std::vector<int> revisions;
+    std::vector<auth::TokenSet::UseMark> used;
+    for (const auto& t : held->accepted()) {
+      auto& mark = useMarks_[t.token];
+      if (!mark) mark = std::make_shared<std::atomic<bool>>(false);
+      marks[t.token] = mark;
+      list.push_back(t.token);
+      revisions.push_back(static_cast<int>(t.revision));
+      used.push_back(mark);
+    }
+    tokens->set(source, list, std::move(revisions), std::move(used));
+  }
+  useMarks_ = std::move(marks);
+  return buildSnapshot(c, std::move(tokens));
+}
+
+bool ControlPlane::collectUse(const std::string& name) {
+  auto held = destTokens_.find(name);
+  if (held == destTokens_.end()) return false;
+  bool changed = false;
+  for (const auto& t : held->second.accepted()) {
+    auto mark = useMarks_.find(t.token);
+    if (mark != useMarks_.end() && mark->second->load(std::memory_order_relaxed))
+      changed = held->second.noteUsed(t.revision, nowSeconds()) || changed;
+  }
+  return changed;
 }
 
 awaitable<void> ControlPlane::republish() {
@@ -382,7 +411,13 @@ std::string ControlPlane::reportJson() const {
   return json::serialize(json::object{{"routes", std::move(out)}});
 }
 
-awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string body) {
+awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string body,
+                                                                  std::string peerIp) {
+  // Anyone may post here, and each answer costs an RSA decryption and encryption.
+  if (!handshakes_.allow(peerIp, nowNanos() / 1'000'000)) {
+    co_return HttpAnswer{429, "text/plain",
+                         "too many handshakes from " + peerIp + "; retry later\n"};
+  }
   auto request = auth::decodeHandshakeRequest(body);
   if (!request) co_return HttpAnswer{400, "text/plain", request.error() + "\n"};
   // Names no route, and would reach the log and the reply as it came (an unauthenticated body).
@@ -396,14 +431,21 @@ awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string bo
     route.exists = true;
     route.sourcePublicKeyPem = it->second.peerPublicKeyPem;
     route.rollingPeriodSeconds = it->second.rollingPeriodSeconds;
+    collectUse(name);  // so a token the source has just started using counts as in use
     if (auto t = destTokens_.find(name); t != destTokens_.end()) {
       route.newestRevision = t->second.newestRevision();
-      route.newestConfirmed = t->second.newestConfirmed();
+      route.newestSettled = t->second.newestSettled();
     }
   }
   auto decision = auth::answerHandshake(*request, self, route, *domainKey_, nowNanos());
+  if (decision.token && !destTokens_[name].install(*decision.token, nowSeconds())) {
+    // answerHandshake never picks a revision in use; reaching here is a bug, not a request.
+    decision.reply = auth::HandshakeReply{};
+    decision.reply.code = 500;
+    decision.reply.message = "dest domain [" + self + "] cannot replace a token revision in use";
+    decision.token.reset();
+  }
   if (decision.token) {
-    destTokens_[name].install(*decision.token, nowSeconds());
     persist();
     shareTokens(name);
     // The source starts sending this token as soon as it reads the reply: every worker must
@@ -416,7 +458,8 @@ awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string bo
   co_return HttpAnswer{200, "application/json", auth::encodeHandshakeReply(decision.reply)};
 }
 
-std::string ControlPlane::handleHeartbeat(std::string_view source, std::string_view revision) {
+std::string ControlPlane::handleHeartbeat(std::string_view source, std::string_view revision,
+                                          std::string_view token) {
   const std::string& self = config_->domainID;
   auto answer = [&](auth::HeartbeatState s) {
     return json::serialize(json::object{{"namespace", self}, {"state", static_cast<int>(s)}}) +
@@ -437,7 +480,11 @@ std::string ControlPlane::handleHeartbeat(std::string_view source, std::string_v
   }
   if (!needsTokens(it->second))
     return answer(revision.empty() ? S::TokenRevisionInputInvalid : S::TokenReady);
-  return answer(destTokens_[name].onHeartbeat(revision, nowSeconds()));
+  auto& held = destTokens_[name];
+  int64_t usedBefore = held.usedRevision();
+  S state = held.onHeartbeat(revision, nowSeconds(), token);
+  if (held.usedRevision() != usedBefore) persist();
+  return answer(state);
 }
 
 Result<std::string> ControlPlane::startProbe(const std::string& routeName) {
@@ -474,11 +521,13 @@ awaitable<void> ControlPlane::housekeeping() {
     co_await sleep(std::chrono::seconds(5));
     bool changed = false;
     int64_t now = nowSeconds();
-    for (auto& [name, t] : destTokens_) changed = t.expire(now) || changed;
-    if (changed) {
-      persist();
-      co_await republish();
+    bool used = false;
+    for (auto& [name, t] : destTokens_) {
+      used = collectUse(name) || used;
+      changed = t.expire(now) || changed;
     }
+    if (changed || used) persist();
+    if (changed) co_await republish();
   }
 }
 

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "auth/authority.h"
+#include "auth/rate_limit.h"
 #include "auth/route_tokens.h"
 #include "certs/keys.h"
 #include "certs/tls_context.h"
@@ -76,9 +77,12 @@ class ControlPlane {
     std::string contentType = "application/json";
     std::string body;
   };
-  awaitable<HttpAnswer> handleHandshake(std::string body);
-  // GET /handshake: the heartbeat answer {"namespace","state"}.
-  std::string handleHeartbeat(std::string_view source, std::string_view revision);
+  // peerIp: the client's address, for the per-address rate limit (429 past it).
+  awaitable<HttpAnswer> handleHandshake(std::string body, std::string peerIp);
+  // GET /handshake: the heartbeat answer {"namespace","state"}. token: the Kuscia-Token the
+  // heartbeat carried ("" from Kuscia sources), checked against the revision's.
+  std::string handleHeartbeat(std::string_view source, std::string_view revision,
+                              std::string_view token);
 
   std::shared_ptr<const Snapshot> snapshot() const { return snapshot_; }
 
@@ -102,6 +106,9 @@ class ControlPlane {
   awaitable<void> republish();
   Result<std::shared_ptr<const Snapshot>> build();
   void persist();
+  // Destination end: tells the route's tokens which of them requests have carried (true when
+  // that changed what is in use).
+  bool collectUse(const std::string& name);
   // Master: after a handshake, stores its side of the route's tokens for the other masters of
   // the domain; and takes the state of a later handshake made through another master (true
   // when something changed; the caller republishes; nullopt when the store could not be read).
@@ -142,6 +149,9 @@ class ControlPlane {
   std::map<std::string, LearnedRoute> routes_;  // by name
   std::map<std::string, auth::SourceTokens> sourceTokens_;
   std::map<std::string, auth::DestinationTokens> destTokens_;
+  // The data path's marks of use, by token, for the tokens in destTokens_ (see collectUse).
+  std::map<std::string, auth::TokenSet::UseMark> useMarks_;
+  auth::AddressRateLimit handshakes_{20, 3000};  // POST /handshake: 20 at once, then one per 3 s
   std::map<std::string, int64_t> generations_;  // generation each token was negotiated for
   std::map<std::string, int64_t> sharedAt_;     // master: when the token state we hold was made
   std::map<std::string, SourceHealth> health_;

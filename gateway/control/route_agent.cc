@@ -135,24 +135,27 @@ awaitable<void> ControlPlane::sourceLoop(std::string name) {
     LearnedRoute route = it->second;
     int64_t now = nowSeconds();
     if (needsTokens(route)) {
-      auto& tokens = sourceTokens_[name];
-      if (generations_.count(name) && generations_[name] != route.generation && tokens.current()) {
-        KGATE_LOG(Info, "route " << name << ": rehandshake requested");
-        tokens.clear();
-        persist();
-        co_await republish();
-      }
       auto& t = sourceTokens_[name];
+      // A new generation (a rehandshake, or the route changed) negotiates now; the old token
+      // is sent until the new one arrives, so calls do not fail in between.
+      bool stale =
+          t.current() && generations_.count(name) && generations_[name] != route.generation;
       if (route.peerPublicKeyPem.empty()) {
         health_[name].error = route.peer + " has not registered with the master yet";
-      } else if (t.handshakeDue(now, route.rollingPeriodSeconds) && now >= t.retryAt()) {
+      } else if ((stale || t.handshakeDue(now, route.rollingPeriodSeconds)) && now >= t.retryAt()) {
+        if (stale && t.retryAt() == 0)
+          KGATE_LOG(Info, "route " << name << ": rehandshake requested");
         co_await handshake(route);
       }
     }
     if (stopped_ || !routes_.count(name)) break;
     SourceHealth& h = health_[name];
-    bool justNegotiated = needsTokens(route) && sourceTokens_[name].current() &&
-                          h.heartbeatState != 0 && now - h.lastHeartbeat >= 1;
+    // A new token is shown to the destination at once: until then a handshake made by someone
+    // else may still replace it there (auth/route_tokens.h).
+    const auto& held = sourceTokens_[name];
+    bool justNegotiated = needsTokens(route) && held.current() &&
+                          (h.heartbeatState != 0 || held.installedAt() >= h.lastHeartbeat) &&
+                          now - h.lastHeartbeat >= 1;
     if (now - h.lastHeartbeat >= config_->heartbeatInterval.count() || justNegotiated)
       co_await heartbeat(route);
     co_await sleep(1s);
@@ -225,7 +228,12 @@ awaitable<void> ControlPlane::heartbeat(const LearnedRoute& route) {
   req.headers = {{"Kuscia-Host", "kuscia-handshake." + route.peer + ".svc"},
                  {"Kuscia-Source", config_->domainID}};
   auto current = sourceTokens_[name].current();
-  if (current) req.headers.emplace_back("Kuscia-Token-Revision", std::to_string(current->revision));
+  if (current) {
+    req.headers.emplace_back("Kuscia-Token-Revision", std::to_string(current->revision));
+    // Shows the destination we hold this revision's bytes, so no handshake can displace them
+    // (auth/route_tokens.h); Kuscia destinations ignore it.
+    req.headers.emplace_back("Kuscia-Token", current->token);
+  }
   req.timeout = 5s;
   presentMtls(route, req);
   auto resp = co_await httpRequestAsync(pool_, env_.sweeper, req);

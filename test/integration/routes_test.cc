@@ -6,12 +6,14 @@
 
 #include <atomic>
 #include <csignal>
+#include <list>
 #include <mutex>
 #include <set>
 #include <sstream>
-#include <list>
 #include <thread>
 
+#include "auth/handshake.h"
+#include "certs/keys.h"
 #include "integration/node.h"
 
 namespace kgate::test {
@@ -257,8 +259,69 @@ TEST_F(Walkthrough, RehandshakeNegotiatesANewToken) {
   ASSERT_EQ(before.size(), 44u);
   auto r = kgateIn(dir_, "route rehandshake alice-bob");
   ASSERT_EQ(r.exitCode, 0) << r.err;
-  EXPECT_TRUE(waitUntil([&] { return tokenSeen() != before; }, std::chrono::seconds(20)));
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        std::string now = tokenSeen();  // "" while the call fails
+        return !now.empty() && now != before;
+      },
+      std::chrono::seconds(20)));
   EXPECT_TRUE(waitReady("alice-bob"));
+}
+
+// POST /handshake needs no credentials, and anyone holding the two public keys can make one (or
+// replay one seen on the wire). Before kgate protected the token in use, two such posts pushed
+// alice's token out of bob's two slots and her calls failed with 401.
+TEST_F(Walkthrough, ForgedHandshakesDoNotLockTheSourceOut) {
+  Node& alice = lite("alice", "127.0.0.2");
+  Node& bob = lite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
+  createRoutes(alice, bob);
+  ASSERT_TRUE(waitReady("alice-bob")) << readiness(dir_, "alice-bob").second;
+  auto tokenSeen = [&] {
+    return jsonGet(call(alice, "echo.bob.svc", "/t").body, {"headers", "kuscia-token"})
+        .value_or("");
+  };
+  const std::string token = tokenSeen();
+  ASSERT_EQ(token.size(), 44u);
+
+  auto keyOf = [](const Node& n) {
+    std::string text = readFile(n.configPath());
+    size_t at = text.find("\ndomainKeyData: ") + 16;
+    auto pem = certs::base64Decode(text.substr(at, text.find('\n', at) - at));
+    return certs::privateKeyFromPem(pem.value_or(""));
+  };
+  auto aliceKey = keyOf(alice), bobKey = keyOf(bob);
+  ASSERT_TRUE(aliceKey && bobKey);
+  auto bobPublic = certs::publicKeyFromPem(certs::publicKeyToPem(**bobKey));
+  ASSERT_TRUE(bobPublic);
+  auto forged = auth::startHandshake("alice", certs::publicKeyToPem(**aliceKey), **bobPublic, 1, 0);
+  ASSERT_TRUE(forged) << forged.error();
+  const std::string body = auth::encodeHandshakeRequest(forged->request);
+  auto post = [&] {
+    return curl({"-k", bob.externalUrl("/handshake"), "-H", "Kuscia-Host: kuscia-handshake.bob.svc",
+                 "-H", "Content-Type: application/json", "--data-binary", body});
+  };
+  for (int i = 0; i < 3; ++i) {
+    auto r = post();
+    ASSERT_EQ(r.status, 200) << r.raw << r.body;
+    auto reply = auth::decodeHandshakeReply(r.body);
+    ASSERT_TRUE(reply && reply->code == 0 && !reply->token.empty()) << r.body;  // answered
+  }
+  EXPECT_EQ(tokenSeen(), token);  // alice's token still works: no 401, no new negotiation
+  EXPECT_EQ(readiness(dir_, "alice-bob").first, "True");
+
+  // The posts come from one address: after a burst they are refused before any RSA work.
+  HttpReply limited;
+  for (int i = 0; i < 30 && limited.status != 429; ++i) limited = post();
+  EXPECT_EQ(limited.status, 429) << limited.raw;
+  EXPECT_NE(limited.body.find("too many handshakes"), std::string::npos) << limited.body;
+  // Alice negotiates from her own address, untouched by the limit.
+  ASSERT_EQ(kgateIn(dir_, "route rehandshake alice-bob").exitCode, 0);
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        std::string now = tokenSeen();  // "" while the call fails
+        return !now.empty() && now != token;
+      },
+      std::chrono::seconds(20)));
 }
 
 TEST_F(Walkthrough, MtlsRouteUsesCertificatesFromTheMaster) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,23 @@ TEST(TokenSetCheck, EitherRotationTokenIsAccepted) {
   TokenSet s = makeSet();
   EXPECT_EQ(s.check("bob", "TOLD"), AuthResult::Ok);
   EXPECT_EQ(s.check("bob", "TNEW"), AuthResult::Ok);
+}
+
+// How the destination learns which token a source holds: a request that carries one marks it.
+TEST(TokenSetCheck, AMatchMarksThatTokenAsUsed) {
+  TokenSet s;
+  auto older = std::make_shared<std::atomic<bool>>(false);
+  auto newer = std::make_shared<std::atomic<bool>>(false);
+  s.set("bob", {"TOLD", "TNEW"}, {4, 5}, {older, newer});
+  s.set("carol", {"TSTATIC"});  // from the config: nothing to mark
+  EXPECT_EQ(s.check("bob", "TWRONG"), AuthResult::TokenMismatch);
+  EXPECT_FALSE(*older || *newer);
+  EXPECT_EQ(s.check("bob", "TNEW"), AuthResult::Ok);
+  EXPECT_FALSE(*older);
+  EXPECT_TRUE(*newer);
+  EXPECT_EQ(s.check("bob", "TOLD"), AuthResult::Ok);
+  EXPECT_TRUE(*older);
+  EXPECT_EQ(s.check("carol", "TSTATIC"), AuthResult::Ok);
 }
 
 TEST(TokenSetCheck, NoopAcceptsAnyTokenIncludingNone) {

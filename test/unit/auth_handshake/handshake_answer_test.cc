@@ -199,7 +199,7 @@ TEST(HandshakeAnswer, AConfirmedRevisionIsNeverReplaced) {
   HandshakeRequest r = aliceStarts().request;
   r.revision = 4;
   DestinationRoute route = bobRoute(4);
-  route.newestConfirmed = true;
+  route.newestSettled = true;
   DestinationDecision d = answerHandshake(r, "bob", route, bob(), kNow);
   ASSERT_TRUE(d.token) << d.reply.message;
   EXPECT_EQ(d.token->revision, 5);

@@ -43,9 +43,10 @@ void handshake(SourceTokens& src, DestinationTokens& dst, int64_t now, bool repl
   src.install(*token, now);
 }
 
-// The source's 15 s heartbeat, answered by the destination.
+// The source's 15 s heartbeat, answered by the destination. A kgate source presents its token.
 HeartbeatState heartbeat(SourceTokens& src, DestinationTokens& dst, int64_t now) {
-  HeartbeatState s = dst.onHeartbeat(std::to_string(src.current()->revision), now);
+  HeartbeatState s =
+      dst.onHeartbeat(std::to_string(src.current()->revision), now, src.current()->token);
   src.onHeartbeat(s, now);
   return s;
 }
@@ -165,10 +166,70 @@ TEST(DestinationTokens, ReplacingTheNewestNeedsANewConfirmation) {
   DestinationTokens dst;
   dst.install(fakeToken(1), kT0);
   dst.install(fakeToken(2), kT0);
-  EXPECT_EQ(dst.onHeartbeat("2", kT0 + 10), HeartbeatState::TokenReady);
+  EXPECT_FALSE(dst.newestSettled());
+  EXPECT_EQ(dst.onHeartbeat("2", kT0 + 10), HeartbeatState::TokenReady);  // Kuscia: no token
+  EXPECT_TRUE(dst.newestSettled());
   dst.install(fakeToken(2), kT0 + 20);  // new bytes for 2: the old confirmation is void
+  EXPECT_FALSE(dst.newestSettled());
   EXPECT_FALSE(dst.expire(kT0 + 10 + DestinationTokens::kGraceSeconds + 100));
   EXPECT_EQ(dst.accepted().size(), 2u);
+}
+
+// POST /handshake needs no credentials: whatever arrives, the token a source has shown it holds
+// stays accepted with its bytes.
+TEST(DestinationTokens, AHandshakeNeverDisplacesTheTokenInUse) {
+  DestinationTokens dst;
+  NegotiatedToken t1 = fakeToken(1);
+  dst.install(t1, kT0);
+  EXPECT_FALSE(dst.noteUsed(2, kT0));  // not held
+  EXPECT_TRUE(dst.noteUsed(1, kT0 + 1));
+  EXPECT_FALSE(dst.noteUsed(1, kT0 + 2));
+  EXPECT_TRUE(dst.newestSettled());
+
+  NegotiatedToken t2 = fakeToken(2), t3 = fakeToken(3), t3b = fakeToken(3);
+  EXPECT_TRUE(dst.install(t2, kT0 + 10));
+  EXPECT_TRUE(dst.install(t3, kT0 + 11));  // the unused 2 goes, the used 1 stays
+  EXPECT_EQ(accepted(dst), (std::vector{t1.token, t3.token}));
+  EXPECT_TRUE(dst.install(t3b, kT0 + 12));  // an unused revision may be rewritten
+  EXPECT_EQ(accepted(dst), (std::vector{t1.token, t3b.token}));
+  EXPECT_FALSE(dst.install(fakeToken(1), kT0 + 13));  // the one in use may not
+  EXPECT_EQ(accepted(dst), (std::vector{t1.token, t3b.token}));
+  EXPECT_FALSE(dst.expire(kT0 + 1000));  // nothing newer is in use: 1 is kept
+
+  // Once the source uses 3, 1 goes after the grace period.
+  EXPECT_TRUE(dst.noteUsed(3, kT0 + 2000));
+  EXPECT_FALSE(dst.expire(kT0 + 2000 + DestinationTokens::kGraceSeconds - 1));
+  EXPECT_TRUE(dst.expire(kT0 + 2000 + DestinationTokens::kGraceSeconds));
+  EXPECT_EQ(accepted(dst), (std::vector{t3b.token}));
+}
+
+// A heartbeat names a revision, which anyone can: only one that presents the bytes proves use.
+TEST(DestinationTokens, OnlyAHeartbeatWithTheTokenProvesUse) {
+  DestinationTokens dst;
+  NegotiatedToken t1 = fakeToken(1), t2 = fakeToken(2);
+  dst.install(t1, kT0);
+  ASSERT_EQ(dst.onHeartbeat("1", kT0 + 1, t1.token), HeartbeatState::TokenReady);
+  dst.install(t2, kT0 + 10);
+  EXPECT_EQ(dst.onHeartbeat("2", kT0 + 11), HeartbeatState::TokenReady);
+  EXPECT_EQ(dst.usedRevision(), 1);
+  EXPECT_FALSE(dst.expire(kT0 + 11 + DestinationTokens::kGraceSeconds));  // 1 stays
+  // Bytes that are not revision 2's: the source is told to negotiate again.
+  EXPECT_EQ(dst.onHeartbeat("2", kT0 + 12, t1.token), HeartbeatState::TokenNotFound);
+  EXPECT_EQ(dst.usedRevision(), 1);
+  EXPECT_EQ(dst.onHeartbeat("2", kT0 + 13, t2.token), HeartbeatState::TokenReady);
+  EXPECT_EQ(dst.usedRevision(), 2);
+  EXPECT_TRUE(dst.expire(kT0 + 13 + DestinationTokens::kGraceSeconds));
+  EXPECT_EQ(accepted(dst), (std::vector{t2.token}));
+}
+
+TEST(DestinationTokens, AfterTheTokenInUseExpiresRevisionsStartAgain) {
+  DestinationTokens dst;
+  dst.install(fakeToken(4, kT0 + 100), kT0);
+  dst.noteUsed(4, kT0 + 1);
+  EXPECT_TRUE(dst.expire(kT0 + 100 + 120));
+  EXPECT_TRUE(dst.accepted().empty());
+  EXPECT_EQ(dst.usedRevision(), 0);
+  EXPECT_TRUE(dst.install(fakeToken(1), kT0 + 300));
 }
 
 TEST(DestinationTokens, PreviousDropsTwoMinutesAfterItsExpiry) {
@@ -239,6 +300,47 @@ TEST(RouteTokens, FullRotationNeverDeadlocks) {
   EXPECT_EQ(restored.accepted().back().token, src.current()->token);
 }
 
+// Someone who captured alice's handshake request (or made one: it needs only the public keys)
+// posts it again and again. Each answer installs a token the poster cannot read, but alice's
+// token, in use, keeps working, and so does her next rotation.
+TEST(RouteTokens, ReplayedHandshakesDoNotLockTheSourceOut) {
+  SourceTokens src;
+  DestinationTokens dst;
+  auto bobPub = publicOnly(bob());
+  auto started = startHandshake("alice", pubPem(alice()), *bobPub, 1, kT0 * kNanos);
+  ASSERT_TRUE(started) << started.error();
+  auto answer = [&](int64_t now) {
+    DestinationRoute route{true, pubPem(alice()), kDay, dst.newestRevision(), dst.newestSettled()};
+    DestinationDecision d = answerHandshake(started->request, "bob", route, bob(), now * kNanos);
+    EXPECT_TRUE(d.token) << d.reply.message;
+    if (d.token) {
+      EXPECT_TRUE(dst.install(*d.token, now));
+    }
+    return d;
+  };
+  auto first = answer(kT0);
+  auto token = finishHandshake(*started, first.reply, alice());
+  ASSERT_TRUE(token) << token.error();
+  src.install(*token, kT0);
+  ASSERT_EQ(heartbeat(src, dst, kT0 + 1), HeartbeatState::TokenReady);
+
+  for (int i = 0; i < 5; ++i) answer(kT0 + 10 + i);
+  EXPECT_EQ(dst.accepted().size(), 2u);
+  EXPECT_EQ(dst.accepted().front().token, src.current()->token);
+  EXPECT_EQ(dst.newestRevision(), 6);  // each replay was answered, never over revision 1
+  EXPECT_FALSE(dst.expire(kT0 + 1000));
+  EXPECT_EQ(heartbeat(src, dst, kT0 + 1000), HeartbeatState::TokenReady);
+
+  // Alice's next rotation proposes 2 and gets 7; she uses it and 1 retires.
+  int64_t later = kT0 + kDay;
+  ASSERT_TRUE(src.handshakeDue(later, kDay));
+  handshake(src, dst, later);
+  EXPECT_EQ(src.current()->revision, 7);
+  EXPECT_EQ(heartbeat(src, dst, later + 1), HeartbeatState::TokenReady);
+  EXPECT_TRUE(dst.expire(later + 1 + DestinationTokens::kGraceSeconds));
+  EXPECT_EQ(accepted(dst), (std::vector{src.current()->token}));
+}
+
 TEST(RouteTokensJson, SourceRoundTrips) {
   SourceTokens src;
   auto empty = SourceTokens::fromJson(src.toJson());
@@ -269,14 +371,18 @@ TEST(RouteTokensJson, DestinationRoundTrips) {
   DestinationTokens dst;
   dst.install(fakeToken(4), kT0);
   dst.install(fakeToken(5), kT0 + 10);
-  ASSERT_EQ(dst.onHeartbeat("5", kT0 + 20), HeartbeatState::TokenReady);
+  ASSERT_EQ(dst.onHeartbeat("5", kT0 + 20, dst.accepted()[1].token), HeartbeatState::TokenReady);
+  EXPECT_EQ(dst.usedRevision(), 5);
   auto back = DestinationTokens::fromJson(dst.toJson());
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(accepted(*back), accepted(dst));
   EXPECT_EQ(back->accepted()[0].expirationTime, dst.accepted()[0].expirationTime);
   EXPECT_EQ(back->lastHeartbeatAt(), kT0 + 20);
   EXPECT_EQ(back->toJson(), dst.toJson());
-  // The confirmation time survived: the grace period ends on schedule after a restart.
+  // What is in use, and since when, survived: the grace period ends on schedule after a
+  // restart, and a handshake still cannot displace revision 5.
+  EXPECT_EQ(back->usedRevision(), 5);
+  EXPECT_TRUE(back->newestSettled());
   EXPECT_TRUE(back->expire(kT0 + 20 + DestinationTokens::kGraceSeconds));
 }
 
@@ -309,15 +415,28 @@ TEST(RouteTokensJson, GarbageIsRejected) {
 
   const std::string dtail = R"(],"confirmedAt":0,"lastHeartbeat":0})";
   const std::string dests[] = {
-      "", "{}", R"({"tokens":{}})",
+      "",
+      "{}",
+      R"({"tokens":{}})",
       R"({"tokens":[)" + tok(token, 1) + "," + tok(token, 2) + "," + tok(token, 3) + dtail,
       R"({"tokens":[)" + tok(token, 2) + "," + tok(token, 1) + dtail,
       R"({"tokens":[)" + tok(token, 2) + "," + tok(token, 2) + dtail,
       R"({"tokens":[)" + tok(shortToken, 1) + dtail,
       R"({"tokens":[],"confirmedAt":0})",
+      R"({"tokens":[)" + tok(token, 1) +
+          R"(],"confirmedAt":0,"lastHeartbeat":0,"usedRevision":2,"usedAt":0})",
+      R"({"tokens":[)" + tok(token, 1) + R"(],"confirmedAt":0,"lastHeartbeat":0,"usedRevision":1})",
+      R"({"tokens":[)" + tok(token, 1) +
+          R"(],"confirmedAt":0,"lastHeartbeat":0,"usedRevision":-1,"usedAt":0})",
   };
   for (const std::string& s : dests) EXPECT_FALSE(DestinationTokens::fromJson(s)) << s;
-  EXPECT_TRUE(DestinationTokens::fromJson(R"({"tokens":[)" + tok(token, 1) + dtail));
+  // A file from before use was tracked reads as "none in use yet".
+  auto old = DestinationTokens::fromJson(R"({"tokens":[)" + tok(token, 1) + dtail);
+  ASSERT_TRUE(old) << old.error();
+  EXPECT_EQ(old->usedRevision(), 0);
+  EXPECT_TRUE(DestinationTokens::fromJson(
+      R"({"tokens":[)" + tok(token, 1) +
+      R"(],"confirmedAt":0,"lastHeartbeat":0,"usedRevision":1,"usedAt":5})"));
 }
 
 }  // namespace
