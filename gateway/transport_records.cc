@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <boost/asio/ssl/error.hpp>
 #include <cstring>
 #include <utility>
 
@@ -206,7 +207,8 @@ error_code Transport::fillInput() {
 // truncation. (OpenSSL's records, kept for TLS 1.2, take either for an error.)
 error_code Transport::endOfInput() const {
   const OwnRecords& r = *own_;
-  return r.end > r.begin || !r.handshake.empty() ? protocolError() : net::error::eof;
+  return r.end > r.begin || !r.handshake.empty() ? error_code(net::ssl::error::stream_truncated)
+                                                 : net::error::eof;
 }
 
 awaitable<std::pair<error_code, size_t>> Transport::readOwn(char* p, size_t n) {
@@ -233,7 +235,7 @@ awaitable<std::pair<error_code, size_t>> Transport::readOwn(char* p, size_t n) {
       if (w) co_return std::pair{w, size_t{0}};
     } else if (ec) {
       r.inError = ec;
-      if (ec == protocolError()) sendAlert(Alert::DecodeError);  // a record cut short
+      if (ec == net::ssl::error::stream_truncated) sendAlert(Alert::DecodeError);  // cut short
     }
   }
 }
