@@ -35,6 +35,7 @@ struct Reply {
   std::string body;          // JSON for 200
   std::string message;
   std::string cause;
+  std::string detail;  // for the node's log only, never sent: what a store error said
 };
 
 class Authority {

@@ -25,10 +25,20 @@ constexpr size_t kMaxBodyBytes = 64 * 1024;  // a 4096-bit CSR in base64 is ~2.5
 constexpr std::chrono::hours kCertValidity{24 * (365 * 10 + 2)};
 
 Reply error(int status, std::string message, std::string cause) {
-  return Reply{status, "", std::move(message), std::move(cause)};
+  return Reply{status, "", std::move(message), std::move(cause), ""};
 }
 Reply badRequest(std::string message) {
   return error(400, std::move(message), "register_bad_request");
+}
+
+// The caller is anyone on the network: the store's own words (host names, addresses, SQL
+// errors) go to the node's log, not to it.
+Reply storeTrouble(const StoreError& e) {
+  Reply r = e.kind == StoreErrorKind::Unavailable
+                ? error(503, "authority store unavailable; retry later", "store_unavailable")
+                : error(500, "authority store error; see the master's log", "store_error");
+  r.detail = e.message;
+  return r;
 }
 
 // A random positive 63-bit serial (Go and Java read serials as signed) with a non-zero top byte:
@@ -92,11 +102,7 @@ Reply Authority::registerLite(const std::string& body, const std::string& jwt,
                        domain,
                    "register_unknown_domain");
     }
-    if (record.error.kind == StoreErrorKind::Unavailable) {
-      return error(503, "authority store unavailable: " + record.error.message,
-                   "store_unavailable");
-    }
-    return error(500, "authority store error: " + record.error.message, "store_error");
+    return storeTrouble(record.error);
   }
   if (domain == keys_.masterDomainID || record.value->role == "master") {
     return error(403, "domain " + domain + " is this master's own domain; it does not register",
@@ -109,7 +115,7 @@ Reply Authority::registerLite(const std::string& body, const std::string& jwt,
     json::object reply{{"cert", certs::base64Encode(certPem)},
                        {"master_pubkey", masterPub},
                        {"ca", caPem}};
-    return Reply{200, json::serialize(reply), "", ""};
+    return Reply{200, json::serialize(reply), "", "", ""};
   };
 
   // g: same key as the stored certificate: a restart or another instance of the same lite.
@@ -147,14 +153,10 @@ Reply Authority::registerLite(const std::string& body, const std::string& jwt,
   next.expiresAt = ttl > 0 ? now + ttl : 0;
   auto consumed = store_->consumeDeployToken(domain, *token, certPem, next, now);
   if (!consumed.ok()) {
-    if (consumed.error.kind == StoreErrorKind::Unavailable) {
-      return error(503, "authority store unavailable: " + consumed.error.message,
-                   "store_unavailable");
-    }
     if (consumed.error.kind == StoreErrorKind::NotFound) {  // deleted since the lookup
       return error(404, "domain " + domain + " not found", "register_unknown_domain");
     }
-    return error(500, "authority store error: " + consumed.error.message, "store_error");
+    return storeTrouble(consumed.error);
   }
   switch (*consumed.value) {
     case ConsumeOutcome::Consumed:

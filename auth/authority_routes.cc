@@ -24,9 +24,9 @@ namespace {
 
 namespace json = boost::json;
 
-Reply okJson(const json::object& body) { return Reply{200, json::serialize(body), "", ""}; }
+Reply okJson(const json::object& body) { return Reply{200, json::serialize(body), "", "", ""}; }
 Reply error(int status, std::string message, std::string cause) {
-  return Reply{status, "", std::move(message), std::move(cause)};
+  return Reply{status, "", std::move(message), std::move(cause), ""};
 }
 
 Reply storeFailure(const StoreError& e) {

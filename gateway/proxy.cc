@@ -241,6 +241,8 @@ awaitable<void> Proxy::serveRegister(StreamContext& ctx) {
     co_await sendLocal(ctx, "application/json", std::move(reply.body));
     co_return;
   }
+  if (!reply.detail.empty())
+    KGATE_LOG(Warn, "register from " << peerIp << ": " << reply.message << ": " << reply.detail);
   ctx.reply(reply.status, cause::intern(reply.cause, cause::kBadRequest), reply.message);
   // The reason in a one-line body too, as Kuscia's register errors are text.
   co_await sendLocal(ctx, "text/plain", reply.message + "\n");
@@ -338,11 +340,11 @@ awaitable<void> Proxy::serveControl(StreamContext& ctx) {
           const boost::json::value* id = o ? o->if_contains("id") : nullptr;
           const boost::json::value* steps = o ? o->if_contains("steps") : nullptr;
           if (!id || !id->is_string() || !steps || !steps->is_array())
-            co_return auth::Reply{400, "", "expected {\"id\", \"steps\": [...]}", ""};
+            co_return auth::Reply{400, "", "expected {\"id\", \"steps\": [...]}", "", ""};
           if (!control->completeProbe(source, std::string(id->as_string()),
                                       boost::json::serialize(*steps)))
-            co_return auth::Reply{404, "", "no such probe for " + source, ""};
-          co_return auth::Reply{200, "{}\n", "", ""};
+            co_return auth::Reply{404, "", "no such probe for " + source, "", ""};
+          co_return auth::Reply{200, "{}\n", "", "", ""};
         },
         net::use_awaitable);
   } else if (path == "/api/v1/lite/report" && ctx.req.method == "POST") {
