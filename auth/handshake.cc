@@ -190,19 +190,12 @@ int64_t expirationFor(int64_t nowNanos, int64_t periodSeconds) {
   return at;
 }
 
-// The header's rule: a retry keeps its revision, a source ahead is followed, a source behind
-// (lost state) gets the next one. Kuscia sources read the reply revision as int32.
-int64_t assignRevision(int64_t proposed, int64_t newest, bool newestSettled) {
-  // A Kuscia source proposes the revision it already has; once the source has that revision
-  // (settled), the same number means "the next one", never a retry.
-  if (proposed == newest && newestSettled) proposed = newest + 1;
-  int64_t r = newest + 1;
-  if (proposed == newest) {
-    r = newest;
-  } else if (proposed > newest && proposed <= std::numeric_limits<int32_t>::max()) {
-    r = proposed;
-  }
-  return r < 1 ? 1 : r;
+// A retry of the highest issued revision, while no source has shown it holds it, gets that
+// revision again (a lost reply burns none); anything else gets the next. Proposals are not
+// followed upward: one post could otherwise push revisions past what Kuscia sources read (int32).
+int64_t assignRevision(int64_t proposed, int64_t issued, bool settled) {
+  if (issued > 0 && proposed == issued && !settled) return issued;
+  return issued + 1;
 }
 
 }  // namespace
@@ -399,9 +392,13 @@ DestinationDecision answerHandshake(const HandshakeRequest& request, const std::
     return refuse("encrypt auth token with source domain [" + src + "] publickey error: " +
                   encrypted.error());
   }
+  int64_t revision = assignRevision(request.revision, route.issuedRevision, route.newestSettled);
+  if (revision > std::numeric_limits<int32_t>::max()) {
+    return refuse("token revisions of domainroute [" + routeName +
+                  "] are used up; delete and re-create the route");
+  }
   std::string raw = *s + d;
-  NegotiatedToken token{certs::base64Encode(raw),
-                        assignRevision(request.revision, route.newestRevision, route.newestSettled),
+  NegotiatedToken token{certs::base64Encode(raw), revision,
                         expirationFor(nowNanos, route.rollingPeriodSeconds)};
   OPENSSL_cleanse(raw.data(), raw.size());
   OPENSSL_cleanse(s->data(), s->size());

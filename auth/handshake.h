@@ -72,20 +72,17 @@ struct DestinationRoute {
   bool exists = false;               // a route <source>-<self> is known
   std::string sourcePublicKeyPem;    // "" until the source registered
   int64_t rollingPeriodSeconds = 0;  // 0 = never rotate
-  int64_t newestRevision = 0;        // of the tokens the destination holds (0 = none)
-  bool newestSettled = false;        // the source has the newest (DestinationTokens::newestSettled)
+  int64_t issuedRevision = 0;        // the highest revision answered so far (0 = none)
+  bool newestSettled = false;        // the source has it (DestinationTokens::newestSettled)
 };
 struct DestinationDecision {
   HandshakeReply reply;                  // always sent with HTTP 200
   std::optional<NegotiatedToken> token;  // set on success: install before replying
 };
 // Checks in Kuscia's order (route exists, type, source key, pubhash, decryptable token) with
-// Kuscia's messages, draws D, and assigns the revision without burning one per retry:
-//   request.revision == newest  -> that revision again while it is unsettled (a retry that
-//                                  never reached the source: replace it); newest + 1 once the
-//                                  source has it (Kuscia sources propose what they have)
-//   request.revision >  newest  -> request.revision
-//   request.revision <  newest  -> newest + 1 (the source lost its state)
+// Kuscia's messages, draws D, and assigns the revision: the highest issued again for a retry of
+// it while unsettled (a reply that never reached the source: no revision burned), otherwise the
+// next one; never above int32 (Kuscia sources read it so).
 // expiration = now + 2 x period (100 years when the period is 0).
 DestinationDecision answerHandshake(const HandshakeRequest& request, const std::string& self,
                                     const DestinationRoute& route,

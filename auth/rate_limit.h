@@ -15,7 +15,8 @@ class AddressRateLimit {
   AddressRateLimit(double burst, int64_t refillMs, size_t maxAddresses = 4096)
       : burst_(burst), refillMs_(refillMs), maxAddresses_(maxAddresses) {}
 
-  // Takes one attempt from the address's bucket; false when it is empty.
+  // Takes one attempt from the address's bucket; false when it is empty. IPv6 addresses share
+  // a bucket per /64 (one host usually holds a whole /64); nowMs from a steady clock.
   bool allow(const std::string& address, int64_t nowMs);
 
  private:

@@ -18,7 +18,6 @@ constexpr int64_t kNanos = 1'000'000'000;
 // Kuscia's master drops a destination token 2 minutes after its expiry, not at it: clocks differ.
 constexpr int64_t kExpirySlackNanos = 120 * kNanos;
 constexpr size_t kTokenBytes = 32;
-constexpr size_t kMaxDestinationTokens = 2;
 
 bool pastExpiry(const NegotiatedToken& t, int64_t nowSeconds, int64_t slackNanos) {
   if (t.expirationTime <= 0) return false;  // unknown expiry: rotation replaces it
@@ -168,97 +167,136 @@ Result<SourceTokens> SourceTokens::fromJson(std::string_view text) {
 
 // ---- DestinationTokens ----
 
+std::vector<NegotiatedToken> DestinationTokens::accepted() const {
+  std::vector<NegotiatedToken> out;
+  for (const Held& h : tokens_) out.push_back(h.token);
+  return out;
+}
+
 int64_t DestinationTokens::newestRevision() const {
-  return tokens_.empty() ? 0 : tokens_.back().revision;
+  return tokens_.empty() ? 0 : tokens_.back().token.revision;
+}
+
+size_t DestinationTokens::usedCount() const {
+  return size_t(
+      std::count_if(tokens_.begin(), tokens_.end(), [](const Held& h) { return h.usedAt != 0; }));
+}
+
+const DestinationTokens::Held* DestinationTokens::inUse() const {
+  for (auto it = tokens_.rbegin(); it != tokens_.rend(); ++it)
+    if (it->usedAt != 0) return &*it;
+  return nullptr;
 }
 
 bool DestinationTokens::newestSettled() const {
-  return !tokens_.empty() && (confirmedAt_ != 0 || usedRevision_ >= newestRevision());
+  if (issued_ == 0) return false;
+  if (namedAt_ != 0) return true;
+  return std::any_of(tokens_.begin(), tokens_.end(),
+                     [&](const Held& h) { return h.token.revision == issued_ && h.usedAt != 0; });
 }
 
-bool DestinationTokens::install(const NegotiatedToken& token, [[maybe_unused]] int64_t nowSeconds) {
-  // The clock is not needed: a token starts unused and unconfirmed whenever it arrives.
-  if (token.revision <= usedRevision_) return false;
-  auto same = std::find_if(tokens_.begin(), tokens_.end(),
-                           [&](const NegotiatedToken& t) { return t.revision == token.revision; });
-  bool newest = tokens_.empty() || token.revision >= tokens_.back().revision;
-  if (same != tokens_.end()) {
-    *same = token;  // a retry of an unused revision: its new bytes replace the old
-  } else {
-    auto pos = std::upper_bound(
-        tokens_.begin(), tokens_.end(), token,
-        [](const NegotiatedToken& a, const NegotiatedToken& b) { return a.revision < b.revision; });
-    tokens_.insert(pos, token);
+void DestinationTokens::trim() {
+  // Unused tokens newer than the one in use: the newest kMaxUnused wait for the source.
+  const Held* used = inUse();
+  size_t from = used ? size_t(used - tokens_.data()) + 1 : 0;
+  size_t unused = 0;
+  for (size_t i = tokens_.size(); i-- > from;) {
+    if (tokens_[i].usedAt != 0) continue;
+    if (++unused > kMaxUnused) tokens_.erase(tokens_.begin() + std::ptrdiff_t(i));
   }
-  // Keep the new token and the one in use; with none in use, the newest before the new one.
-  int64_t keep = usedRevision_;
-  if (std::none_of(tokens_.begin(), tokens_.end(),
-                   [&](const NegotiatedToken& t) { return t.revision == keep; })) {
-    keep = 0;
-    for (const NegotiatedToken& t : tokens_)
-      if (t.revision < token.revision) keep = t.revision;
-  }
-  std::erase_if(tokens_, [&](const NegotiatedToken& t) {
-    return t.revision != token.revision && t.revision != keep;
-  });
-  if (newest) confirmedAt_ = 0;  // the newest bytes changed: wait for the source to name them
-  return true;
+  while (tokens_.size() > kMaxHeld) tokens_.erase(tokens_.begin());
 }
 
-bool DestinationTokens::noteUsed(int64_t revision, int64_t nowSeconds) {
-  if (revision <= usedRevision_) return false;
-  bool held = std::any_of(tokens_.begin(), tokens_.end(),
-                          [&](const NegotiatedToken& t) { return t.revision == revision; });
-  if (!held) return false;
-  usedRevision_ = revision;
-  usedAt_ = nowSeconds;
-  return true;
+void DestinationTokens::install(const NegotiatedToken& token, [[maybe_unused]] int64_t nowSeconds) {
+  // The clock is not needed: a token starts unused whenever it arrives.
+  if (token.revision > issued_) {
+    issued_ = token.revision;
+    namedAt_ = 0;  // a new revision: no heartbeat has named it yet
+  }
+  auto pos = std::upper_bound(tokens_.begin(), tokens_.end(), token.revision,
+                              [](int64_t r, const Held& h) { return r < h.token.revision; });
+  tokens_.insert(pos, Held{token, 0});
+  trim();
+}
+
+bool DestinationTokens::noteUsed(std::string_view token, int64_t nowSeconds) {
+  for (Held& h : tokens_) {
+    if (h.token.token != token || h.usedAt != 0) continue;
+    h.usedAt = nowSeconds;
+    trim();  // what is in use moved: older unused tokens no longer wait for it
+    return true;
+  }
+  return false;
 }
 
 HeartbeatState DestinationTokens::onHeartbeat(std::string_view revision, int64_t nowSeconds,
                                               std::string_view presentedToken) {
   auto r = parseRevision(revision);
   if (!r) return HeartbeatState::TokenRevisionInputInvalid;
-  auto held = std::find_if(tokens_.begin(), tokens_.end(),
-                           [&](const NegotiatedToken& t) { return t.revision == *r; });
-  if (held == tokens_.end()) return HeartbeatState::TokenNotFound;
+  bool held = std::any_of(tokens_.begin(), tokens_.end(),
+                          [&](const Held& h) { return h.token.revision == *r; });
+  if (!held) return HeartbeatState::TokenNotFound;
   if (!presentedToken.empty()) {
-    // Different bytes under the same revision (a handshake replaced an unused one): the source
-    // must negotiate again, which TokenNotFound makes it do.
-    if (!equalInConstantTime(digestOf(presentedToken), digestOf(held->token)))
-      return HeartbeatState::TokenNotFound;
-    noteUsed(*r, nowSeconds);
+    // Compared as digests in constant time, against every token of that revision.
+    const TokenSet::Digest presented = digestOf(presentedToken);
+    const Held* match = nullptr;
+    for (const Held& h : tokens_)
+      if (h.token.revision == *r && equalInConstantTime(digestOf(h.token.token), presented))
+        match = &h;
+    // Not bytes we hold under that revision: the source must negotiate again.
+    if (!match) return HeartbeatState::TokenNotFound;
+    noteUsed(match->token.token, nowSeconds);
   }
   lastHeartbeat_ = nowSeconds;
-  if (*r == newestRevision() && confirmedAt_ == 0) confirmedAt_ = nowSeconds;
+  if (*r == issued_ && namedAt_ == 0) namedAt_ = nowSeconds;
   return HeartbeatState::TokenReady;
 }
 
 bool DestinationTokens::expire(int64_t nowSeconds) {
   size_t before = tokens_.size();
-  int64_t newest = newestRevision();
-  if (usedRevision_ != 0 && nowSeconds - usedAt_ >= kGraceSeconds) {
-    std::erase_if(tokens_, [&](const NegotiatedToken& t) { return t.revision < usedRevision_; });
-  }
-  std::erase_if(tokens_, [&](const NegotiatedToken& t) {
-    return pastExpiry(t, nowSeconds, kExpirySlackNanos);
-  });
-  if (newestRevision() != newest) confirmedAt_ = 0;  // the confirmed token is gone
-  // The token in use expired with nothing newer: the next handshake starts afresh.
-  if (newestRevision() < usedRevision_) usedRevision_ = usedAt_ = 0;
+  if (const Held* used = inUse(); used && nowSeconds - used->usedAt >= kGraceSeconds)
+    tokens_.erase(tokens_.begin(), tokens_.begin() + (used - tokens_.data()));
+  std::erase_if(tokens_,
+                [&](const Held& h) { return pastExpiry(h.token, nowSeconds, kExpirySlackNanos); });
   return tokens_.size() != before;
+}
+
+void DestinationTokens::merge(const DestinationTokens& other) {
+  for (const Held& theirs : other.tokens_) {
+    auto mine = std::find_if(tokens_.begin(), tokens_.end(),
+                             [&](const Held& h) { return h.token.token == theirs.token.token; });
+    if (mine == tokens_.end()) {
+      auto pos = std::upper_bound(tokens_.begin(), tokens_.end(), theirs.token.revision,
+                                  [](int64_t r, const Held& h) { return r < h.token.revision; });
+      tokens_.insert(pos, theirs);
+    } else if (theirs.usedAt != 0 && (mine->usedAt == 0 || theirs.usedAt < mine->usedAt)) {
+      mine->usedAt = theirs.usedAt;
+    }
+  }
+  if (other.issued_ > issued_) {
+    issued_ = other.issued_;
+    namedAt_ = other.namedAt_;
+  } else if (other.issued_ == issued_ && other.namedAt_ != 0 &&
+             (namedAt_ == 0 || other.namedAt_ < namedAt_)) {
+    namedAt_ = other.namedAt_;
+  }
+  lastHeartbeat_ = std::max(lastHeartbeat_, other.lastHeartbeat_);
+  trim();
 }
 
 void DestinationTokens::clear() { *this = DestinationTokens(); }
 
 std::string DestinationTokens::toJson() const {
   json::array tokens;
-  for (const NegotiatedToken& t : tokens_) tokens.push_back(tokenToJson(t));
+  for (const Held& h : tokens_) {
+    json::object t = tokenToJson(h.token);
+    t["usedAt"] = h.usedAt;
+    tokens.push_back(std::move(t));
+  }
   json::object o;
   o["tokens"] = std::move(tokens);
-  o["confirmedAt"] = confirmedAt_;
-  o["usedRevision"] = usedRevision_;
-  o["usedAt"] = usedAt_;
+  o["issuedRevision"] = issued_;
+  o["confirmedAt"] = namedAt_;
   o["lastHeartbeat"] = lastHeartbeat_;
   return json::serialize(o);
 }
@@ -269,33 +307,38 @@ Result<DestinationTokens> DestinationTokens::fromJson(std::string_view text) {
   if (!o) return fail(o.error());
   const json::value* tokens = o->if_contains("tokens");
   if (tokens == nullptr || !tokens->is_array()) return fail(what + " has no tokens array");
-  if (tokens->get_array().size() > kMaxDestinationTokens) {
-    return fail(what + " hold more than " + std::to_string(kMaxDestinationTokens) + " tokens");
+  if (tokens->get_array().size() > kMaxHeld) {
+    return fail(what + " hold more than " + std::to_string(kMaxHeld) + " tokens");
   }
   DestinationTokens out;
   for (const json::value& v : tokens->get_array()) {
     auto token = tokenFromJson(v, what + " entry");
     if (!token) return fail(token.error());
-    if (!out.tokens_.empty() && token->revision <= out.tokens_.back().revision) {
-      return fail(what + " are not in increasing revision order");
+    if (token->revision < out.newestRevision()) {
+      return fail(what + " are not in revision order");
     }
-    out.tokens_.push_back(std::move(*token));
+    Held h{std::move(*token), 0};
+    // Written since use is tracked; an older file's tokens read as not used yet.
+    if (v.get_object().contains("usedAt")) {
+      auto usedAt = intField(v.get_object(), "usedAt", what + " entry");
+      if (!usedAt) return fail(usedAt.error());
+      h.usedAt = *usedAt;
+    }
+    out.tokens_.push_back(std::move(h));
   }
   auto confirmed = intField(*o, "confirmedAt", what);
   if (!confirmed) return fail(confirmed.error());
   auto heartbeat = intField(*o, "lastHeartbeat", what);
   if (!heartbeat) return fail(heartbeat.error());
-  out.confirmedAt_ = *confirmed;
+  out.namedAt_ = *confirmed;
   out.lastHeartbeat_ = *heartbeat;
-  // Written since the token in use is protected; older files have neither (none in use yet).
-  if (o->contains("usedRevision") || o->contains("usedAt")) {
-    auto used = intField(*o, "usedRevision", what);
-    if (!used) return fail(used.error());
-    auto usedAt = intField(*o, "usedAt", what);
-    if (!usedAt) return fail(usedAt.error());
-    if (*used > out.newestRevision()) return fail(what + " usedRevision is above the newest token");
-    out.usedRevision_ = *used;
-    out.usedAt_ = *usedAt;
+  out.issued_ = out.newestRevision();
+  if (o->contains("issuedRevision")) {
+    auto issued = intField(*o, "issuedRevision", what);
+    if (!issued) return fail(issued.error());
+    if (*issued < out.newestRevision())
+      return fail(what + " issuedRevision is below a token's revision");
+    out.issued_ = *issued;
   }
   return out;
 }

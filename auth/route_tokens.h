@@ -50,48 +50,62 @@ class SourceTokens {
   int failures_ = 0;
 };
 
-// The destination end: at most two accepted tokens. POST /handshake is unauthenticated and anyone
-// holding the two public keys can make one, so what a handshake may displace is limited to what
-// no source has shown it holds: a token is "in use" once a request carried it (the data path's
-// token check) or a heartbeat presented it. A handshake never rewrites or pushes out the token in
-// use; older tokens go a grace period after a newer one comes into use, or at their expiry.
+// The destination end. POST /handshake needs no credentials: anyone holding the two public keys
+// can make one, or replay one seen. A token from such a handshake is useless (only the source
+// can read the destination's half), but installing it must not cost the source its own. So:
+// - the token "in use" (a request carried it, or a heartbeat presented it) is never displaced;
+// - bytes are never rewritten: a retry under the same revision adds a second token;
+// - up to kMaxUnused tokens newer than the one in use wait for the source, oldest evicted first;
+// - older tokens retire a grace period after a newer one comes into use, or at their expiry.
+// Revisions only grow: each answer is the highest issued + 1, or that same revision for a retry
+// while no source has shown it holds it.
 class DestinationTokens {
  public:
   static constexpr int64_t kGraceSeconds = 30;
+  static constexpr size_t kMaxUnused = 4;
+  static constexpr size_t kMaxHeld = 8;
 
-  const std::vector<NegotiatedToken>& accepted() const { return tokens_; }  // oldest first
-  int64_t newestRevision() const;
-  // Whether the source has the newest: it used it, or a heartbeat named it. A handshake that
-  // proposes the newest revision then asks for the next one, never for a retry of it.
+  struct Held {
+    NegotiatedToken token;
+    int64_t usedAt = 0;  // when first carried by a request or a heartbeat; 0 = not yet
+  };
+
+  const std::vector<Held>& held() const { return tokens_; }  // in the order installed
+  std::vector<NegotiatedToken> accepted() const;
+  int64_t newestRevision() const;                     // of the tokens held (0 = none)
+  int64_t issuedRevision() const { return issued_; }  // highest ever answered
+  size_t usedCount() const;                           // tokens a source has used
+  // Whether the source has the highest issued revision: a token of it was used, or a heartbeat
+  // named it. A handshake that proposes that revision then asks for the next one.
   bool newestSettled() const;
-  // Installs a token answerHandshake decided on: a retry of the newest unsettled revision
-  // replaces its bytes; otherwise the token joins, keeping itself and the token in use (or,
-  // with none in use, the newest before it). Returns false, changing nothing, for a revision
-  // at or below the one in use.
-  bool install(const NegotiatedToken& token, int64_t nowSeconds);
-  // A source showed it holds this revision (a request carried it). Returns true on a change.
-  bool noteUsed(int64_t revision, int64_t nowSeconds);
-  int64_t usedRevision() const { return usedRevision_; }
+  // Installs a token answerHandshake decided on (its revision at least the highest issued).
+  void install(const NegotiatedToken& token, int64_t nowSeconds);
+  // A request carried this token (by its bytes). Returns true when that is news.
+  bool noteUsed(std::string_view token, int64_t nowSeconds);
   // GET /handshake with this revision: TokenReady if held, TokenRevisionInputInvalid if
   // empty/not a number, TokenNotFound otherwise. presentedToken, when given (kgate sources send
-  // their Kuscia-Token), must be that revision's token (else TokenNotFound, so the source
-  // negotiates again) and proves use of it.
+  // their Kuscia-Token), must be a token of that revision (else TokenNotFound, so the source
+  // negotiates again) and marks it used.
   HeartbeatState onHeartbeat(std::string_view revision, int64_t nowSeconds,
                              std::string_view presentedToken = {});
   int64_t lastHeartbeatAt() const { return lastHeartbeat_; }
-  // Drops tokens older than the one in use once it has been in use for the grace period, and
-  // any token 2 minutes past its expiry. Returns true when the accepted set changed.
+  // Retires what the rules above say is done with. Returns true when the accepted set changed.
   bool expire(int64_t nowSeconds);
+  // Takes in another master's state for the same route (HA masters share through the store):
+  // the union of the tokens, what either saw used, the higher revision.
+  void merge(const DestinationTokens& other);
   void clear();
 
   std::string toJson() const;
   static Result<DestinationTokens> fromJson(std::string_view json);
 
  private:
-  std::vector<NegotiatedToken> tokens_;
-  int64_t confirmedAt_ = 0;   // when a heartbeat first named the newest
-  int64_t usedRevision_ = 0;  // the newest revision a source has shown it holds
-  int64_t usedAt_ = 0;        // since when
+  const Held* inUse() const;  // the newest token used, if any
+  void trim();
+
+  std::vector<Held> tokens_;
+  int64_t issued_ = 0;
+  int64_t namedAt_ = 0;  // when a heartbeat first named the highest issued revision
   int64_t lastHeartbeat_ = 0;
 };
 

@@ -233,7 +233,7 @@ bool ControlPlane::collectUse(const std::string& name) {
   for (const auto& t : held->second.accepted()) {
     auto mark = useMarks_.find(t.token);
     if (mark != useMarks_.end() && mark->second->load(std::memory_order_relaxed))
-      changed = held->second.noteUsed(t.revision, nowSeconds()) || changed;
+      changed = held->second.noteUsed(t.token, nowSeconds()) || changed;
   }
   return changed;
 }
@@ -287,9 +287,11 @@ std::optional<bool> ControlPlane::adoptSharedTokens() {
       if (auto mine = destTokens_.find(s.route); mine != destTokens_.end() &&
                                                  mine->second.toJson() == s.json)
         continue;  // what we hold already (after a restart: our own)
+      // Merged, not taken whole: each master may have seen a different token in use.
       auto theirs = auth::DestinationTokens::fromJson(s.json);
       if (!theirs) why = theirs.error();
-      else destTokens_[s.route] = std::move(*theirs);
+      else
+        destTokens_[s.route].merge(*theirs);
     } else if (route->second.source == config_->domainID) {
       if (auto mine = sourceTokens_.find(s.route); mine != sourceTokens_.end() &&
                                                    mine->second.toJson() == s.json)
@@ -304,8 +306,8 @@ std::optional<bool> ControlPlane::adoptSharedTokens() {
       KGATE_LOG(Warn, "route " << s.route << ": the stored tokens are unreadable: " << why);
       continue;
     }
-    KGATE_LOG(Info, "route " << s.route << ": token revision " << s.revision
-                             << " negotiated by another master");
+    KGATE_LOG(Info, "route " << s.route << ": took the token state of another master (revision "
+                             << s.revision << ")");
     changed = true;
   }
   return changed;
@@ -414,7 +416,9 @@ std::string ControlPlane::reportJson() const {
 awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string body,
                                                                   std::string peerIp) {
   // Anyone may post here, and each answer costs an RSA decryption and encryption.
-  if (!handshakes_.allow(peerIp, nowNanos() / 1'000'000)) {
+  auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now().time_since_epoch());
+  if (!handshakes_.allow(peerIp, nowMs.count())) {
     co_return HttpAnswer{429, "text/plain",
                          "too many handshakes from " + peerIp + "; retry later\n"};
   }
@@ -433,19 +437,13 @@ awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string bo
     route.rollingPeriodSeconds = it->second.rollingPeriodSeconds;
     collectUse(name);  // so a token the source has just started using counts as in use
     if (auto t = destTokens_.find(name); t != destTokens_.end()) {
-      route.newestRevision = t->second.newestRevision();
+      route.issuedRevision = t->second.issuedRevision();
       route.newestSettled = t->second.newestSettled();
     }
   }
   auto decision = auth::answerHandshake(*request, self, route, *domainKey_, nowNanos());
-  if (decision.token && !destTokens_[name].install(*decision.token, nowSeconds())) {
-    // answerHandshake never picks a revision in use; reaching here is a bug, not a request.
-    decision.reply = auth::HandshakeReply{};
-    decision.reply.code = 500;
-    decision.reply.message = "dest domain [" + self + "] cannot replace a token revision in use";
-    decision.token.reset();
-  }
   if (decision.token) {
+    destTokens_[name].install(*decision.token, nowSeconds());
     persist();
     shareTokens(name);
     // The source starts sending this token as soon as it reads the reply: every worker must
@@ -481,9 +479,12 @@ std::string ControlPlane::handleHeartbeat(std::string_view source, std::string_v
   if (!needsTokens(it->second))
     return answer(revision.empty() ? S::TokenRevisionInputInvalid : S::TokenReady);
   auto& held = destTokens_[name];
-  int64_t usedBefore = held.usedRevision();
+  size_t usedBefore = held.usedCount();
   S state = held.onHeartbeat(revision, nowSeconds(), token);
-  if (held.usedRevision() != usedBefore) persist();
+  if (held.usedCount() != usedBefore) {
+    persist();
+    shareTokens(name);  // what is in use protects it on every master
+  }
   return answer(state);
 }
 
@@ -523,7 +524,10 @@ awaitable<void> ControlPlane::housekeeping() {
     int64_t now = nowSeconds();
     bool used = false;
     for (auto& [name, t] : destTokens_) {
-      used = collectUse(name) || used;
+      if (collectUse(name)) {
+        used = true;
+        shareTokens(name);  // what is in use protects it on every master
+      }
       changed = t.expire(now) || changed;
     }
     if (changed || used) persist();

@@ -296,9 +296,11 @@ TEST_F(Walkthrough, ForgedHandshakesDoNotLockTheSourceOut) {
   auto forged = auth::startHandshake("alice", certs::publicKeyToPem(**aliceKey), **bobPublic, 1, 0);
   ASSERT_TRUE(forged) << forged.error();
   const std::string body = auth::encodeHandshakeRequest(forged->request);
+  // From an address of its own: on loopback the nodes all connect from 127.0.0.1.
   auto post = [&] {
-    return curl({"-k", bob.externalUrl("/handshake"), "-H", "Kuscia-Host: kuscia-handshake.bob.svc",
-                 "-H", "Content-Type: application/json", "--data-binary", body});
+    return curl({"-k", "--interface", "127.0.0.9", bob.externalUrl("/handshake"), "-H",
+                 "Kuscia-Host: kuscia-handshake.bob.svc", "-H", "Content-Type: application/json",
+                 "--data-binary", body});
   };
   for (int i = 0; i < 3; ++i) {
     auto r = post();
@@ -314,7 +316,7 @@ TEST_F(Walkthrough, ForgedHandshakesDoNotLockTheSourceOut) {
   for (int i = 0; i < 30 && limited.status != 429; ++i) limited = post();
   EXPECT_EQ(limited.status, 429) << limited.raw;
   EXPECT_NE(limited.body.find("too many handshakes"), std::string::npos) << limited.body;
-  // Alice negotiates from her own address, untouched by the limit.
+  // Alice negotiates from her address, untouched by the limit.
   ASSERT_EQ(kgateIn(dir_, "route rehandshake alice-bob").exitCode, 0);
   EXPECT_TRUE(waitUntil(
       [&] {

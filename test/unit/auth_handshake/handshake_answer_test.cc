@@ -170,26 +170,35 @@ TEST(HandshakeAnswer, EachAnswerDrawsAFreshHalf) {
 }
 
 TEST(HandshakeAnswer, RevisionsDoNotBurnOnRetry) {
-  struct Case { int64_t proposed, newest, want; };
+  struct Case {
+    int64_t proposed, issued, want;
+  };
   const Case cases[] = {
-      {1, 0, 1},   // first kgate handshake
-      {0, 0, 1},   // first Kuscia handshake (revision omitted)
-      {4, 4, 4},   // retry of a revision whose reply was lost: same revision again
-      {5, 4, 5},   // advance
-      {9, 4, 9},   // a source ahead is followed
-      {1, 4, 5},   // source lost its state: next revision
-      {0, 4, 5},
-      {-3, 0, 1},
-      {int64_t{1} << 40, 4, 5},  // beyond what a Kuscia source can read (int32)
+      {1, 0, 1},  // first kgate handshake
+      {0, 0, 1},  // first Kuscia handshake (revision omitted)
+      {4, 4, 4},  // retry of a revision whose reply was lost: same revision again
+      {5, 4, 5},  // advance
+      {9, 4, 5},  // a source ahead is not followed: a post could otherwise push revisions
+      {9, 0, 1},  //   past int32 in one step
+      {1, 4, 5},  // source lost its state: next revision
+      {0, 4, 5},          {-3, 0, 1},
+      {2147483647, 4, 5}, {int64_t{1} << 40, 4, 5},  // beyond what a Kuscia source can read (int32)
   };
   HandshakeRequest r = aliceStarts().request;
   for (const Case& c : cases) {
     r.revision = c.proposed;
-    DestinationDecision d = answerHandshake(r, "bob", bobRoute(c.newest), bob(), kNow);
+    DestinationDecision d = answerHandshake(r, "bob", bobRoute(c.issued), bob(), kNow);
     ASSERT_TRUE(d.token) << d.reply.message;
-    EXPECT_EQ(d.token->revision, c.want) << c.proposed << " vs " << c.newest;
+    EXPECT_EQ(d.token->revision, c.want) << c.proposed << " vs " << c.issued;
     EXPECT_EQ(d.reply.revision, c.want);
   }
+  // Revisions a Kuscia source can read are used up: refused, never wrapped.
+  r.revision = 2147483647;
+  DestinationRoute full = bobRoute(2147483647);
+  full.newestSettled = true;
+  expectRefused(answerHandshake(r, "bob", full, bob(), kNow),
+                "token revisions of domainroute [alice-bob] are used up; delete and re-create "
+                "the route");
 }
 
 TEST(HandshakeAnswer, AConfirmedRevisionIsNeverReplaced) {
