@@ -385,9 +385,7 @@ awaitable<void> Proxy::forward(StreamContext& ctx) {
     std::unique_ptr<ClientStream> us;
     std::string detail;
     if (accessLog().enabled()) ctx.upstreamStart = Clock::now();  // for its upstream time only
-    auto reuse = attempt > 0        ? UpstreamPool::Reuse::Fresh
-                 : ctx.req.hasBody ? UpstreamPool::Reuse::Probed  // a body cannot be sent twice
-                                   : UpstreamPool::Reuse::Recent;
+    auto reuse = attempt > 0 ? UpstreamPool::Reuse::Fresh : UpstreamPool::Reuse::Pooled;
     Error e = co_await worker_.pool.open(up, ctx.snap.tlsFor(up), limits, reuse, us, detail);
     if (e != Error::Ok) {
       auto f = openFailure(e);

@@ -18,8 +18,8 @@ awaitable<Result<SyncResponse>> exchange(UpstreamPool& pool, const SyncRequest& 
   std::unique_ptr<ClientStream> stream;
   std::string detail;
   Error e = co_await pool.open(up, tls, limits,
-                              fresh ? UpstreamPool::Reuse::Fresh : UpstreamPool::Reuse::Probed,
-                              stream, detail);
+                               fresh ? UpstreamPool::Reuse::Fresh : UpstreamPool::Reuse::Pooled,
+                               stream, detail);
   if (e != Error::Ok) {
     retryable = e != Error::TlsFailed;
     co_return fail(detail.empty() ? std::string(toString(e)) : detail);

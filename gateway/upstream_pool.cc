@@ -16,10 +16,6 @@ namespace {
 // connect and close). Idle ones still go after upstreamIdleTimeout.
 constexpr size_t kMaxIdlePerUpstream = 1024;
 constexpr auto kReapEvery = std::chrono::seconds(1);
-// Under Reuse::Recent, a connection back in the pool for less than this is reused without
-// asking the kernel whether the upstream closed it: servers rarely close idle keep-alive
-// connections that fast, and the caller retries the request if one did.
-constexpr auto kProbeAfterIdle = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -105,10 +101,8 @@ awaitable<Error> UpstreamPool::open(const routes::Upstream& u, SSL_CTX* tls,
       // Most recently returned first: the one least likely to have been closed by the peer.
       while (!e.idle.empty()) {
         auto conn = std::move(e.idle.back().conn);
-        bool probe = reuse == Reuse::Probed ||
-                     sweeper_.now() - e.idle.back().since >= kProbeAfterIdle;
         e.idle.pop_back();
-        if (conn->reusable(probe)) {
+        if (conn->reusable()) {
           out = exchange(std::move(conn), u, limits);
           co_return Error::Ok;
         }

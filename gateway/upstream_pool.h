@@ -30,11 +30,7 @@ class UpstreamPool {
   // How open() may use pooled HTTP/1.1 connections.
   enum class Reuse {
     Fresh,   // not at all: a new connection (the one retry after a pooled one was stale)
-    Probed,  // each first checked for a close from the peer (a syscall): for requests that
-             // cannot be sent twice, such as those with a body
-    Recent,  // ones pooled about a second ago or less (by the sweeper's tick) unchecked: for
-             // requests the caller retries on a fresh connection when the pooled one turns
-             // out closed
+    Pooled,  // one from the pool, each first checked to be silent (ClientConnection::reusable)
   };
 
   // Opens a stream to u. On failure, detail says why (for the log).

@@ -6,11 +6,11 @@
 
 namespace kgate::h1 {
 
-bool ClientConnection::reusable(bool askKernel) {
+bool ClientConnection::reusable() {
   if (!transport_->isOpen() || !buf_.empty() || transport_->hasBufferedInput()) return false;
-  if (!askKernel) return true;
   // A pooled connection must be silent: a readable byte is either EOF (the peer closed it
-  // while it sat idle) or data nobody asked for (a TLS alert). Either way it is done.
+  // while it sat idle) or data nobody asked for (a TLS alert, the body of a HEAD response sent
+  // anyway, a response to nothing). Either way it is done.
   char probe;
   ssize_t n = ::recv(transport_->socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);

@@ -26,9 +26,10 @@ class ClientConnection {
   const std::string& poolKey() const { return poolKey_; }
   // Request heads are built here, so their buffer is reused from one exchange to the next.
   std::string& headBuffer() { return head_; }
-  // Still worth reusing: open, nothing unread, and (askKernel: one syscall) the
-  // peer has not closed it meanwhile.
-  bool reusable(bool askKernel = true);
+  // Still worth reusing: open, nothing unread, and silent in the kernel too (one syscall): the
+  // peer has not closed it, and sent nothing nobody asked for, which the next request would
+  // otherwise take for its response.
+  bool reusable();
   unsigned requests = 0;  // exchanges completed on it
 
  private:

@@ -89,6 +89,24 @@ TEST_P(Proxy, KeepsConnectionsAlive) {
   EXPECT_LE(upstream_->stats().connectionsAccepted, 5u);
 }
 
+// Bytes an upstream sends on a pooled connection nobody is reading (a HEAD body written anyway,
+// a response to nothing) must not become the answer to the next request on it, which may be
+// another client's, from another domain. bob checks each pooled connection is silent first.
+TEST_P(Proxy, AnUpstreamsUnaskedResponseReachesNobody) {
+  for (int round = 1; round <= 4; ++round) {
+    auto asked = call("echo.bob.svc", "/unasked");
+    ASSERT_EQ(asked.status, 200) << asked.raw;
+    ASSERT_EQ(asked.body, "asked\n");
+    ASSERT_TRUE(waitUntil([&] { return upstream_->stats().unaskedSent == uint64_t(round); },
+                          std::chrono::seconds(10)));
+    for (int i = 0; i < 4; ++i) {
+      auto r = call("echo.bob.svc", "/after-" + std::to_string(i));
+      ASSERT_EQ(r.status, 200) << r.raw;
+      EXPECT_EQ(json(r, {"target"}), "/after-" + std::to_string(i)) << r.body;
+    }
+  }
+}
+
 TEST_P(Proxy, UnknownServiceAtBob) {
   auto r = call("nosvc.bob.svc", "/");
   EXPECT_EQ(r.status, 404);

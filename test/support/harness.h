@@ -230,6 +230,7 @@ class Upstream {
   struct Stats {
     uint64_t connectionsAccepted = 0;
     uint64_t requests = 0;   // includes the /stats request that reads them
+    uint64_t unaskedSent = 0;  // responses /unasked sent after its answer
   };
 
   // Started and accepting when the constructor returns; throws std::runtime_error otherwise.

@@ -427,12 +427,13 @@ Upstream::Stats Upstream::stats() const {
   HttpReply r = curl({"-m", "10", url("/stats")});
   auto conns = jsonGet(r.body, {"connections_accepted"});
   auto reqs = jsonGet(r.body, {"requests"});
-  if (r.status != 200 || !conns || !reqs) {
+  auto unasked = jsonGet(r.body, {"unasked_sent"});
+  if (r.status != 200 || !conns || !reqs || !unasked) {
     throw std::runtime_error("GET " + url("/stats") + " failed: curl exit " +
                              std::to_string(r.curlExit) + " " + r.curlStderr + " status " +
                              std::to_string(r.status) + " body " + r.body);
   }
-  return Stats{std::stoull(*conns), std::stoull(*reqs)};
+  return Stats{std::stoull(*conns), std::stoull(*reqs), std::stoull(*unasked)};
 }
 
 }  // namespace kgate::test

@@ -50,6 +50,7 @@ struct Config {
   std::string name = "upstream";
   std::atomic<uint64_t> connections{0};
   std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> unaskedSent{0};  // /unasked: responses sent to nothing
 };
 
 
@@ -366,10 +367,23 @@ awaitable<bool> handle(Conn& c) {
     co_await timer.async_wait(kTuple);
     co_return co_await sendSimple(c, 200, "text/plain", "delayed\n");
   }
+  if (path == "/unasked") {
+    // A broken upstream: after its answer it sends a second response nobody asked for, as one
+    // that writes a HEAD response's body anyway does. The connection stays open.
+    if (!co_await readBody(c)) co_return false;
+    if (!co_await sendSimple(c, 200, "text/plain", "asked\n")) co_return false;
+    static constexpr std::string_view kUnasked =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nunasked\n";
+    auto [ec, n] = co_await asio::async_write(c.sock, asio::buffer(kUnasked), kTuple);
+    if (ec) co_return false;
+    c.cfg.unaskedSent++;
+    co_return true;
+  }
   if (path == "/stats") {
     if (!co_await readBody(c)) co_return false;
     std::string json = "{\"connections_accepted\":" + std::to_string(c.cfg.connections.load()) +
-                       ",\"requests\":" + std::to_string(c.cfg.requests.load()) + "}\n";
+                       ",\"requests\":" + std::to_string(c.cfg.requests.load()) +
+                       ",\"unasked_sent\":" + std::to_string(c.cfg.unaskedSent.load()) + "}\n";
     co_return co_await sendSimple(c, 200, "application/json", std::move(json));
   }
   if (path == "/sink") {
