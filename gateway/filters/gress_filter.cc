@@ -25,20 +25,30 @@ std::string randomHex(size_t bytes) {
   return out;
 }
 
+// name (lower case) is `identity` with any of its dashes written as underscores: CGI, WSGI and
+// PHP servers turn both into the same variable (HTTP_KUSCIA_SOURCE).
+bool spells(std::string_view name, std::string_view identity) {
+  if (name.size() != identity.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i)
+    if (name[i] != identity[i] && !(name[i] == '_' && identity[i] == '-')) return false;
+  return true;
+}
+
 // The identity header an inbound request carries more than once, if any: the token filter and
-// the router read the first, and a local service might read another.
+// the router read the first, and a local service might read another (or the same one spelt with
+// underscores).
 std::string_view repeatedIdentityHeader(const http::Headers& headers) {
   int source = 0, token = 0, host = 0;
   for (const auto& f : headers) {
     switch (f.name.size()) {
       case 11:
-        host += f.name == "kuscia-host";
+        host += spells(f.name, "kuscia-host");
         break;
       case 12:
-        token += f.name == "kuscia-token";
+        token += spells(f.name, "kuscia-token");
         break;
       case 13:
-        source += f.name == "kuscia-source";
+        source += spells(f.name, "kuscia-source");
         break;
       default:
         break;

@@ -106,6 +106,22 @@ TEST_F(ExternalChain, IdentityHeadersGivenTwiceAre400) {
                                           {"kuscia-token", "TNEW"},
                                           {"kuscia-host", "svc.alice.svc"}}));
   expectRefused("kuscia-host");
+  // Spelt with underscores, a second identity header is the same to a CGI or WSGI service.
+  EXPECT_TRUE(external("127.0.0.1:1080", {{"kuscia-source", "bob"},
+                                          {"kuscia-token", "TNEW"},
+                                          {"kuscia-host", "svc.alice.svc"},
+                                          {"kuscia_source", "carol"}}));
+  expectRefused("kuscia-source");
+  EXPECT_TRUE(external("127.0.0.1:1080", {{"kuscia-source", "bob"},
+                                          {"kuscia-token", "TNEW"},
+                                          {"kuscia_token", "TOLD"},
+                                          {"kuscia-host", "svc.alice.svc"}}));
+  expectRefused("kuscia-token");
+  // Other names with underscores pass.
+  EXPECT_FALSE(external("127.0.0.1:1080", {{"kuscia-source", "bob"},
+                                           {"kuscia-token", "TNEW"},
+                                           {"kuscia-host", "svc.alice.svc"},
+                                           {"x_custom_name", "1"}}));
 }
 
 // Vector 8.
