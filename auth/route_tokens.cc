@@ -191,20 +191,33 @@ const DestinationTokens::Held* DestinationTokens::inUse() const {
 bool DestinationTokens::newestSettled() const {
   if (issued_ == 0) return false;
   if (namedAt_ != 0) return true;
-  return std::any_of(tokens_.begin(), tokens_.end(),
-                     [&](const Held& h) { return h.token.revision == issued_ && h.usedAt != 0; });
+  size_t held = 0;
+  for (const Held& h : tokens_) {
+    if (h.token.revision != issued_) continue;
+    if (h.usedAt != 0 || ++held >= kMaxPerRevision) return true;
+  }
+  return false;
 }
 
 void DestinationTokens::trim() {
-  // Unused tokens newer than the one in use: the newest kMaxUnused wait for the source.
+  // Revisions newer than the one in use wait for the source: the newest kMaxUnused, whole.
   const Held* used = inUse();
-  size_t from = used ? size_t(used - tokens_.data()) + 1 : 0;
-  size_t unused = 0;
-  for (size_t i = tokens_.size(); i-- > from;) {
-    if (tokens_[i].usedAt != 0) continue;
-    if (++unused > kMaxUnused) tokens_.erase(tokens_.begin() + std::ptrdiff_t(i));
+  const int64_t usedRevision = used ? used->token.revision : 0;
+  size_t olderThanUsed = used ? size_t(used - tokens_.data()) : 0;
+  size_t revisions = 0;
+  int64_t last = 0;
+  for (size_t i = tokens_.size(); i-- > 0;) {
+    const int64_t r = tokens_[i].token.revision;
+    if (r <= usedRevision) break;
+    if (r != last) ++revisions, last = r;
+    if (revisions > kMaxUnused) tokens_.erase(tokens_.begin() + std::ptrdiff_t(i));
   }
-  while (tokens_.size() > kMaxHeld) tokens_.erase(tokens_.begin());
+  // Memory stays bounded: what is older than the token in use goes first (the waiting ones are
+  // at most kMaxUnused x kMaxPerRevision).
+  while (tokens_.size() > kMaxHeld && olderThanUsed > 0) {
+    tokens_.erase(tokens_.begin());
+    --olderThanUsed;
+  }
 }
 
 void DestinationTokens::install(const NegotiatedToken& token, [[maybe_unused]] int64_t nowSeconds) {
@@ -310,6 +323,14 @@ Result<DestinationTokens> DestinationTokens::fromJson(std::string_view text) {
   if (tokens->get_array().size() > kMaxHeld) {
     return fail(what + " hold more than " + std::to_string(kMaxHeld) + " tokens");
   }
+  // What was in use, as written for a few commits before it was kept per token.
+  int64_t legacyUsedRevision = 0, legacyUsedAt = 0;
+  if (o->contains("usedRevision")) {
+    auto r = intField(*o, "usedRevision", what);
+    if (!r) return fail(r.error());
+    legacyUsedRevision = *r;
+    if (auto at = intField(*o, "usedAt", what)) legacyUsedAt = *at;
+  }
   DestinationTokens out;
   for (const json::value& v : tokens->get_array()) {
     auto token = tokenFromJson(v, what + " entry");
@@ -318,6 +339,8 @@ Result<DestinationTokens> DestinationTokens::fromJson(std::string_view text) {
       return fail(what + " are not in revision order");
     }
     Held h{std::move(*token), 0};
+    if (legacyUsedRevision > 0 && h.token.revision == legacyUsedRevision)
+      h.usedAt = std::max<int64_t>(legacyUsedAt, 1);
     // Written since use is tracked; an older file's tokens read as not used yet.
     if (v.get_object().contains("usedAt")) {
       auto usedAt = intField(v.get_object(), "usedAt", what + " entry");

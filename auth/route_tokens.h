@@ -54,16 +54,20 @@ class SourceTokens {
 // can make one, or replay one seen. A token from such a handshake is useless (only the source
 // can read the destination's half), but installing it must not cost the source its own. So:
 // - the token "in use" (a request carried it, or a heartbeat presented it) is never displaced;
-// - bytes are never rewritten: a retry under the same revision adds a second token;
-// - up to kMaxUnused tokens newer than the one in use wait for the source, oldest evicted first;
+// - bytes are never rewritten: a retry under the same revision adds a second token (at most
+//   kMaxPerRevision; a further one gets the next revision);
+// - up to kMaxUnused revisions newer than the one in use wait for the source, the oldest evicted
+//   first and whole, so a heartbeat naming an evicted revision is told TokenNotFound;
 // - older tokens retire a grace period after a newer one comes into use, or at their expiry.
 // Revisions only grow: each answer is the highest issued + 1, or that same revision for a retry
-// while no source has shown it holds it.
+// while it is not settled.
 class DestinationTokens {
  public:
-  static constexpr int64_t kGraceSeconds = 30;
+  // Long enough for every replica of a Kuscia source to take up the new token.
+  static constexpr int64_t kGraceSeconds = 120;
   static constexpr size_t kMaxUnused = 4;
-  static constexpr size_t kMaxHeld = 8;
+  static constexpr size_t kMaxPerRevision = 2;
+  static constexpr size_t kMaxHeld = 12;
 
   struct Held {
     NegotiatedToken token;
@@ -75,8 +79,9 @@ class DestinationTokens {
   int64_t newestRevision() const;                     // of the tokens held (0 = none)
   int64_t issuedRevision() const { return issued_; }  // highest ever answered
   size_t usedCount() const;                           // tokens a source has used
-  // Whether the source has the highest issued revision: a token of it was used, or a heartbeat
-  // named it. A handshake that proposes that revision then asks for the next one.
+  // Whether the highest issued revision takes no more tokens: a token of it was used, a
+  // heartbeat named it, or it was retried already. A handshake that proposes it then gets the
+  // next revision; otherwise the same (a retry after a lost reply burns no revision).
   bool newestSettled() const;
   // Installs a token answerHandshake decided on (its revision at least the highest issued).
   void install(const NegotiatedToken& token, int64_t nowSeconds);

@@ -524,11 +524,12 @@ awaitable<void> ControlPlane::housekeeping() {
     int64_t now = nowSeconds();
     bool used = false;
     for (auto& [name, t] : destTokens_) {
-      if (collectUse(name)) {
-        used = true;
-        shareTokens(name);  // what is in use protects it on every master
-      }
-      changed = t.expire(now) || changed;
+      bool use = collectUse(name), retired = t.expire(now);
+      // What is in use protects it on every master; what retired must not come back from
+      // another master's older row.
+      if (use || retired) shareTokens(name);
+      used = used || use;
+      changed = changed || retired;
     }
     if (changed || used) persist();
     if (changed) co_await republish();

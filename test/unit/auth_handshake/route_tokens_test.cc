@@ -160,11 +160,18 @@ TEST(DestinationTokens, UnusedTokensWaitOldestOutFirst) {
   EXPECT_EQ(dst.newestRevision(), 6);
   EXPECT_EQ(dst.issuedRevision(), 6);
 
-  // A retry under revision 6 adds a second token: the first one's bytes stay accepted.
+  // A retry under revision 6 adds a second token: the first one's bytes stay accepted. Two
+  // tokens settle a revision: a further retry would get 7.
+  EXPECT_FALSE(dst.newestSettled());
   NegotiatedToken t6b = fakeToken(6);
   dst.install(t6b, kT0 + 7);
-  EXPECT_EQ(accepted(dst), (std::vector{all[3], all[4], all[5], t6b.token}));
+  EXPECT_EQ(accepted(dst), (std::vector{all[2], all[3], all[4], all[5], t6b.token}));
   EXPECT_EQ(dst.issuedRevision(), 6);
+  EXPECT_TRUE(dst.newestSettled());
+  // Revisions are evicted whole: a heartbeat naming one never finds a stranger's token under it.
+  dst.install(fakeToken(7), kT0 + 8);
+  EXPECT_EQ(accepted(dst).size(), 5u);
+  EXPECT_EQ(dst.onHeartbeat("3", kT0 + 9), HeartbeatState::TokenNotFound);
 }
 
 TEST(DestinationTokens, ANamedRevisionIsSettled) {
@@ -376,6 +383,38 @@ TEST(RouteTokens, ReplayedHandshakesDoNotLockTheSourceOut) {
   EXPECT_EQ(accepted(dst), (std::vector{src.current()->token}));
 }
 
+// Posts that retry the revision a Kuscia source has just received (before it uses it) cannot
+// leave a stranger's token under that revision while hers is gone: her heartbeat would say
+// TokenReady and every request 401 until the next rotation. Either her token stays, or the
+// whole revision goes and her heartbeat tells her to negotiate again.
+TEST(RouteTokens, ForgedRetriesNeverHideALostToken) {
+  DestinationTokens dst;
+  NegotiatedToken inUse = fakeToken(1);
+  dst.install(inUse, kT0);
+  dst.noteUsed(inUse.token, kT0);
+  auto bobPub = publicOnly(bob());
+  auto answer = [&](int64_t proposed, int64_t now) {
+    auto started = startHandshake("alice", pubPem(alice()), *bobPub, proposed, now * kNanos);
+    EXPECT_TRUE(started);
+    DestinationRoute route{true, pubPem(alice()), kDay, dst.issuedRevision(), dst.newestSettled()};
+    DestinationDecision d = answerHandshake(started->request, "bob", route, bob(), now * kNanos);
+    EXPECT_TRUE(d.token) << d.reply.message;
+    dst.install(*d.token, now);
+    return *d.token;
+  };
+  NegotiatedToken hers = answer(1, kT0 + 10);  // a Kuscia source proposes what it has
+  ASSERT_EQ(hers.revision, 2);
+  for (int i = 0; i < 12; ++i) {
+    answer(2, kT0 + 11 + i);
+    bool held = false;
+    for (const NegotiatedToken& t : dst.accepted()) held = held || t.token == hers.token;
+    HeartbeatState s = dst.onHeartbeat("2", kT0 + 11 + i);
+    EXPECT_TRUE(held || s == HeartbeatState::TokenNotFound) << i;
+    EXPECT_EQ(held, s == HeartbeatState::TokenReady) << i;
+  }
+  EXPECT_EQ(dst.accepted().front().token, inUse.token);
+}
+
 TEST(RouteTokensJson, SourceRoundTrips) {
   SourceTokens src;
   auto empty = SourceTokens::fromJson(src.toJson());
@@ -450,13 +489,13 @@ TEST(RouteTokensJson, GarbageIsRejected) {
   EXPECT_TRUE(SourceTokens::fromJson(R"({"current":)" + tok(token, 1) + tail));
 
   const std::string dtail = R"(],"confirmedAt":0,"lastHeartbeat":0})";
-  std::string nine = tok(token, 1);
-  for (int r = 2; r <= 9; ++r) nine += "," + tok(token, r);
+  std::string tooMany = tok(token, 1);  // one more than DestinationTokens::kMaxHeld
+  for (size_t r = 2; r <= DestinationTokens::kMaxHeld + 1; ++r) tooMany += "," + tok(token, int(r));
   const std::string dests[] = {
       "",
       "{}",
       R"({"tokens":{}})",
-      R"({"tokens":[)" + nine + dtail,
+      R"({"tokens":[)" + tooMany + dtail,
       R"({"tokens":[)" + tok(token, 2) + "," + tok(token, 1) + dtail,
       R"({"tokens":[)" + tok(shortToken, 1) + dtail,
       R"({"tokens":[],"confirmedAt":0})",
@@ -472,6 +511,13 @@ TEST(RouteTokensJson, GarbageIsRejected) {
   ASSERT_TRUE(old) << old.error();
   EXPECT_EQ(old->usedCount(), 0u);
   EXPECT_EQ(old->issuedRevision(), 2);
+  // The few commits' format that kept the revision in use at the top level.
+  auto mid = DestinationTokens::fromJson(
+      R"({"tokens":[)" + tok(token, 1) + "," + tok(token, 2) +
+      R"(],"confirmedAt":0,"lastHeartbeat":0,"usedRevision":1,"usedAt":7})");
+  ASSERT_TRUE(mid) << mid.error();
+  ASSERT_EQ(mid->usedCount(), 1u);
+  EXPECT_EQ(mid->held()[0].usedAt, 7);
   // Two tokens under one revision (a retry) are fine.
   EXPECT_TRUE(
       DestinationTokens::fromJson(R"({"tokens":[)" + tok(token, 2) + "," + tok(token, 2) + dtail));
