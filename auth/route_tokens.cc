@@ -274,6 +274,25 @@ bool DestinationTokens::expire(int64_t nowSeconds) {
   return tokens_.size() != before;
 }
 
+std::string DestinationTokens::signingRefusal(const std::string& source, const std::string& keyHash,
+                                              bool isSigned, int64_t requestTime) const {
+  if (signerKeyHash_.empty() || signerKeyHash_ != keyHash) return "";
+  if (!isSigned) {
+    return "source domain [" + source + "] signs its handshakes; an unsigned one is refused";
+  }
+  if (requestTime <= signedRequestTime_) {
+    return "handshake request_time from source domain [" + source +
+           "] is not newer than its last signed one (a replay?)";
+  }
+  return "";
+}
+
+void DestinationTokens::noteSigned(const std::string& keyHash, int64_t requestTime) {
+  if (keyHash != signerKeyHash_) signedRequestTime_ = 0;
+  signerKeyHash_ = keyHash;
+  signedRequestTime_ = std::max(signedRequestTime_, requestTime);
+}
+
 void DestinationTokens::merge(const DestinationTokens& other) {
   for (const Held& theirs : other.tokens_) {
     auto mine = std::find_if(tokens_.begin(), tokens_.end(),
@@ -294,6 +313,10 @@ void DestinationTokens::merge(const DestinationTokens& other) {
     namedAt_ = other.namedAt_;
   }
   lastHeartbeat_ = std::max(lastHeartbeat_, other.lastHeartbeat_);
+  if (!other.signerKeyHash_.empty() && other.signedRequestTime_ > signedRequestTime_) {
+    signerKeyHash_ = other.signerKeyHash_;
+    signedRequestTime_ = other.signedRequestTime_;
+  }
   trim();
 }
 
@@ -311,6 +334,10 @@ std::string DestinationTokens::toJson() const {
   o["issuedRevision"] = issued_;
   o["confirmedAt"] = namedAt_;
   o["lastHeartbeat"] = lastHeartbeat_;
+  if (!signerKeyHash_.empty()) {
+    o["signerKeyHash"] = signerKeyHash_;
+    o["signedRequestTime"] = signedRequestTime_;
+  }
   return json::serialize(o);
 }
 
@@ -362,6 +389,14 @@ Result<DestinationTokens> DestinationTokens::fromJson(std::string_view text) {
     if (*issued < out.newestRevision())
       return fail(what + " issuedRevision is below a token's revision");
     out.issued_ = *issued;
+  }
+  if (const json::value* k = o->if_contains("signerKeyHash")) {
+    if (!k->is_string() || k->get_string().empty())
+      return fail(what + " signerKeyHash must be a non-empty string");
+    auto t = intField(*o, "signedRequestTime", what);
+    if (!t) return fail(t.error());
+    out.signerKeyHash_ = std::string(k->get_string());
+    out.signedRequestTime_ = *t;
   }
   return out;
 }

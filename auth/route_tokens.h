@@ -96,6 +96,12 @@ class DestinationTokens {
   int64_t lastHeartbeatAt() const { return lastHeartbeat_; }
   // Retires what the rules above say is done with. Returns true when the accepted set changed.
   bool expire(int64_t nowSeconds);
+  // Signed handshakes (auth::kSignatureHeader). keyHash: pubhash() of the route's current
+  // source key (a new key, after the source registered again, starts over). The reason to
+  // refuse a handshake, or "" to go on; and, once answered, what a signed one leaves behind.
+  std::string signingRefusal(const std::string& source, const std::string& keyHash, bool isSigned,
+                             int64_t requestTime) const;
+  void noteSigned(const std::string& keyHash, int64_t requestTime);
   // Takes in another master's state for the same route (HA masters share through the store):
   // the union of the tokens, what either saw used, the higher revision.
   void merge(const DestinationTokens& other);
@@ -112,6 +118,8 @@ class DestinationTokens {
   int64_t issued_ = 0;
   int64_t namedAt_ = 0;  // when a heartbeat first named the highest issued revision
   int64_t lastHeartbeat_ = 0;
+  std::string signerKeyHash_;      // the key the source signed with; "" = it never signed
+  int64_t signedRequestTime_ = 0;  // the request_time of its newest signed handshake
 };
 
 }  // namespace kgate::auth

@@ -283,10 +283,12 @@ awaitable<void> Proxy::serveHandshake(StreamContext& ctx) {
   std::string body;
   if (!co_await readSmallBody(ctx, body)) co_return;
   std::string peerIp = ctx.ds.connection().peerIp;
+  std::string signature(ctx.req.headers.get("kgate-handshake-signature"));
   auto answer = co_await net::co_spawn(
       worker_.control,
       [&]() -> awaitable<ControlPlane::HttpAnswer> {
-        co_return co_await control->handleHandshake(std::move(body), std::move(peerIp));
+        co_return co_await control->handleHandshake(std::move(body), std::move(signature),
+                                                    std::move(peerIp));
       },
       net::use_awaitable);
   ctx.status = answer.status;

@@ -414,6 +414,7 @@ std::string ControlPlane::reportJson() const {
 }
 
 awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string body,
+                                                                  std::string signature,
                                                                   std::string peerIp) {
   // Anyone may post here, and each answer costs an RSA decryption and encryption.
   auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -441,9 +442,35 @@ awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string bo
       route.newestSettled = t->second.newestSettled();
     }
   }
+  // Signed handshakes (kgate sources): a bad signature, or none from a source that signs, or a
+  // replay of a signed one, is refused before any RSA decryption.
+  const bool isSigned = !signature.empty();
+  std::string keyHash;
+  std::string refusal;
+  if (route.exists && !route.sourcePublicKeyPem.empty()) {
+    keyHash = auth::pubhash(route.sourcePublicKeyPem);
+    if (isSigned) {
+      auto key = certs::publicKeyFromPem(route.sourcePublicKeyPem);
+      if (!key || !auth::handshakeSignedBy(**key, body, signature))
+        refusal = "handshake signature does not verify with the public key of source domain [" +
+                  request->domainId + "]";
+    }
+    if (auto t = destTokens_.find(name); refusal.empty() && t != destTokens_.end())
+      refusal =
+          t->second.signingRefusal(request->domainId, keyHash, isSigned, request->requestTime);
+  }
+  if (!refusal.empty()) {
+    KGATE_LOG(Warn, "route " << name << ": refused handshake from " << peerIp << ": " << refusal);
+    auth::HandshakeReply reply;
+    reply.code = 500;
+    reply.message = refusal;
+    co_return HttpAnswer{200, "application/json", auth::encodeHandshakeReply(reply)};
+  }
   auto decision = auth::answerHandshake(*request, self, route, *domainKey_, nowNanos());
   if (decision.token) {
-    destTokens_[name].install(*decision.token, nowSeconds());
+    auto& held = destTokens_[name];
+    held.install(*decision.token, nowSeconds());
+    if (isSigned) held.noteSigned(keyHash, request->requestTime);
     persist();
     shareTokens(name);
     // The source starts sending this token as soon as it reads the reply: every worker must

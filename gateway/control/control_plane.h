@@ -77,8 +77,10 @@ class ControlPlane {
     std::string contentType = "application/json";
     std::string body;
   };
-  // peerIp: the client's address, for the per-address rate limit (429 past it).
-  awaitable<HttpAnswer> handleHandshake(std::string body, std::string peerIp);
+  // signature: the request's auth::kSignatureHeader ("" when unsigned); peerIp: the client's
+  // address, for the per-address rate limit (429 past it).
+  awaitable<HttpAnswer> handleHandshake(std::string body, std::string signature,
+                                        std::string peerIp);
   // GET /handshake: the heartbeat answer {"namespace","state"}. token: the Kuscia-Token the
   // heartbeat carried ("" from Kuscia sources), checked against the revision's.
   std::string handleHeartbeat(std::string_view source, std::string_view revision,
@@ -154,6 +156,7 @@ class ControlPlane {
   auth::AddressRateLimit handshakes_{20, 3000};  // POST /handshake: 20 at once, then one per 3 s
   std::map<std::string, int64_t> generations_;  // generation each token was negotiated for
   std::map<std::string, int64_t> sharedAt_;     // master: when the token state we hold was made
+  std::map<std::string, int64_t> handshakeSentAt_;  // source: the last request_time sent
   std::map<std::string, SourceHealth> health_;
   std::set<std::string> running_;  // source loops alive
   ProbeBoard probes_;                 // master

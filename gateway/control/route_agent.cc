@@ -175,8 +175,11 @@ awaitable<void> ControlPlane::handshake(const LearnedRoute& route) {
     fail("the master gave an unusable public key for " + route.peer + ": " + peerKey.error());
     co_return;
   }
+  // request_time only grows per route: a destination refuses a signed one that does not.
+  int64_t& sentAt = handshakeSentAt_[name];
+  sentAt = std::max(nowNanos(), sentAt + 1);
   auto started = auth::startHandshake(config_->domainID, domainPublicKeyPem_, **peerKey,
-                                       sourceTokens_[name].nextRevision(), nowNanos());
+                                      sourceTokens_[name].nextRevision(), sentAt);
   if (!started) {
     fail(started.error());
     co_return;
@@ -188,6 +191,12 @@ awaitable<void> ControlPlane::handshake(const LearnedRoute& route) {
                  {"Kuscia-Source", config_->domainID},
                  {"Content-Type", "application/json"}};
   req.body = auth::encodeHandshakeRequest(started->request);
+  auto signature = auth::signHandshake(*domainKey_, req.body);
+  if (!signature) {
+    fail(signature.error());
+    co_return;
+  }
+  req.headers.emplace_back(std::string(auth::kSignatureHeader), std::move(*signature));
   req.timeout = 10s;
   auto resp = co_await httpRequestAsync(pool_, env_.sweeper, req);
   if (stopped_) co_return;

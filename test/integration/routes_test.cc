@@ -269,8 +269,9 @@ TEST_F(Walkthrough, RehandshakeNegotiatesANewToken) {
 }
 
 // POST /handshake needs no credentials, and anyone holding the two public keys can make one (or
-// replay one seen on the wire). Before kgate protected the token in use, two such posts pushed
-// alice's token out of bob's two slots and her calls failed with 401.
+// replay one seen on the wire). kgate sources sign theirs, so bob refuses unsigned ones for
+// alice and replays of signed ones. And whatever bob does answer (here: handshakes signed with
+// alice's key, as a second instance of alice would make) never displaces the token alice uses.
 TEST_F(Walkthrough, ForgedHandshakesDoNotLockTheSourceOut) {
   Node& alice = lite("alice", "127.0.0.2");
   Node& bob = lite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
@@ -293,37 +294,76 @@ TEST_F(Walkthrough, ForgedHandshakesDoNotLockTheSourceOut) {
   ASSERT_TRUE(aliceKey && bobKey);
   auto bobPublic = certs::publicKeyFromPem(certs::publicKeyToPem(**bobKey));
   ASSERT_TRUE(bobPublic);
-  auto forged = auth::startHandshake("alice", certs::publicKeyToPem(**aliceKey), **bobPublic, 1, 0);
-  ASSERT_TRUE(forged) << forged.error();
-  const std::string body = auth::encodeHandshakeRequest(forged->request);
-  // From an address of its own: on loopback the nodes all connect from 127.0.0.1.
-  auto post = [&] {
-    return curl({"-k", "--interface", "127.0.0.9", bob.externalUrl("/handshake"), "-H",
-                 "Kuscia-Host: kuscia-handshake.bob.svc", "-H", "Content-Type: application/json",
-                 "--data-binary", body});
+  auto handshakeBody = [&](int64_t requestTime) {
+    auto h = auth::startHandshake("alice", certs::publicKeyToPem(**aliceKey), **bobPublic, 1,
+                                  requestTime);
+    return h ? auth::encodeHandshakeRequest(h->request) : std::string();
   };
-  // More than the tokens bob keeps waiting for a source (DestinationTokens::kMaxUnused).
-  for (int i = 0; i < 6; ++i) {
-    auto r = post();
-    ASSERT_EQ(r.status, 200) << r.raw << r.body;
+  // From an address of its own: on loopback the nodes all connect from 127.0.0.1.
+  auto post = [&](const std::string& body, const std::string& signature) {
+    std::vector<std::string> args{"-k",
+                                  "--interface",
+                                  "127.0.0.9",
+                                  bob.externalUrl("/handshake"),
+                                  "-H",
+                                  "Kuscia-Host: kuscia-handshake.bob.svc",
+                                  "-H",
+                                  "Content-Type: application/json",
+                                  "--data-binary",
+                                  body};
+    if (!signature.empty()) {
+      args.push_back("-H");
+      args.push_back(std::string(auth::kSignatureHeader) + ": " + signature);
+    }
+    return curl(args);
+  };
+  auto replyTo = [](const HttpReply& r) {
     auto reply = auth::decodeHandshakeReply(r.body);
-    ASSERT_TRUE(reply && reply->code == 0 && !reply->token.empty()) << r.body;  // answered
+    if (reply) return *reply;
+    auth::HandshakeReply none;
+    none.code = -1;
+    none.message = r.raw + r.body;
+    return none;
+  };
+  const std::string unsigned_ = handshakeBody(0);
+  auto refused = replyTo(post(unsigned_, ""));
+  EXPECT_EQ(refused.code, 500);
+  EXPECT_EQ(refused.message,
+            "source domain [alice] signs its handshakes; an unsigned one is refused");
+  auto badSignature = replyTo(post(unsigned_, "AAAA"));
+  EXPECT_NE(badSignature.message.find("signature does not verify"), std::string::npos)
+      << badSignature.message;
+
+  // More than the tokens bob keeps waiting for a source (DestinationTokens::kMaxUnused).
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  std::string lastBody, lastSignature;
+  for (int i = 0; i < 6; ++i) {
+    lastBody = handshakeBody(now + i);
+    lastSignature = auth::signHandshake(**aliceKey, lastBody).value_or("");
+    auto reply = replyTo(post(lastBody, lastSignature));
+    ASSERT_TRUE(reply.code == 0 && !reply.token.empty()) << reply.message;  // answered
   }
   EXPECT_EQ(tokenSeen(), token);  // alice's token still works: no 401, no new negotiation
   EXPECT_EQ(readiness(dir_, "alice-bob").first, "True");
+  auto replay = replyTo(post(lastBody, lastSignature));
+  EXPECT_EQ(replay.code, 500);
+  EXPECT_NE(replay.message.find("is not newer than its last signed one"), std::string::npos)
+      << replay.message;
 
   // The posts come from one address: after a burst they are refused before any RSA work.
   HttpReply limited;
-  for (int i = 0; i < 30 && limited.status != 429; ++i) limited = post();
+  for (int i = 0; i < 30 && limited.status != 429; ++i) limited = post(unsigned_, "");
   EXPECT_EQ(limited.status, 429) << limited.raw;
   EXPECT_NE(limited.body.find("too many handshakes"), std::string::npos) << limited.body;
-  EXPECT_EQ(tokenSeen(), token);  // still, after all that were answered
-  // Alice negotiates from her address, untouched by the limit.
+  EXPECT_EQ(tokenSeen(), token);  // still
+  // Alice negotiates from her address, untouched by the limit, with a newer request_time.
   ASSERT_EQ(kgateIn(dir_, "route rehandshake alice-bob").exitCode, 0);
   EXPECT_TRUE(waitUntil(
       [&] {
-        std::string now = tokenSeen();  // "" while the call fails
-        return !now.empty() && now != token;
+        std::string seen = tokenSeen();  // "" while the call fails
+        return !seen.empty() && seen != token;
       },
       std::chrono::seconds(20)));
 }

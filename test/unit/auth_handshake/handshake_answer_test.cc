@@ -214,6 +214,23 @@ TEST(HandshakeAnswer, AConfirmedRevisionIsNeverReplaced) {
   EXPECT_EQ(d.token->revision, 5);
 }
 
+TEST(HandshakeSignature, OnlyTheSourcesKeyOverTheExactBodyVerifies) {
+  const std::string body = encodeHandshakeRequest(aliceStarts().request);
+  auto signature = signHandshake(alice(), body);
+  ASSERT_TRUE(signature) << signature.error();
+  auto alicePub = publicOnly(alice());
+  auto bobPub = publicOnly(bob());
+  EXPECT_TRUE(handshakeSignedBy(*alicePub, body, *signature));
+  EXPECT_FALSE(handshakeSignedBy(*bobPub, body, *signature));
+  EXPECT_FALSE(handshakeSignedBy(*alicePub, body + " ", *signature));
+  EXPECT_FALSE(handshakeSignedBy(*alicePub, body, ""));
+  EXPECT_FALSE(handshakeSignedBy(*alicePub, body, "%%%"));
+  // Not a plain signature of the body: it means nothing outside a handshake.
+  auto plain = certs::signSha256(alice(), body);
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(handshakeSignedBy(*alicePub, body, certs::base64Encode(*plain)));
+}
+
 TEST(HandshakeAnswer, Expiration) {  // vector 19
   HandshakeRequest r = aliceStarts().request;
   DestinationDecision daily = answerHandshake(r, "bob", bobRoute(0, 86400), bob(), kNow);

@@ -415,6 +415,34 @@ TEST(RouteTokens, ForgedRetriesNeverHideALostToken) {
   EXPECT_EQ(dst.accepted().front().token, inUse.token);
 }
 
+// Once a source has signed a handshake with its key, the destination refuses unsigned ones
+// and signed ones that are not newer; a new key (the source registered again) starts over.
+TEST(DestinationTokens, ASourceThatSignsMustAlwaysSign) {
+  DestinationTokens dst;
+  EXPECT_EQ(dst.signingRefusal("alice", "K1", false, 5), "");  // never signed: Kuscia's rules
+  EXPECT_EQ(dst.signingRefusal("alice", "K1", true, 5), "");
+  dst.noteSigned("K1", 100);
+  EXPECT_EQ(dst.signingRefusal("alice", "K1", false, 200),
+            "source domain [alice] signs its handshakes; an unsigned one is refused");
+  EXPECT_NE(dst.signingRefusal("alice", "K1", true, 100), "");  // a replay
+  EXPECT_NE(dst.signingRefusal("alice", "K1", true, 99), "");
+  EXPECT_EQ(dst.signingRefusal("alice", "K1", true, 101), "");
+  EXPECT_EQ(dst.signingRefusal("alice", "K2", false, 1), "");  // another key
+  dst.noteSigned("K2", 50);
+  EXPECT_EQ(dst.signingRefusal("alice", "K2", true, 51), "");
+
+  // Kept across a restart, and between masters (the newer wins).
+  auto back = DestinationTokens::fromJson(dst.toJson());
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_NE(back->signingRefusal("alice", "K2", false, 60), "");
+  EXPECT_NE(back->signingRefusal("alice", "K2", true, 50), "");
+  DestinationTokens other;
+  other.noteSigned("K2", 70);
+  back->merge(other);
+  EXPECT_NE(back->signingRefusal("alice", "K2", true, 70), "");
+  EXPECT_EQ(back->signingRefusal("alice", "K2", true, 71), "");
+}
+
 TEST(RouteTokensJson, SourceRoundTrips) {
   SourceTokens src;
   auto empty = SourceTokens::fromJson(src.toJson());
@@ -503,6 +531,9 @@ TEST(RouteTokensJson, GarbageIsRejected) {
           R"(],"confirmedAt":0,"lastHeartbeat":0,"issuedRevision":2})",
       R"({"tokens":[{"token":")" + token +
           R"(","revision":1,"expirationTime":1,"usedAt":-1}],"confirmedAt":0,"lastHeartbeat":0})",
+      R"({"tokens":[],"confirmedAt":0,"lastHeartbeat":0,"signerKeyHash":5,"signedRequestTime":1})",
+      R"({"tokens":[],"confirmedAt":0,"lastHeartbeat":0,"signerKeyHash":"K"})",
+      R"({"tokens":[],"confirmedAt":0,"lastHeartbeat":0,"signerKeyHash":"","signedRequestTime":1})",
   };
   for (const std::string& s : dests) EXPECT_FALSE(DestinationTokens::fromJson(s)) << s;
   // A file from before use was tracked reads as "none in use yet", issued up to its newest.
