@@ -307,24 +307,26 @@ Result<std::string> kusciaDecrypt(const EVP_PKEY& privateKey, std::string_view b
 }
 
 namespace {
-// What is signed: the body after a fixed context, so the signature means nothing elsewhere.
-std::string signedText(std::string_view body) {
+// What is signed: a fixed context and the destination, then the body, so the signature means
+// nothing elsewhere, nor at another destination.
+std::string signedText(std::string_view destination, std::string_view body) {
   std::string text = "kgate handshake v1\n";
-  text.append(body);
+  text.append(destination).append("\n").append(body);
   return text;
 }
 }  // namespace
 
-Result<std::string> signHandshake(const EVP_PKEY& sourceKey, std::string_view body) {
-  auto sig = certs::signSha256(sourceKey, signedText(body));
+Result<std::string> signHandshake(const EVP_PKEY& sourceKey, std::string_view destination,
+                                  std::string_view body) {
+  auto sig = certs::signSha256(sourceKey, signedText(destination, body));
   if (!sig) return fail("cannot sign the handshake: " + sig.error());
   return certs::base64Encode(*sig);
 }
 
-bool handshakeSignedBy(const EVP_PKEY& sourcePublicKey, std::string_view body,
-                       std::string_view signature) {
+bool handshakeSignedBy(const EVP_PKEY& sourcePublicKey, std::string_view destination,
+                       std::string_view body, std::string_view signature) {
   auto sig = certs::base64Decode(signature);
-  return sig && certs::verifySha256(sourcePublicKey, signedText(body), *sig);
+  return sig && certs::verifySha256(sourcePublicKey, signedText(destination, body), *sig);
 }
 
 std::string pubhash(std::string_view publicKeyPem) {

@@ -67,14 +67,16 @@ struct NegotiatedToken {
 Result<NegotiatedToken> finishHandshake(const SourceHandshake& started, const HandshakeReply& reply,
                                         const EVP_PKEY& sourcePrivateKey);
 
-// kgate's extension, which Kuscia destinations ignore: a kgate source signs the request body
-// (RSASSA-PKCS1-v1_5 SHA-256 with its domain key, base64, in this header). A destination that
-// has seen a source sign refuses its unsigned handshakes, and signed ones whose request_time is
-// not newer than the last (replays), so nobody else can make handshakes for that source.
+// kgate's extension, which Kuscia destinations ignore: a kgate source signs the request body and
+// the destination's domain id (RSASSA-PKCS1-v1_5 SHA-256 with its domain key, base64, in this
+// header). A destination that has seen a source sign refuses its unsigned handshakes, and
+// signed ones whose request_time is not newer than the last (replays), so nobody else can make
+// handshakes for that source.
 inline constexpr std::string_view kSignatureHeader = "Kgate-Handshake-Signature";
-Result<std::string> signHandshake(const EVP_PKEY& sourceKey, std::string_view body);
-bool handshakeSignedBy(const EVP_PKEY& sourcePublicKey, std::string_view body,
-                       std::string_view signature);
+Result<std::string> signHandshake(const EVP_PKEY& sourceKey, std::string_view destination,
+                                  std::string_view body);
+bool handshakeSignedBy(const EVP_PKEY& sourcePublicKey, std::string_view destination,
+                       std::string_view body, std::string_view signature);
 
 // Destination side. What the destination knows about the route source -> self.
 struct DestinationRoute {

@@ -96,6 +96,12 @@ int64_t SourceTokens::nextRevision() const {
   return current_ && current_->revision > 0 ? current_->revision + 1 : 1;
 }
 
+int64_t SourceTokens::nextRequestTime(int64_t nowNanos) {
+  if (lastRequestTime_ < std::numeric_limits<int64_t>::max())
+    lastRequestTime_ = std::max(nowNanos, lastRequestTime_ + 1);
+  return lastRequestTime_;
+}
+
 void SourceTokens::install(const NegotiatedToken& token, int64_t nowSeconds) {
   current_ = token;
   installedAt_ = nowSeconds;
@@ -128,7 +134,11 @@ void SourceTokens::onHandshakeFailure(int64_t nowSeconds) {
   retryAt_ = nowSeconds + std::min<int64_t>(int64_t{1} << shift, kMaxBackoffSeconds);
 }
 
-void SourceTokens::clear() { *this = SourceTokens(); }
+void SourceTokens::clear() {
+  int64_t last = lastRequestTime_;  // request times keep growing across a fresh start
+  *this = SourceTokens();
+  lastRequestTime_ = last;
+}
 
 std::string SourceTokens::toJson() const {
   json::object o;
@@ -137,6 +147,7 @@ std::string SourceTokens::toJson() const {
   o["confirmedAt"] = confirmedAt_;
   o["retryAt"] = retryAt_;
   o["failures"] = failures_;
+  o["lastRequestTime"] = lastRequestTime_;
   return json::serialize(o);
 }
 
@@ -162,6 +173,11 @@ Result<SourceTokens> SourceTokens::fromJson(std::string_view text) {
   if (!failures) return fail(failures.error());
   if (*failures > std::numeric_limits<int>::max()) return fail(what + " failures is too large");
   out.failures_ = int(*failures);
+  if (o->contains("lastRequestTime")) {  // written since handshakes are signed
+    auto last = intField(*o, "lastRequestTime", what);
+    if (!last) return fail(last.error());
+    out.lastRequestTime_ = *last;
+  }
   return out;
 }
 
@@ -274,22 +290,22 @@ bool DestinationTokens::expire(int64_t nowSeconds) {
   return tokens_.size() != before;
 }
 
-std::string DestinationTokens::signingRefusal(const std::string& source, const std::string& keyHash,
+std::string DestinationTokens::signingRefusal(const std::string& source, const std::string& signer,
                                               bool isSigned, int64_t requestTime) const {
-  if (signerKeyHash_.empty() || signerKeyHash_ != keyHash) return "";
+  if (signer_.empty() || signer_ != signer) return "";
   if (!isSigned) {
     return "source domain [" + source + "] signs its handshakes; an unsigned one is refused";
   }
   if (requestTime <= signedRequestTime_) {
     return "handshake request_time from source domain [" + source +
-           "] is not newer than its last signed one (a replay?)";
+           "] is not newer than its last signed one (a replay, or its clock went back)";
   }
   return "";
 }
 
-void DestinationTokens::noteSigned(const std::string& keyHash, int64_t requestTime) {
-  if (keyHash != signerKeyHash_) signedRequestTime_ = 0;
-  signerKeyHash_ = keyHash;
+void DestinationTokens::noteSigned(const std::string& signer, int64_t requestTime) {
+  if (signer != signer_) signedRequestTime_ = 0;
+  signer_ = signer;
   signedRequestTime_ = std::max(signedRequestTime_, requestTime);
 }
 
@@ -313,8 +329,8 @@ void DestinationTokens::merge(const DestinationTokens& other) {
     namedAt_ = other.namedAt_;
   }
   lastHeartbeat_ = std::max(lastHeartbeat_, other.lastHeartbeat_);
-  if (!other.signerKeyHash_.empty() && other.signedRequestTime_ > signedRequestTime_) {
-    signerKeyHash_ = other.signerKeyHash_;
+  if (!other.signer_.empty() && other.signedRequestTime_ > signedRequestTime_) {
+    signer_ = other.signer_;
     signedRequestTime_ = other.signedRequestTime_;
   }
   trim();
@@ -334,8 +350,8 @@ std::string DestinationTokens::toJson() const {
   o["issuedRevision"] = issued_;
   o["confirmedAt"] = namedAt_;
   o["lastHeartbeat"] = lastHeartbeat_;
-  if (!signerKeyHash_.empty()) {
-    o["signerKeyHash"] = signerKeyHash_;
+  if (!signer_.empty()) {
+    o["signer"] = signer_;
     o["signedRequestTime"] = signedRequestTime_;
   }
   return json::serialize(o);
@@ -390,12 +406,12 @@ Result<DestinationTokens> DestinationTokens::fromJson(std::string_view text) {
       return fail(what + " issuedRevision is below a token's revision");
     out.issued_ = *issued;
   }
-  if (const json::value* k = o->if_contains("signerKeyHash")) {
+  if (const json::value* k = o->if_contains("signer")) {
     if (!k->is_string() || k->get_string().empty())
-      return fail(what + " signerKeyHash must be a non-empty string");
+      return fail(what + " signer must be a non-empty string");
     auto t = intField(*o, "signedRequestTime", what);
     if (!t) return fail(t.error());
-    out.signerKeyHash_ = std::string(k->get_string());
+    out.signer_ = std::string(k->get_string());
     out.signedRequestTime_ = *t;
   }
   return out;

@@ -28,6 +28,10 @@ class SourceTokens {
   bool handshakeDue(int64_t nowSeconds, int64_t periodSeconds) const;
   // The revision to propose in the next handshake (current + 1, or 1).
   int64_t nextRevision() const;
+  // The request_time of the next handshake: now, or just past the last one if the clock went
+  // back (a destination refuses a signed handshake that is not newer than the last). Kept with
+  // the tokens, across restarts.
+  int64_t nextRequestTime(int64_t nowNanos);
   void install(const NegotiatedToken& token, int64_t nowSeconds);
   // Heartbeat outcome. TokenNotFound or NoAuthentication drop the token (a fresh full handshake
   // follows); TokenReady records the confirmation.
@@ -48,6 +52,7 @@ class SourceTokens {
   int64_t confirmedAt_ = 0;
   int64_t retryAt_ = 0;
   int failures_ = 0;
+  int64_t lastRequestTime_ = 0;
 };
 
 // The destination end. POST /handshake needs no credentials: anyone holding the two public keys
@@ -96,12 +101,13 @@ class DestinationTokens {
   int64_t lastHeartbeatAt() const { return lastHeartbeat_; }
   // Retires what the rules above say is done with. Returns true when the accepted set changed.
   bool expire(int64_t nowSeconds);
-  // Signed handshakes (auth::kSignatureHeader). keyHash: pubhash() of the route's current
-  // source key (a new key, after the source registered again, starts over). The reason to
+  // Signed handshakes (auth::kSignatureHeader). signer: names the route's current source key
+  // and the route's generation, so a new key (the source registered again) or a rehandshake
+  // (how an operator lets a source that stopped signing back in) starts over. The reason to
   // refuse a handshake, or "" to go on; and, once answered, what a signed one leaves behind.
-  std::string signingRefusal(const std::string& source, const std::string& keyHash, bool isSigned,
+  std::string signingRefusal(const std::string& source, const std::string& signer, bool isSigned,
                              int64_t requestTime) const;
-  void noteSigned(const std::string& keyHash, int64_t requestTime);
+  void noteSigned(const std::string& signer, int64_t requestTime);
   // Takes in another master's state for the same route (HA masters share through the store):
   // the union of the tokens, what either saw used, the higher revision.
   void merge(const DestinationTokens& other);
@@ -118,7 +124,7 @@ class DestinationTokens {
   int64_t issued_ = 0;
   int64_t namedAt_ = 0;  // when a heartbeat first named the highest issued revision
   int64_t lastHeartbeat_ = 0;
-  std::string signerKeyHash_;      // the key the source signed with; "" = it never signed
+  std::string signer_;             // key and generation the source signed under; "" = never
   int64_t signedRequestTime_ = 0;  // the request_time of its newest signed handshake
 };
 

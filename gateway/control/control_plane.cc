@@ -445,19 +445,19 @@ awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string bo
   // Signed handshakes (kgate sources): a bad signature, or none from a source that signs, or a
   // replay of a signed one, is refused before any RSA decryption.
   const bool isSigned = !signature.empty();
-  std::string keyHash;
+  std::string signer;
   std::string refusal;
   if (route.exists && !route.sourcePublicKeyPem.empty()) {
-    keyHash = auth::pubhash(route.sourcePublicKeyPem);
+    signer = auth::pubhash(route.sourcePublicKeyPem) + " generation " +
+             std::to_string(it->second.generation);
     if (isSigned) {
       auto key = certs::publicKeyFromPem(route.sourcePublicKeyPem);
-      if (!key || !auth::handshakeSignedBy(**key, body, signature))
+      if (!key || !auth::handshakeSignedBy(**key, self, body, signature))
         refusal = "handshake signature does not verify with the public key of source domain [" +
                   request->domainId + "]";
     }
     if (auto t = destTokens_.find(name); refusal.empty() && t != destTokens_.end())
-      refusal =
-          t->second.signingRefusal(request->domainId, keyHash, isSigned, request->requestTime);
+      refusal = t->second.signingRefusal(request->domainId, signer, isSigned, request->requestTime);
   }
   if (!refusal.empty()) {
     KGATE_LOG(Warn, "route " << name << ": refused handshake from " << peerIp << ": " << refusal);
@@ -470,7 +470,7 @@ awaitable<ControlPlane::HttpAnswer> ControlPlane::handleHandshake(std::string bo
   if (decision.token) {
     auto& held = destTokens_[name];
     held.install(*decision.token, nowSeconds());
-    if (isSigned) held.noteSigned(keyHash, request->requestTime);
+    if (isSigned) held.noteSigned(signer, request->requestTime);
     persist();
     shareTokens(name);
     // The source starts sending this token as soon as it reads the reply: every worker must

@@ -156,7 +156,6 @@ class ControlPlane {
   auth::AddressRateLimit handshakes_{20, 3000};  // POST /handshake: 20 at once, then one per 3 s
   std::map<std::string, int64_t> generations_;  // generation each token was negotiated for
   std::map<std::string, int64_t> sharedAt_;     // master: when the token state we hold was made
-  std::map<std::string, int64_t> handshakeSentAt_;  // source: the last request_time sent
   std::map<std::string, SourceHealth> health_;
   std::set<std::string> running_;  // source loops alive
   ProbeBoard probes_;                 // master

@@ -167,6 +167,7 @@ awaitable<void> ControlPlane::handshake(const LearnedRoute& route) {
   const std::string name = route.name;
   auto fail = [&](const std::string& why) {
     sourceTokens_[name].onHandshakeFailure(nowSeconds());
+    persist();  // with the request_time sent: the destination may have taken it
     health_[name].error = why;
     KGATE_LOG(Warn, "route " << name << ": handshake with " << route.peer << " failed: " << why);
   };
@@ -175,11 +176,9 @@ awaitable<void> ControlPlane::handshake(const LearnedRoute& route) {
     fail("the master gave an unusable public key for " + route.peer + ": " + peerKey.error());
     co_return;
   }
-  // request_time only grows per route: a destination refuses a signed one that does not.
-  int64_t& sentAt = handshakeSentAt_[name];
-  sentAt = std::max(nowNanos(), sentAt + 1);
+  auto& tokens = sourceTokens_[name];
   auto started = auth::startHandshake(config_->domainID, domainPublicKeyPem_, **peerKey,
-                                      sourceTokens_[name].nextRevision(), sentAt);
+                                      tokens.nextRevision(), tokens.nextRequestTime(nowNanos()));
   if (!started) {
     fail(started.error());
     co_return;
@@ -191,7 +190,7 @@ awaitable<void> ControlPlane::handshake(const LearnedRoute& route) {
                  {"Kuscia-Source", config_->domainID},
                  {"Content-Type", "application/json"}};
   req.body = auth::encodeHandshakeRequest(started->request);
-  auto signature = auth::signHandshake(*domainKey_, req.body);
+  auto signature = auth::signHandshake(*domainKey_, route.peer, req.body);
   if (!signature) {
     fail(signature.error());
     co_return;

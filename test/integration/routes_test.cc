@@ -341,7 +341,7 @@ TEST_F(Walkthrough, ForgedHandshakesDoNotLockTheSourceOut) {
   std::string lastBody, lastSignature;
   for (int i = 0; i < 6; ++i) {
     lastBody = handshakeBody(now + i);
-    lastSignature = auth::signHandshake(**aliceKey, lastBody).value_or("");
+    lastSignature = auth::signHandshake(**aliceKey, "bob", lastBody).value_or("");
     auto reply = replyTo(post(lastBody, lastSignature));
     ASSERT_TRUE(reply.code == 0 && !reply.token.empty()) << reply.message;  // answered
   }

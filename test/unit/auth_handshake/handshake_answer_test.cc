@@ -216,19 +216,20 @@ TEST(HandshakeAnswer, AConfirmedRevisionIsNeverReplaced) {
 
 TEST(HandshakeSignature, OnlyTheSourcesKeyOverTheExactBodyVerifies) {
   const std::string body = encodeHandshakeRequest(aliceStarts().request);
-  auto signature = signHandshake(alice(), body);
+  auto signature = signHandshake(alice(), "bob", body);
   ASSERT_TRUE(signature) << signature.error();
   auto alicePub = publicOnly(alice());
   auto bobPub = publicOnly(bob());
-  EXPECT_TRUE(handshakeSignedBy(*alicePub, body, *signature));
-  EXPECT_FALSE(handshakeSignedBy(*bobPub, body, *signature));
-  EXPECT_FALSE(handshakeSignedBy(*alicePub, body + " ", *signature));
-  EXPECT_FALSE(handshakeSignedBy(*alicePub, body, ""));
-  EXPECT_FALSE(handshakeSignedBy(*alicePub, body, "%%%"));
+  EXPECT_TRUE(handshakeSignedBy(*alicePub, "bob", body, *signature));
+  EXPECT_FALSE(handshakeSignedBy(*alicePub, "carol", body, *signature));  // another destination
+  EXPECT_FALSE(handshakeSignedBy(*bobPub, "bob", body, *signature));
+  EXPECT_FALSE(handshakeSignedBy(*alicePub, "bob", body + " ", *signature));
+  EXPECT_FALSE(handshakeSignedBy(*alicePub, "bob", body, ""));
+  EXPECT_FALSE(handshakeSignedBy(*alicePub, "bob", body, "%%%"));
   // Not a plain signature of the body: it means nothing outside a handshake.
   auto plain = certs::signSha256(alice(), body);
   ASSERT_TRUE(plain);
-  EXPECT_FALSE(handshakeSignedBy(*alicePub, body, certs::base64Encode(*plain)));
+  EXPECT_FALSE(handshakeSignedBy(*alicePub, "bob", body, certs::base64Encode(*plain)));
 }
 
 TEST(HandshakeAnswer, Expiration) {  // vector 19

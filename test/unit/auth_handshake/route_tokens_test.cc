@@ -123,6 +123,18 @@ TEST(SourceTokens, HeartbeatOutcomes) {
   EXPECT_FALSE(src.current());
 }
 
+TEST(SourceTokens, RequestTimesOnlyGrow) {
+  SourceTokens src;
+  EXPECT_EQ(src.nextRequestTime(1000), 1000);
+  EXPECT_EQ(src.nextRequestTime(5000), 5000);
+  EXPECT_EQ(src.nextRequestTime(4000), 5001);  // the clock went back
+  src.clear();
+  EXPECT_EQ(src.nextRequestTime(10), 5002);
+  auto back = SourceTokens::fromJson(src.toJson());  // and across a restart
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->nextRequestTime(10), 5003);
+}
+
 TEST(SourceTokens, ClearRequestsAnImmediateHandshake) {
   SourceTokens src;
   src.install(fakeToken(2), kT0);
@@ -531,9 +543,9 @@ TEST(RouteTokensJson, GarbageIsRejected) {
           R"(],"confirmedAt":0,"lastHeartbeat":0,"issuedRevision":2})",
       R"({"tokens":[{"token":")" + token +
           R"(","revision":1,"expirationTime":1,"usedAt":-1}],"confirmedAt":0,"lastHeartbeat":0})",
-      R"({"tokens":[],"confirmedAt":0,"lastHeartbeat":0,"signerKeyHash":5,"signedRequestTime":1})",
-      R"({"tokens":[],"confirmedAt":0,"lastHeartbeat":0,"signerKeyHash":"K"})",
-      R"({"tokens":[],"confirmedAt":0,"lastHeartbeat":0,"signerKeyHash":"","signedRequestTime":1})",
+      R"({"tokens":[],"confirmedAt":0,"lastHeartbeat":0,"signer":5,"signedRequestTime":1})",
+      R"({"tokens":[],"confirmedAt":0,"lastHeartbeat":0,"signer":"K"})",
+      R"({"tokens":[],"confirmedAt":0,"lastHeartbeat":0,"signer":"","signedRequestTime":1})",
   };
   for (const std::string& s : dests) EXPECT_FALSE(DestinationTokens::fromJson(s)) << s;
   // A file from before use was tracked reads as "none in use yet", issued up to its newest.
