@@ -23,6 +23,8 @@ inline constexpr std::string_view kCertificateMismatch = "client_certificate_mis
 inline constexpr std::string_view kServiceNotFound = "service_not_found";  // no such local service
 inline constexpr std::string_view kRouteNotFound = "route_not_found";      // no route to that domain
 inline constexpr std::string_view kRouteNotReady = "route_not_ready";      // 503: no token negotiated yet
+// 403: a peer's request for another gateway's own service, or for a relay of more than one hop.
+inline constexpr std::string_view kRelayRefused = "relay_refused";
 
 // Request problems, 4xx.
 inline constexpr std::string_view kBadRequest = "bad_request";                      // 400

@@ -38,7 +38,7 @@ bool spells(std::string_view name, std::string_view identity) {
 // the router read the first, and a local service might read another (or the same one spelt with
 // underscores).
 std::string_view repeatedIdentityHeader(const http::Headers& headers) {
-  int source = 0, token = 0, host = 0;
+  int source = 0, token = 0, host = 0, origin = 0;
   for (const auto& f : headers) {
     switch (f.name.size()) {
       case 11:
@@ -50,11 +50,18 @@ std::string_view repeatedIdentityHeader(const http::Headers& headers) {
       case 13:
         source += spells(f.name, "kuscia-source");
         break;
+      case 20:
+        origin += spells(f.name, "kuscia-origin-source");
+        break;
       default:
         break;
     }
   }
-  return source > 1 ? "kuscia-source" : token > 1 ? "kuscia-token" : host > 1 ? "kuscia-host" : "";
+  return source > 1   ? "kuscia-source"
+         : token > 1  ? "kuscia-token"
+         : host > 1   ? "kuscia-host"
+         : origin > 1 ? "kuscia-origin-source"
+                      : "";
 }
 
 }  // namespace

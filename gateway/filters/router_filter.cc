@@ -50,6 +50,22 @@ FilterStatus RouterFilter::onRequest(StreamContext& ctx) {
     ctx.reply(404, cause::kRouteNotFound, notFound(ctx.host));
     return FilterStatus::Stop;
   }
+  if (ctx.listener == ListenerKind::External) {
+    // A peer's request relayed on is signed as this node. Another gateway's handshakes and a
+    // master's control service act for whoever signed, so a peer must not reach them as us
+    // (probes only echo, and transit probes need the relay); and a relay goes one hop, to the
+    // destination itself (a route through yet another domain could loop back).
+    if (parsed->service == "kuscia-handshake" || parsed->service == "kgate-control") {
+      ctx.reply(403, cause::kRelayRefused, "Service \"" + ctx.host + "\" is not relayed.");
+      return FilterStatus::Stop;
+    }
+    if (ctx.route->nextHop != ctx.route->destination) {
+      ctx.reply(403, cause::kRelayRefused,
+                "Service \"" + ctx.host + "\" is reached through " + ctx.route->nextHop +
+                    "; a relay goes one hop.");
+      return FilterStatus::Stop;
+    }
+  }
   if (ctx.route->tokenRequired && ctx.route->token.empty()) {
     ctx.reply(503, cause::kRouteNotReady,
               "route " + table.self() + "-" + ctx.route->nextHop +

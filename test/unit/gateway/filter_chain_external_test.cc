@@ -117,6 +117,12 @@ TEST_F(ExternalChain, IdentityHeadersGivenTwiceAre400) {
                                           {"kuscia_token", "TOLD"},
                                           {"kuscia-host", "svc.alice.svc"}}));
   expectRefused("kuscia-token");
+  EXPECT_TRUE(external("127.0.0.1:1080", {{"kuscia-source", "bob"},
+                                          {"kuscia-token", "TNEW"},
+                                          {"kuscia-host", "svc.alice.svc"},
+                                          {"kuscia-origin-source", "bob"},
+                                          {"kuscia_origin_source", "dave"}}));
+  expectRefused("kuscia-origin-source");
   // Other names with underscores pass.
   EXPECT_FALSE(external("127.0.0.1:1080", {{"kuscia-source", "bob"},
                                            {"kuscia-token", "TNEW"},
@@ -278,6 +284,33 @@ TEST_F(ExternalChain, TransitHopReSignsAndKeepsOriginSource) {
   EXPECT_EQ(reqHeaders().get("x-interconn-protocol"), "kuscia");
   EXPECT_EQ(ctx().req.path, "/gw/api");
   EXPECT_EQ(ctx().peer, "bob");  // the authenticated source, not the destination
+}
+
+// A relayed request is signed as this node: a peer may not reach another gateway's own services
+// through it, nor go more than one hop (loops).
+TEST_F(ExternalChain, RelaysStopAtTheGatewaysOwnServicesAndAtOneHop) {
+  for (std::string svc : {"kuscia-handshake", "kgate-control"}) {
+    const std::string host = svc + ".carol.svc";
+    EXPECT_TRUE(external(
+        "127.0.0.1",
+        {{"kuscia-source", "bob"}, {"kuscia-token", "TNEW"}, {"kuscia-host", host.c_str()}}));
+    EXPECT_EQ(ctx().status, 403) << svc;
+    EXPECT_EQ(ctx().cause, cause::kRelayRefused) << svc;
+    EXPECT_EQ(ctx().message, "Service \"" + svc + ".carol.svc\" is not relayed.");
+  }
+  conf::Config c = kgate::testing::vectorConfig();
+  conf::Route viaCarol;
+  viaCarol.destination = "erin";
+  viaCarol.transit = "carol";
+  c.routes.push_back(viaCarol);
+  configure(c);
+  EXPECT_TRUE(external(
+      "127.0.0.1",
+      {{"kuscia-source", "bob"}, {"kuscia-token", "TNEW"}, {"kuscia-host", "svc.erin.svc"}}));
+  EXPECT_EQ(ctx().status, 403);
+  EXPECT_EQ(ctx().cause, cause::kRelayRefused);
+  EXPECT_EQ(ctx().message,
+            "Service \"svc.erin.svc\" is reached through carol; a relay goes one hop.");
 }
 
 TEST_F(ExternalChain, NoB3HeadersAreAddedAndNoOriginSource) {
