@@ -275,6 +275,10 @@ HeartbeatState DestinationTokens::onHeartbeat(std::string_view revision, int64_t
     // Not bytes we hold under that revision: the source must negotiate again.
     if (!match) return HeartbeatState::TokenNotFound;
     noteUsed(match->token.token, nowSeconds);
+  } else if (!signer_.empty()) {
+    // A source that signs is kgate, whose heartbeats present the token: one without it is
+    // someone else's and says nothing about the source (READY's heartbeat timeout).
+    return HeartbeatState::TokenReady;
   }
   lastHeartbeat_ = nowSeconds;
   if (*r == issued_ && namedAt_ == 0) namedAt_ = nowSeconds;

@@ -442,6 +442,14 @@ TEST(DestinationTokens, ASourceThatSignsMustAlwaysSign) {
   EXPECT_EQ(dst.signingRefusal("alice", "K2", false, 1), "");  // another key
   dst.noteSigned("K2", 50);
   EXPECT_EQ(dst.signingRefusal("alice", "K2", true, 51), "");
+  // Its heartbeats present the token: one without it does not count as the source's.
+  NegotiatedToken t = fakeToken(1);
+  dst.install(t, kT0);
+  EXPECT_EQ(dst.onHeartbeat("1", kT0 + 5), HeartbeatState::TokenReady);
+  EXPECT_EQ(dst.lastHeartbeatAt(), 0);
+  EXPECT_FALSE(dst.newestSettled());
+  EXPECT_EQ(dst.onHeartbeat("1", kT0 + 6, t.token), HeartbeatState::TokenReady);
+  EXPECT_EQ(dst.lastHeartbeatAt(), kT0 + 6);
 
   // Kept across a restart, and between masters (the newer wins).
   auto back = DestinationTokens::fromJson(dst.toJson());
