@@ -9,17 +9,13 @@
 #include <boost/json.hpp>
 #include <ctime>
 
+#include "auth/reply.h"
 #include "conf/domain_id.h"
 
 namespace kgate::auth {
 namespace {
 
 namespace json = boost::json;
-
-Reply okJson(const json::object& body) { return Reply{200, json::serialize(body), "", "", ""}; }
-Reply error(int status, std::string message, std::string cause) {
-  return Reply{status, "", std::move(message), std::move(cause), ""};
-}
 
 std::string rfc3339(int64_t seconds) {
   if (seconds == 0) return "";

@@ -10,6 +10,7 @@
 
 #include "auth/authority.h"
 #include "auth/register_wire.h"
+#include "auth/reply.h"
 #include "auth/safe_text.h"
 #include "certs/csr.h"
 #include "conf/domain_id.h"
@@ -24,9 +25,6 @@ constexpr size_t kMaxBodyBytes = 64 * 1024;  // a 4096-bit CSR in base64 is ~2.5
 // request_time, which a stock Kuscia lite fills with the nanosecond-of-second.
 constexpr std::chrono::hours kCertValidity{24 * (365 * 10 + 2)};
 
-Reply error(int status, std::string message, std::string cause) {
-  return Reply{status, "", std::move(message), std::move(cause), ""};
-}
 Reply badRequest(std::string message) {
   return error(400, std::move(message), "register_bad_request");
 }
@@ -115,7 +113,7 @@ Reply Authority::registerLite(const std::string& body, const std::string& jwt,
     json::object reply{{"cert", certs::base64Encode(certPem)},
                        {"master_pubkey", masterPub},
                        {"ca", caPem}};
-    return Reply{200, json::serialize(reply), "", "", ""};
+    return okJson(reply);
   };
 
   // g: same key as the stored certificate: a restart or another instance of the same lite.

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "auth/authority.h"
+#include "auth/reply.h"
 #include "auth/route_status.h"
 #include "auth/safe_text.h"
 #include "conf/domain_id.h"
@@ -23,11 +24,6 @@ namespace kgate::auth {
 namespace {
 
 namespace json = boost::json;
-
-Reply okJson(const json::object& body) { return Reply{200, json::serialize(body), "", "", ""}; }
-Reply error(int status, std::string message, std::string cause) {
-  return Reply{status, "", std::move(message), std::move(cause), ""};
-}
 
 Reply storeFailure(const StoreError& e) {
   switch (e.kind) {

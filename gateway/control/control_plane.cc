@@ -212,7 +212,8 @@ Result<std::shared_ptr<const Snapshot>> ControlPlane::build() {
     std::vector<std::string> list;
     std::vector<int> revisions;
     std::vector<auth::TokenSet::UseMark> used;
-    for (const auto& t : held->accepted()) {
+    for (const auto& h : held->held()) {
+      const auth::NegotiatedToken& t = h.token;
       auto& mark = useMarks_[t.token];
       if (!mark) mark = std::make_shared<std::atomic<bool>>(false);
       marks[t.token] = mark;
@@ -229,12 +230,15 @@ Result<std::shared_ptr<const Snapshot>> ControlPlane::build() {
 bool ControlPlane::collectUse(const std::string& name) {
   auto held = destTokens_.find(name);
   if (held == destTokens_.end()) return false;
-  bool changed = false;
-  for (const auto& t : held->second.accepted()) {
-    auto mark = useMarks_.find(t.token);
+  std::vector<std::string> used;  // noted after the walk: noting may trim the tokens
+  for (const auto& h : held->second.held()) {
+    if (h.usedAt != 0) continue;
+    auto mark = useMarks_.find(h.token.token);
     if (mark != useMarks_.end() && mark->second->load(std::memory_order_relaxed))
-      changed = held->second.noteUsed(t.token, nowSeconds()) || changed;
+      used.push_back(h.token.token);
   }
+  bool changed = false;
+  for (const auto& token : used) changed = held->second.noteUsed(token, nowSeconds()) || changed;
   return changed;
 }
 

@@ -67,6 +67,16 @@ inline conf::Config vectorConfig() {
   return c;
 }
 
+// vectorConfig() plus a route to erin through carol.
+inline conf::Config vectorConfigWithErinViaCarol() {
+  conf::Config c = vectorConfig();
+  conf::Route viaCarol;
+  viaCarol.destination = "erin";
+  viaCarol.transit = "carol";
+  c.routes.push_back(viaCarol);
+  return c;
+}
+
 inline std::shared_ptr<const Snapshot> snapshotOf(const conf::Config& c) {
   auto s = buildSnapshot(std::make_shared<conf::Config>(c));
   return s.ok() ? *s : nullptr;

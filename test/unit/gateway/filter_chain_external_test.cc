@@ -298,12 +298,7 @@ TEST_F(ExternalChain, RelaysStopAtTheGatewaysOwnServicesAndAtOneHop) {
     EXPECT_EQ(ctx().cause, cause::kRelayRefused) << svc;
     EXPECT_EQ(ctx().message, "Service \"" + svc + ".carol.svc\" is not relayed.");
   }
-  conf::Config c = kgate::testing::vectorConfig();
-  conf::Route viaCarol;
-  viaCarol.destination = "erin";
-  viaCarol.transit = "carol";
-  c.routes.push_back(viaCarol);
-  configure(c);
+  configure(kgate::testing::vectorConfigWithErinViaCarol());
   EXPECT_TRUE(external(
       "127.0.0.1",
       {{"kuscia-source", "bob"}, {"kuscia-token", "TNEW"}, {"kuscia-host", "svc.erin.svc"}}));

@@ -173,12 +173,7 @@ TEST_F(InternalChain, B3TraceIdsAreKeptWhenPresent) {
 }
 
 TEST_F(InternalChain, TransitRouteUsesTheHopButSignsForTheDestination) {
-  conf::Config c = kgate::testing::vectorConfig();
-  conf::Route viaCarol;
-  viaCarol.destination = "erin";
-  viaCarol.transit = "carol";
-  c.routes.push_back(viaCarol);
-  configure(c);
+  configure(kgate::testing::vectorConfigWithErinViaCarol());
   EXPECT_FALSE(internal("svc.erin.svc", {}, "/api"));
   EXPECT_EQ(ctx().target, Target::Peer);
   ASSERT_NE(ctx().route, nullptr);
