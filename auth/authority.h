@@ -62,7 +62,8 @@ class Authority {
   Reply rehandshake(const std::string& name);
 
   // The control service a registered domain talks to (through its route to the master).
-  // routesFor: the routes the domain is an end of, with the other end's public key.
+  // routesFor: the routes the domain is an end of, with the other end's public key, and the
+  // transit routes it relays.
   Reply routesFor(const std::string& domain);
   // A domain's report on its routes (JSON, see README); kept in the store, newest wins, so
   // every master sharing the store sees it.

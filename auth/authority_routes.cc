@@ -119,6 +119,14 @@ std::optional<Reply> missingHop(Store& store, const std::string& name, const std
     return error(400, "route " + hop + " is itself a transit route; the hops must be direct",
                  "transit_hop_not_direct");
   }
+  // The transit must know who asks it to relay, and the destination who relays.
+  if (r.value->authentication == "None") {
+    return error(400,
+                 "route " + hop +
+                     " has no authentication; the hops of a transit route need "
+                     "Token or MTLS",
+                 "transit_hop_unauthenticated");
+  }
   return std::nullopt;
 }
 
@@ -318,9 +326,16 @@ Reply Authority::routesFor(const std::string& domain) {
 
   json::array out;
   for (const auto& [name, r] : byName) {
+    json::object o = routeJson(*r, master);
+    if (r->transit == domain) {
+      // The transit relays it: it needs the ends' names, nothing to negotiate.
+      o["peer"] = "";
+      o["peerPublicKey"] = "";
+      out.push_back(std::move(o));
+      continue;
+    }
     if (r->source != domain && r->destination != domain) continue;
     const std::string& peer = r->source == domain ? r->destination : r->source;
-    json::object o = routeJson(*r, master);
     o["peer"] = peer;
     auto key = keys.find(peer);
     o["peerPublicKey"] = key != keys.end() ? key->second : "";

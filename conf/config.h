@@ -64,6 +64,15 @@ struct Route {
   std::optional<Seconds> streamIdleTimeout;  // overrides limits.streamIdleTimeout
 };
 
+// A route source -> destination through a third domain, as seen by its transit or its
+// destination (the source has a Route with `transit` instead). The transit relays a peer's
+// request for another domain only for these pairs; the destination takes a
+// Kuscia-Origin-Source other than the sending peer only from the transit named here.
+struct TransitRoute {
+  std::string source, destination, transit;
+  auto operator<=>(const TransitRoute&) const = default;
+};
+
 struct Limits {
   uint32_t maxHeaderBytes = 64 * 1024;       // request line/pseudo-headers + headers, else 431
   uint32_t maxHeaderCount = 100;             // else 431
@@ -130,6 +139,7 @@ struct Config {
 
   std::vector<Service> services;
   std::vector<Route> routes;
+  std::vector<TransitRoute> transitRoutes;  // this node is their transit or destination
   std::map<std::string, std::vector<std::string>> tokens;  // source -> accepted tokens (<= 2)
 
   Limits limits;

@@ -78,14 +78,15 @@ struct TopLevel {
   bool modeOk = false;                      // mode-specific checks need a valid mode
 };
 
-// Reads the top-level keys into `cfg`, except services, routes and tokens (they need domainID).
+// Reads the top-level keys into `cfg`, except services, routes, tokens and transitRoutes (they
+// need domainID).
 void readTopLevel(Ctx& ctx, const YAML::Node& root, Config& cfg, TopLevel& top) {
   walkMap(
       ctx, root, "",
       {"mode", "domainID", "domainKeyData", "logLevel", "protocol", "errorMessageFormat",
        "instance", "dataDir", "listenAddress", "hostNames", "ports", "workers", "pinWorkers",
        "masterEndpoint", "liteDeployToken", "datastoreEndpoint", "heartbeatInterval", "services",
-       "routes", "tokens", "limits", "accessLog", "tls"},
+       "routes", "transitRoutes", "tokens", "limits", "accessLog", "tls"},
       [&](const std::string& key, const YAML::Node&, const YAML::Node& v, const std::string& p) {
         top.nodes.emplace(key, v);  // copy; Node::operator= would write into the document
         size_t i = 0;
@@ -189,7 +190,7 @@ void readTopLevel(Ctx& ctx, const YAML::Node& root, Config& cfg, TopLevel& top) 
         } else if (key == "tls") {
           readExternalTls(ctx, v, cfg.tls);
         }
-        // services, routes, tokens: after the loop, once domainID is known.
+        // services, routes, tokens, transitRoutes: after the loop, once domainID is known.
       },
       // Kuscia keys that mean nothing to a gateway; accepted so a Kuscia config loads unchanged.
       {"runtime", "runk", "capacity", "reservedResources", "image", "enableWorkloadApprove",
@@ -292,6 +293,7 @@ Result<Config> parseImpl(std::string_view yamlText, const std::string& configPat
     readServices(ctx, top.nodes["services"], cfg.services);
     readRoutes(ctx, top.nodes["routes"], cfg.domainID, cfg.routes);
     readTokens(ctx, top.nodes["tokens"], cfg.domainID, cfg.tokens);
+    readTransitRoutes(ctx, top.nodes["transitRoutes"], cfg, cfg.transitRoutes);
   }
   if (!ctx.errors.empty()) return fail(ctx.errors.joined());
   applyDefaults(ctx, cfg);

@@ -97,5 +97,8 @@ void readTokens(Ctx& ctx, const YAML::Node& node, const std::string& self,
 // loader_routes.cc
 void readRoutes(Ctx& ctx, const YAML::Node& node, const std::string& self,
                 std::vector<Route>& out);
+// After readRoutes: a relay's onward route must be among cfg.routes.
+void readTransitRoutes(Ctx& ctx, const YAML::Node& node, const Config& cfg,
+                       std::vector<TransitRoute>& out);
 
 }  // namespace kgate::conf::detail

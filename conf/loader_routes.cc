@@ -1,4 +1,6 @@
-// Loader section: static routes, with the checks that span several routes (uniqueness, transit).
+// Loader sections: static routes, with the checks that span several routes (uniqueness, transit),
+// and the transit routes this node relays or ends.
+#include <algorithm>
 #include <map>
 
 #include "conf/domain_id.h"
@@ -201,6 +203,105 @@ void readRoutes(Ctx& ctx, const YAML::Node& node, const std::string& self,
   }
 
   for (RouteInput& in : inputs) out.push_back(std::move(in.route));
+}
+
+namespace {
+
+// What keeps a masterless node from playing its part in transit route t ("" when nothing).
+std::string unsupportedTransit(const Config& cfg, const TransitRoute& t) {
+  const bool relay = cfg.domainID == t.transit;
+  if (relay) {
+    auto direct = std::find_if(cfg.routes.begin(), cfg.routes.end(),
+                               [&](const Route& r) { return r.destination == t.destination; });
+    if (direct == cfg.routes.end())
+      return "this node relays to " + t.destination +
+             " but has no route to it; add one under routes with its endpoint";
+    if (!direct->transit.empty())
+      return "the route to " + t.destination + " goes through " + direct->transit +
+             "; a relay goes one hop, so it needs a route with an endpoint";
+  }
+  // The relay must know its sender; the destination must know its relay.
+  const std::string& peer = relay ? t.source : t.transit;
+  auto tokens = cfg.tokens.find(peer);
+  if (tokens == cfg.tokens.end())
+    return "no tokens are listed for " + peer +
+           ", so nothing it sends is accepted; add them "
+           "under tokens";
+  if (std::find(tokens->second.begin(), tokens->second.end(), "noop") != tokens->second.end())
+    return "tokens." + peer + " accepts anyone (noop); the hops of a transit route need a token";
+  return "";
+}
+
+}  // namespace
+
+void readTransitRoutes(Ctx& ctx, const YAML::Node& node, const Config& cfg,
+                       std::vector<TransitRoute>& out) {
+  if (isAbsent(node)) return;
+  if (!node.IsSequence()) {
+    ctx.errors.add(node, "transitRoutes",
+                   "expected a list of {source, destination, transit}, found " + describe(node));
+    return;
+  }
+  const std::string& self = cfg.domainID;
+  std::map<std::pair<std::string, std::string>, std::string> seen;  // (source, destination)
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string path = indexPath("transitRoutes", i);
+    TransitRoute t;
+    std::map<std::string, YAML::Node> values;
+    bool ok = walkMap(
+        ctx, node[i], path, {"source", "destination", "transit"},
+        [&](const std::string& key, const YAML::Node&, const YAML::Node& v, const std::string& p) {
+          values.emplace(key, v);
+          std::string& field = key == "source"        ? t.source
+                               : key == "destination" ? t.destination
+                                                      : t.transit;
+          if (!readString(ctx, v, p, field)) return;
+          if (auto valid = validateDomainId(field); !valid) {
+            ctx.errors.add(v, p, valid.error());
+            field.clear();
+          }
+        });
+    if (!ok) continue;
+    bool complete = true;
+    for (const char* key : {"source", "destination", "transit"}) {
+      auto it = values.find(key);
+      if (it == values.end() || isAbsent(it->second)) {
+        ctx.errors.add(node[i], keyPath(path, key), "is required");
+        complete = false;
+      }
+    }
+    if (!complete || t.source.empty() || t.destination.empty() || t.transit.empty()) continue;
+    if (t.source == t.destination || t.transit == t.source || t.transit == t.destination) {
+      ctx.errors.add(node[i], path, "source, destination and transit must be three domains");
+      continue;
+    }
+    if (!self.empty() && self == t.source) {
+      ctx.errors.add(node[i], path,
+                     "this node is the source; its side is a route: - destination: " +
+                         t.destination + ", transit: " + t.transit + " (under routes)");
+      continue;
+    }
+    if (!self.empty() && self != t.transit && self != t.destination) {
+      ctx.errors.add(node[i], path,
+                     "this node (" + self + ") is neither the transit nor the destination");
+      continue;
+    }
+    if (!seen.emplace(std::pair(t.source, t.destination), path).second) {
+      ctx.errors.add(node[i], path,
+                     "a transit route " + t.source + " -> " + t.destination +
+                         " is already listed at " + seen[{t.source, t.destination}]);
+      continue;
+    }
+    // Without a master, the relay's onward route and the tokens that prove who sent a request
+    // can only come from this file.
+    if (cfg.mode == Mode::Autonomy) {
+      if (auto why = unsupportedTransit(cfg, t); !why.empty()) {
+        ctx.errors.add(node[i], path, why);
+        continue;
+      }
+    }
+    out.push_back(std::move(t));
+  }
 }
 
 }  // namespace kgate::conf::detail

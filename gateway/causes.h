@@ -23,8 +23,11 @@ inline constexpr std::string_view kCertificateMismatch = "client_certificate_mis
 inline constexpr std::string_view kServiceNotFound = "service_not_found";  // no such local service
 inline constexpr std::string_view kRouteNotFound = "route_not_found";      // no route to that domain
 inline constexpr std::string_view kRouteNotReady = "route_not_ready";      // 503: no token negotiated yet
-// 403: a peer's request for another gateway's own service, or for a relay of more than one hop.
+// 403: a peer's request for another gateway's own service, for a relay of more than one hop, or
+// for a relay no transit route allows.
 inline constexpr std::string_view kRelayRefused = "relay_refused";
+// 403: a peer's Kuscia-Origin-Source names a domain it is not the transit of.
+inline constexpr std::string_view kOriginRefused = "origin_refused";
 
 // Request problems, 4xx.
 inline constexpr std::string_view kBadRequest = "bad_request";                      // 400

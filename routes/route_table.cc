@@ -65,7 +65,28 @@ Result<std::shared_ptr<const RouteTable>> RouteTable::build(const conf::Config& 
     if (r.streamIdleTimeout) p.streamIdleTimeout = r.streamIdleTimeout;
     table->routes_[r.destination] = std::move(p);
   }
+  for (const auto& t : config.transitRoutes) {
+    if (t.transit == table->self_) table->relays_[t.source].insert(t.destination);
+    if (t.destination == table->self_) table->origins_[t.transit].insert(t.source);
+  }
   return std::shared_ptr<const RouteTable>(std::move(table));
+}
+
+namespace {
+
+bool holds(const auto& pairs, std::string_view key, std::string_view value) {
+  auto it = pairs.find(key);
+  return it != pairs.end() && it->second.contains(value);
+}
+
+}  // namespace
+
+bool RouteTable::relays(std::string_view source, std::string_view destination) const {
+  return holds(relays_, source, destination);
+}
+
+bool RouteTable::acceptsOrigin(std::string_view origin, std::string_view via) const {
+  return holds(origins_, via, origin);
 }
 
 const Service* RouteTable::service(std::string_view name) const {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,11 @@ class RouteTable {
 
   const Service* service(std::string_view name) const;
   const PeerRoute* route(std::string_view destination) const;
+  // As the transit of a route source -> destination: a peer's request may be relayed on.
+  bool relays(std::string_view source, std::string_view destination) const;
+  // As the destination of a route origin -> self through `via`: a request from peer `via` may
+  // say it comes from `origin`.
+  bool acceptsOrigin(std::string_view origin, std::string_view via) const;
   const std::string& self() const { return self_; }
   const std::map<std::string, PeerRoute, std::less<>>& routes() const { return routes_; }
 
@@ -57,6 +63,9 @@ class RouteTable {
   std::string self_;
   std::map<std::string, Service, std::less<>> services_;
   std::map<std::string, PeerRoute, std::less<>> routes_;
+  using Pairs = std::map<std::string, std::set<std::string, std::less<>>, std::less<>>;
+  Pairs relays_;   // source -> destinations
+  Pairs origins_;  // transit -> origins
 };
 
 // "<svc>.<domain>.svc" -> {svc, domain}; "<svc>" (a single label) -> {svc, ""}; else nullopt.

@@ -1,5 +1,6 @@
 #include "gateway/control/control_plane.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "certs/files.h"
@@ -190,6 +191,13 @@ Result<std::shared_ptr<const Snapshot>> ControlPlane::build() {
   }
   for (auto& r : transit)
     if (reachable.count(r.transit)) c->routes.push_back(std::move(r));
+  // Transit routes this node relays or ends: what its external listener lets peers do.
+  for (const auto& [name, r] : routes_) {
+    if (r.transit.empty() || isSource(r)) continue;
+    conf::TransitRoute t{r.source, r.destination, r.transit};
+    if (std::find(c->transitRoutes.begin(), c->transitRoutes.end(), t) == c->transitRoutes.end())
+      c->transitRoutes.push_back(std::move(t));
+  }
   std::vector<std::pair<std::string, const auth::DestinationTokens*>> negotiated;
   for (const auto& [name, r] : routes_) {
     if (r.destination != config_->domainID || !r.transit.empty() || c->tokens.count(r.source))

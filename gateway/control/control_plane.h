@@ -32,7 +32,7 @@
 
 namespace kgate {
 
-// A route this node is an end of, as the master describes it.
+// A route this node is an end or the transit of, as the master describes it.
 struct LearnedRoute {
   std::string name, source, destination, peer;
   std::string endpoint;        // the destination's URL ("" for transit routes; a lite's route

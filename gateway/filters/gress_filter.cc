@@ -34,34 +34,46 @@ bool spells(std::string_view name, std::string_view identity) {
   return true;
 }
 
-// The identity header an inbound request carries more than once, if any: the token filter and
-// the router read the first, and a local service might read another (or the same one spelt with
-// underscores).
-std::string_view repeatedIdentityHeader(const http::Headers& headers) {
+struct IdentityHeaders {
+  std::string_view repeated;     // an identity header given more than once, or ""
+  std::string_view underscored;  // the name of one spelt with underscores, or ""
+};
+
+// Whether a request carries an identity header more than once (the token filter and the router
+// read the first, and a local service might read another), or spelt with underscores (kgate
+// reads the dashes; a local service might read the underscores, or a peer take it for a second).
+IdentityHeaders identityHeaders(const http::Headers& headers) {
   int source = 0, token = 0, host = 0, origin = 0;
+  std::string_view underscored;
+  auto see = [&](const std::string& name, std::string_view identity, int& count) {
+    if (!spells(name, identity)) return;
+    ++count;
+    if (underscored.empty() && name != identity) underscored = name;
+  };
   for (const auto& f : headers) {
     switch (f.name.size()) {
       case 11:
-        host += spells(f.name, "kuscia-host");
+        see(f.name, "kuscia-host", host);
         break;
       case 12:
-        token += spells(f.name, "kuscia-token");
+        see(f.name, "kuscia-token", token);
         break;
       case 13:
-        source += spells(f.name, "kuscia-source");
+        see(f.name, "kuscia-source", source);
         break;
       case 20:
-        origin += spells(f.name, "kuscia-origin-source");
+        see(f.name, "kuscia-origin-source", origin);
         break;
       default:
         break;
     }
   }
-  return source > 1   ? "kuscia-source"
-         : token > 1  ? "kuscia-token"
-         : host > 1   ? "kuscia-host"
-         : origin > 1 ? "kuscia-origin-source"
-                      : "";
+  return {source > 1   ? "kuscia-source"
+          : token > 1  ? "kuscia-token"
+          : host > 1   ? "kuscia-host"
+          : origin > 1 ? "kuscia-origin-source"
+                       : "",
+          underscored};
 }
 
 }  // namespace
@@ -82,9 +94,13 @@ FilterStatus GressFilter::onRequest(StreamContext& ctx) {
   ctx.source = std::string(headers.get("kuscia-source"));
   if (kind_ == ListenerKind::External) {
     // (Outbound, the router overwrites all three for a peer.)
-    if (std::string_view name = repeatedIdentityHeader(headers); !name.empty()) {
+    IdentityHeaders identity = identityHeaders(headers);
+    if (!identity.repeated.empty() || !identity.underscored.empty()) {
       ctx.host = ctx.originalHost;
-      ctx.reply(400, cause::kBadRequest, std::string(name) + " appears more than once");
+      ctx.reply(400, cause::kBadRequest,
+                !identity.repeated.empty()
+                    ? std::string(identity.repeated) + " appears more than once"
+                    : std::string(identity.underscored) + " is spelt with underscores");
       return FilterStatus::Stop;
     }
     std::string_view kusciaHost = headers.get("kuscia-host");
@@ -92,6 +108,12 @@ FilterStatus GressFilter::onRequest(StreamContext& ctx) {
     if (isHandshakeHost(ctx.snap, ctx.host)) ctx.target = StreamContext::Target::Handshake;
   } else {
     ctx.host = ctx.originalHost;
+    // Peers refuse them, and the router only rewrites the spellings with dashes.
+    while (true) {
+      std::string_view underscored = identityHeaders(headers).underscored;
+      if (underscored.empty()) break;
+      headers.remove(std::string(underscored));
+    }
     headers.setIfAbsent("kuscia-origin-source", ctx.snap.self());
     if (!headers.has("x-b3-traceid")) {
       headers.add("x-b3-traceid", randomHex(8));

@@ -300,11 +300,20 @@ TEST(ProxyTransit, AliceReachesBobThroughCarol) {
                      "  - destination: carol\n    endpoint: " + carol.externalUrl("") +
                      "\n    token: \"" + tokenFor("alice-carol") + "\"\n"
                      "  - destination: bob\n    transit: carol\n");
+  const std::string transitRoute =
+      "transitRoutes:\n  - {source: alice, destination: bob, transit: carol}\n";
   carol.appendConfig("routes:\n  - destination: bob\n    endpoint: " + bob.externalUrl("") +
-                     "\n    token: \"" + tokenFor("carol-bob") + "\"\n"
-                     "tokens:\n  alice: [\"" + tokenFor("alice-carol") + "\"]");
-  bob.appendConfig("tokens:\n  carol: [\"" + tokenFor("carol-bob") + "\"]\n"
-                   "services:\n  echo: " + echo.url());
+                     "\n    token: \"" + tokenFor("carol-bob") +
+                     "\"\n"
+                     "tokens:\n  alice: [\"" +
+                     tokenFor("alice-carol") +
+                     "\"]\n"
+                     "  dave: [\"" +
+                     tokenFor("dave-carol") + "\"]\n" + transitRoute);
+  bob.appendConfig("tokens:\n  carol: [\"" + tokenFor("carol-bob") +
+                   "\"]\n"
+                   "services:\n  echo: " +
+                   echo.url() + "\n" + transitRoute);
   for (Node* n : {&alice, &bob, &carol}) n->start();
   auto r = curl({alice.internalUrl("/via-carol"), "-H", "Host: echo.bob.svc"});
   ASSERT_EQ(r.status, 200) << r.raw;
@@ -312,6 +321,38 @@ TEST(ProxyTransit, AliceReachesBobThroughCarol) {
   EXPECT_EQ(jsonGet(r.body, {"headers", "kuscia-token"}), tokenFor("carol-bob"));
   EXPECT_EQ(jsonGet(r.body, {"headers", "kuscia-origin-source"}), "alice");
   EXPECT_EQ(jsonGet(r.body, {"headers", "kuscia-host"}), "echo.bob.svc");
+
+  // carol relays alice's own requests to bob, and nothing else: not dave's (a peer of carol's
+  // without a transit route), not alice's in someone else's name.
+  auto refused = [](const HttpReply& c, const std::string& why) {
+    EXPECT_EQ(c.status, 403) << c.raw;
+    EXPECT_NE(c.header("kuscia-error-message").find(" return http code 403"), std::string::npos)
+        << c.raw;
+    EXPECT_NE(c.body.find(why), std::string::npos) << c.body;
+  };
+  auto asDave =
+      curl({carol.externalUrl("/from-dave"), "-H", "Kuscia-Source: dave", "-H",
+            "Kuscia-Token: " + tokenFor("dave-carol"), "-H", "Kuscia-Host: echo.bob.svc"});
+  refused(asDave, "carol relays nothing from dave to bob");
+  auto spoofed = curl({alice.internalUrl("/spoofed"), "-H", "Host: echo.bob.svc", "-H",
+                       "Kuscia-Origin-Source: dave"});
+  refused(spoofed, "Kuscia-Origin-Source \"dave\" is not alice");
+  // bob takes an origin other than carol from carol only for the transit route alice -> bob.
+  auto direct = curl({bob.externalUrl("/as-carol"), "-H", "Kuscia-Source: carol", "-H",
+                      "Kuscia-Token: " + tokenFor("carol-bob"), "-H", "Kuscia-Host: echo.bob.svc",
+                      "-H", "Kuscia-Origin-Source: dave"});
+  refused(direct, "no transit route dave-bob through carol");
+  auto underscored = curl({bob.externalUrl("/as-carol"), "-H", "Kuscia-Source: carol", "-H",
+                           "Kuscia-Token: " + tokenFor("carol-bob"), "-H",
+                           "Kuscia-Host: echo.bob.svc", "-H", "Kuscia_Origin_Source: dave"});
+  EXPECT_EQ(underscored.status, 400) << underscored.raw;
+  EXPECT_NE(underscored.body.find("kuscia_origin_source is spelt with underscores"),
+            std::string::npos)
+      << underscored.body;
+  auto relayedByHand = curl({bob.externalUrl("/as-carol"), "-H", "Kuscia-Source: carol", "-H",
+                             "Kuscia-Token: " + tokenFor("carol-bob"), "-H",
+                             "Kuscia-Host: echo.bob.svc", "-H", "Kuscia-Origin-Source: alice"});
+  EXPECT_EQ(relayedByHand.status, 200) << relayedByHand.raw;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// The control service of the master: routesFor (a domain's routes with its peers' public keys)
-// and acceptReport (an end's word on its own side of its routes, and only that).
+// The control service of the master: routesFor (a domain's routes with its peers' public keys,
+// and the transit routes it relays) and acceptReport (an end's word on its own side of its
+// routes, and only that).
 #include "routes_fixture.h"
 
 namespace kgate::auth::testing {
@@ -84,6 +85,19 @@ TEST_F(Control, RoutesForTransitRoutesGivesTheSourceTheFirstHopsEndpoint) {
   EXPECT_EQ(transit.at("transitEndpoint"), "http://carol.example:1080");
   // The destination of a transit route does not dial anything for it.
   EXPECT_FALSE(entry(ok(authority.routesFor("bob")), "dave-bob").contains("transitEndpoint"));
+  // The transit learns the pair it relays, and nothing to negotiate with either end.
+  json::object relayed = entry(ok(authority.routesFor("carol")), "dave-bob");
+  EXPECT_EQ(relayed.at("source"), "dave");
+  EXPECT_EQ(relayed.at("destination"), "bob");
+  EXPECT_EQ(relayed.at("transit"), "carol");
+  EXPECT_EQ(relayed.at("peer"), "");
+  EXPECT_EQ(relayed.at("peerPublicKey"), "");
+  EXPECT_FALSE(relayed.contains("transitEndpoint"));
+  // A domain that is neither an end nor the transit is not told.
+  json::object forAlice = ok(authority.routesFor("alice"));
+  std::string names;
+  for (const json::value& v : forAlice.at("routes").as_array()) names += str(v.at("name")) + " ";
+  EXPECT_EQ(names.find("dave-bob"), std::string::npos) << names;
 }
 
 TEST_F(Control, RoutesForRefusesUnknownAndInvalidDomains) {

@@ -143,6 +143,20 @@ TEST_F(RouteAdmin, TransitHopsMustBeDirect) {
               "route alice-bob is itself a transit route; the hops must be direct");
 }
 
+// The transit must know who asks it to relay, and the destination who relays.
+TEST_F(RouteAdmin, TransitHopsMustBeAuthenticated) {
+  ok(add("alice", "carol", "http://carol.example:1080", "None"));
+  ok(add("carol", "bob"));
+  expectError(add("alice", "bob", "", "Token", 86400, "carol"), 400,
+              "route alice-carol has no authentication; the hops of a transit route need Token "
+              "or MTLS");
+  ok(add("bob", "carol", "http://carol.example:1080"));
+  ok(add("carol", "alice", "http://alice.example:1080", "None"));
+  expectError(add("bob", "alice", "", "Token", 86400, "carol"), 400,
+              "route carol-alice has no authentication; the hops of a transit route need Token "
+              "or MTLS");
+}
+
 TEST_F(RouteAdmin, TheMasterCanBeATransitDomain) {
   ok(add("root", "bob"));
   json::object r = ok(add("alice", "bob", "", "Token", 86400, "root")).at("route").as_object();

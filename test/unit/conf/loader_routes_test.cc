@@ -1,4 +1,4 @@
-// Loader tests for the static routing block: services, routes, tokens.
+// Loader tests for the static routing block: services, routes, tokens, transit routes.
 #include "loader_test_util.h"
 
 namespace kgate::conf {
@@ -214,6 +214,58 @@ TEST(Tokens, Errors) {
   std::string e = errorsOf(kMinimal + "tokens:\n  bob: [\"a\\tb\"]\n");
   EXPECT_HAS(e, "tokens.bob[0]: token contains a control or non-ASCII character");
   EXPECT_HAS(errorsOf(kMinimal + "tokens: [a]\n"), "tokens: expected a map");
+}
+
+// alice (kMinimal) relays bob -> carol and ends erin -> alice through dave.
+TEST(TransitRoutes, TheNodeIsTheTransitOrTheDestination) {
+  Config c = parsed(withRoutes("  - {destination: carol, endpoint: http://c:1080, token: t}\n") +
+                    "tokens: {bob: [b], dave: [d]}\n"
+                    "transitRoutes:\n"
+                    "  - {source: bob, destination: carol, transit: alice}\n"
+                    "  - source: erin\n    destination: alice\n    transit: dave\n");
+  EXPECT_EQ(c.transitRoutes,
+            (std::vector<TransitRoute>{{"bob", "carol", "alice"}, {"erin", "alice", "dave"}}));
+}
+
+TEST(TransitRoutes, Errors) {
+  const std::string t = kMinimal + "transitRoutes:\n";
+  EXPECT_HAS(errorsOf(t + "  - {source: bob, destination: carol, transit: alice}\n"),
+             "/cfg/node.yaml:5: transitRoutes[0]: this node relays to carol but has no route to "
+             "it; add one under routes with its endpoint");
+  EXPECT_HAS(errorsOf(t + "  - {source: alice, destination: carol, transit: bob}\n"),
+             "transitRoutes[0]: this node is the source; its side is a route: - destination: "
+             "carol, transit: bob (under routes)");
+  EXPECT_HAS(errorsOf(t + "  - {source: bob, destination: carol, transit: dave}\n"),
+             "transitRoutes[0]: this node (alice) is neither the transit nor the destination");
+  EXPECT_HAS(errorsOf(t + "  - {source: bob, destination: alice, transit: bob}\n"),
+             "transitRoutes[0]: source, destination and transit must be three domains");
+  EXPECT_HAS(errorsOf(t + "  - {source: bob, destination: alice}\n"),
+             "/cfg/node.yaml:5: transitRoutes[0].transit: is required");
+  EXPECT_HAS(errorsOf(t + "  - {source: Bob, destination: alice, transit: dave}\n"),
+             "transitRoutes[0].source: domain ID \"Bob\" is invalid");
+  EXPECT_HAS(errorsOf(t + "  - {source: bob, destination: alice, via: dave}\n"),
+             "transitRoutes[0].via: unknown key \"via\"");
+  EXPECT_HAS(errorsOf(t + "  - {source: bob, destination: alice, transit: dave}\n"
+                          "  - {source: bob, destination: alice, transit: erin}\n"),
+             "/cfg/node.yaml:6: transitRoutes[1]: a transit route bob -> alice is already listed "
+             "at transitRoutes[0]");
+  const std::string relay = withRoutes(
+      "  - {destination: carol, endpoint: http://c:1080}\n"
+      "  - {destination: erin, transit: carol}\n");
+  EXPECT_HAS(
+      errorsOf(relay + "transitRoutes: [{source: bob, destination: erin, transit: alice}]\n"),
+      "transitRoutes[0]: the route to erin goes through carol; a relay goes one hop, so it "
+      "needs a route with an endpoint");
+  EXPECT_HAS(
+      errorsOf(relay + "transitRoutes: [{source: bob, destination: carol, transit: alice}]\n"),
+      "transitRoutes[0]: no tokens are listed for bob, so nothing it sends is accepted; add them "
+      "under tokens");
+  EXPECT_HAS(errorsOf(kMinimal + "tokens: {dave: [noop]}\n" +
+                      "transitRoutes: [{source: bob, destination: alice, transit: dave}]\n"),
+             "transitRoutes[0]: tokens.dave accepts anyone (noop); the hops of a transit route "
+             "need a token");
+  EXPECT_HAS(errorsOf(kMinimal + "transitRoutes: {source: bob}\n"),
+             "transitRoutes: expected a list of {source, destination, transit}, found a map");
 }
 
 }  // namespace

@@ -45,7 +45,8 @@ class FakeServerStream final : public ServerStream {
 };
 
 // The dataplane.md test-vector node: alice/gw-0, service svc, routes to bob (token TAB) and
-// carol (path prefix /gw), tokens bob: TOLD/TNEW and dave: noop.
+// carol (path prefix /gw), tokens bob: TOLD/TNEW and dave: noop; alice relays bob -> carol
+// (vector 18) and erin's requests reach her through bob.
 inline conf::Config vectorConfig() {
   conf::Config c;
   c.domainID = "alice";
@@ -64,6 +65,8 @@ inline conf::Config vectorConfig() {
   c.routes.push_back(carol);
   c.tokens["bob"] = {"TOLD", "TNEW"};
   c.tokens["dave"] = {"noop"};
+  c.transitRoutes.push_back({"bob", "carol", "alice"});
+  c.transitRoutes.push_back({"erin", "alice", "bob"});
   return c;
 }
 

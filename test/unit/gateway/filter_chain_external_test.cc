@@ -308,6 +308,116 @@ TEST_F(ExternalChain, RelaysStopAtTheGatewaysOwnServicesAndAtOneHop) {
             "Service \"svc.erin.svc\" is reached through carol; a relay goes one hop.");
 }
 
+// Only what a transit route makes this node the relay of: bob (whom alice relays to carol) only
+// there and only for his own requests; dave, whom alice accepts without authentication, nowhere.
+TEST_F(ExternalChain, RelaysOnlyTheTransitRoutesItCarries) {
+  EXPECT_TRUE(external(
+      "127.0.0.1",
+      {{"kuscia-source", "bob"}, {"kuscia-token", "TNEW"}, {"kuscia-host", "svc.bob.svc"}}));
+  EXPECT_EQ(ctx().status, 403);
+  EXPECT_EQ(ctx().cause, cause::kRelayRefused);
+  EXPECT_EQ(ctx().message,
+            "alice relays nothing from bob to bob: no transit route bob-bob through alice");
+  EXPECT_TRUE(external(
+      "127.0.0.1",
+      {{"kuscia-source", "dave"}, {"kuscia-token", "noop"}, {"kuscia-host", "svc.carol.svc"}}));
+  EXPECT_EQ(ctx().status, 403);
+  EXPECT_EQ(ctx().cause, cause::kRelayRefused);
+  EXPECT_EQ(ctx().message,
+            "dave is accepted without authentication, and alice relays only for peers that prove "
+            "who they are");
+  EXPECT_FALSE(external(
+      "127.0.0.1",
+      {{"kuscia-source", "dave"}, {"kuscia-token", "noop"}, {"kuscia-host", "svc.alice.svc"}}));
+  EXPECT_EQ(ctx().target, Target::Service);
+  EXPECT_TRUE(external("127.0.0.1", {{"kuscia-source", "bob"},
+                                     {"kuscia-token", "TNEW"},
+                                     {"kuscia-host", "svc.carol.svc"},
+                                     {"kuscia-origin-source", "erin"}}));
+  EXPECT_EQ(ctx().status, 403);
+  EXPECT_EQ(ctx().cause, cause::kRelayRefused);
+  EXPECT_EQ(ctx().message,
+            "a relay carries its sender's own requests; Kuscia-Origin-Source \"erin\" is not bob");
+}
+
+// Kuscia-Origin-Source names the sender itself, or a domain the sender is the transit of.
+TEST_F(ExternalChain, OriginSourceIsTheSenderOrRelayedByIt) {
+  EXPECT_FALSE(external("127.0.0.1", {{"kuscia-source", "bob"},
+                                      {"kuscia-token", "TNEW"},
+                                      {"kuscia-host", "svc.alice.svc"},
+                                      {"kuscia-origin-source", "erin"}}));
+  EXPECT_EQ(ctx().target, Target::Service);
+  EXPECT_EQ(reqHeaders().get("kuscia-origin-source"), "erin");
+  EXPECT_FALSE(external("127.0.0.1", {{"kuscia-source", "bob"},
+                                      {"kuscia-token", "TNEW"},
+                                      {"kuscia-host", "svc.alice.svc"},
+                                      {"kuscia-origin-source", "bob"}}));
+  EXPECT_EQ(ctx().target, Target::Service);
+  for (const char* source : {"bob", "dave"}) {
+    const char* token = std::string_view(source) == "bob" ? "TNEW" : "noop";
+    const char* origin = std::string_view(source) == "bob" ? "frank" : "erin";
+    for (const char* host : {"svc.alice.svc", "kgate-probe.alice.svc"}) {
+      EXPECT_TRUE(external("127.0.0.1", {{"kuscia-source", source},
+                                         {"kuscia-token", token},
+                                         {"kuscia-host", host},
+                                         {"kuscia-origin-source", origin}}));
+      EXPECT_EQ(ctx().status, 403) << source << " " << host;
+      EXPECT_EQ(ctx().cause, cause::kOriginRefused);
+    }
+    EXPECT_EQ(
+        ctx().message,
+        "Kuscia-Origin-Source \"" + std::string(origin) + "\" is not relayed by " + source +
+            ": no transit route " + origin + "-alice through " + source +
+            (std::string_view(source) == "dave" ? " (it is accepted without authentication)" : ""));
+  }
+}
+
+// Present but empty, the header would let a service fall back on Kuscia-Source: a relay names
+// its sender, and a local service gets no such header.
+TEST_F(ExternalChain, AnEmptyOriginSourceIsTheSender) {
+  EXPECT_FALSE(external("127.0.0.1", {{"kuscia-source", "bob"},
+                                      {"kuscia-token", "TNEW"},
+                                      {"kuscia-host", "svc.carol.svc"},
+                                      {"kuscia-origin-source", ""}}));
+  EXPECT_EQ(ctx().target, Target::Peer);
+  EXPECT_EQ(reqHeaders().get("kuscia-origin-source"), "bob");
+  EXPECT_EQ(count("kuscia-origin-source"), 1u);
+  EXPECT_FALSE(external("127.0.0.1", {{"kuscia-source", "bob"},
+                                      {"kuscia-token", "TNEW"},
+                                      {"kuscia-host", "svc.alice.svc"},
+                                      {"kuscia-origin-source", ""}}));
+  EXPECT_EQ(ctx().target, Target::Service);
+  EXPECT_FALSE(reqHeaders().has("kuscia-origin-source"));
+}
+
+// kgate reads identity headers spelt with dashes; one spelt with underscores is what a CGI or
+// WSGI service (or a peer) might read instead.
+TEST_F(ExternalChain, IdentityHeadersSpeltWithUnderscoresAre400) {
+  auto expectRefused = [&](const std::string& name) {
+    EXPECT_EQ(ctx().status, 400) << name;
+    EXPECT_EQ(ctx().cause, cause::kBadRequest);
+    EXPECT_EQ(ctx().message, name + " is spelt with underscores");
+  };
+  EXPECT_TRUE(external("127.0.0.1", {{"kuscia-source", "bob"},
+                                     {"kuscia-token", "TNEW"},
+                                     {"kuscia-host", "svc.alice.svc"},
+                                     {"kuscia_origin_source", "erin"}}));
+  expectRefused("kuscia_origin_source");
+  EXPECT_TRUE(external(
+      "127.0.0.1",
+      {{"kuscia_source", "bob"}, {"kuscia-token", "TNEW"}, {"kuscia-host", "svc.alice.svc"}}));
+  expectRefused("kuscia_source");
+  EXPECT_TRUE(external(
+      "127.0.0.1",
+      {{"kuscia-source", "bob"}, {"kuscia_token", "TNEW"}, {"kuscia-host", "svc.alice.svc"}}));
+  expectRefused("kuscia_token");
+  EXPECT_TRUE(external("127.0.0.1", {{"kuscia-source", "bob"},
+                                     {"kuscia-token", "TNEW"},
+                                     {"kuscia-origin_source", "bob"},
+                                     {"kuscia_host", "svc.alice.svc"}}));
+  expectRefused("kuscia-origin_source");
+}
+
 TEST_F(ExternalChain, NoB3HeadersAreAddedAndNoOriginSource) {
   EXPECT_FALSE(external("127.0.0.1", {{"kuscia-source", "bob"}, {"kuscia-token", "TNEW"},
                                       {"kuscia-host", "svc.alice.svc"}}));

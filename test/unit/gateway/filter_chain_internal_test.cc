@@ -42,6 +42,17 @@ TEST_F(InternalChain, V20OutboundHeadersAreOverwritten) {
   EXPECT_EQ(ctx().peer, "bob");
 }
 
+// A peer refuses them, and the router rewrites only the spellings with dashes.
+TEST_F(InternalChain, IdentityHeadersSpeltWithUnderscoresAreDropped) {
+  EXPECT_FALSE(internal(
+      "svc.bob.svc",
+      {{"kuscia_origin_source", "carol"}, {"kuscia_source", "carol"}, {"x_other", "kept"}}));
+  EXPECT_EQ(count("kuscia_origin_source"), 0u);
+  EXPECT_EQ(count("kuscia_source"), 0u);
+  EXPECT_EQ(reqHeaders().get("kuscia-origin-source"), "alice");
+  EXPECT_EQ(reqHeaders().get("x_other"), "kept");
+}
+
 TEST_F(InternalChain, OriginSourceIsKeptWhenPresent) {
   EXPECT_FALSE(internal("svc.bob.svc", {{"kuscia-origin-source", "carol"}}));
   EXPECT_EQ(reqHeaders().get("kuscia-origin-source"), "carol");

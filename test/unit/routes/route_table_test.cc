@@ -213,6 +213,21 @@ TEST(MakeUpstream, ExplicitSniWins) {
   EXPECT_EQ(name.hostHeader, "a.example");
 }
 
+TEST(RouteTable, TransitRoutesAnswerAsRelayOrAsDestination) {
+  conf::Config c = baseConfig();
+  c.transitRoutes = {{"bob", "carol", "alice"}, {"erin", "alice", "bob"}, {"x", "y", "z"}};
+  auto t = RouteTable::build(c);
+  ASSERT_TRUE(t.ok()) << t.error();
+  EXPECT_TRUE((*t)->relays("bob", "carol"));
+  EXPECT_FALSE((*t)->relays("carol", "bob"));
+  EXPECT_FALSE((*t)->relays("erin", "alice"));
+  EXPECT_TRUE((*t)->acceptsOrigin("erin", "bob"));
+  EXPECT_FALSE((*t)->acceptsOrigin("bob", "erin"));
+  EXPECT_FALSE((*t)->acceptsOrigin("erin", "dave"));
+  EXPECT_FALSE((*t)->relays("x", "y"));  // neither end nor transit here: nothing
+  EXPECT_FALSE((*t)->acceptsOrigin("x", "z"));
+}
+
 TEST(MakeUpstream, PoolKeyDistinguishesWhatMatters) {
   conf::Endpoint e = ep("https://bob.example.com:1080");
   Upstream base = makeUpstream(e, UpstreamProtocol::Http1, false, "", "");
