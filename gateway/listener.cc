@@ -23,8 +23,6 @@ constexpr auto kBufferRelease = std::chrono::milliseconds(100);
 // that serves it; a hand-over takes its node-wide count along (takeNodeCount).
 class ConnectionSlot {
  public:
-  ConnectionSlot(AcceptEnv& env, ListenerKind kind)
-      : ConnectionSlot(env, kind, NodeConnectionCount(env.nodeConnections)) {}
   ConnectionSlot(AcceptEnv& env, ListenerKind kind, NodeConnectionCount counted)
       : env_(&env), kind_(kind), node_(std::move(counted)) {
     if (env_->stats) env_->stats->connectionOpened(kind_);
@@ -181,8 +179,10 @@ ConnectionInfo newConnectionInfo(const ListenerSpec& spec, const tcp::endpoint& 
 // The socket's TCP_NODELAY and TCP_NOTSENT_LOWAT come from the listener (bindAcceptor), and
 // the peer's address from accept: no syscall here for either.
 awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, ListenerSpec spec,
-                                AcceptEnv& env) {
-  ConnectionSlot slot(env, spec.kind);  // first: whatever fails after it uncounts the connection
+                                AcceptEnv& env, NodeConnectionCount counted) {
+  ConnectionSlot slot(
+      env, spec.kind,
+      std::move(counted));  // first: whatever fails after it uncounts the connection
   std::unique_ptr<Transport> transport;
   if (spec.tls) {
     transport = std::make_unique<Transport>(std::move(socket), spec.tls, Transport::Role::Server);
@@ -247,13 +247,13 @@ awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv
       co_await backoff.async_wait(kUseTuple);
       continue;
     }
-    if (env.nodeConnections &&
-        env.nodeConnections->load(std::memory_order_relaxed) >= env.limits().maxConnections) {
+    auto counted = NodeConnectionCount::claim(env.nodeConnections, env.limits().maxConnections);
+    if (!counted) {
       error_code ignored;
       socket.close(ignored);  // over limits.maxConnections: refuse at once
       continue;
     }
-    auto serve = serveConnection(std::move(socket), peer, spec, env);
+    auto serve = serveConnection(std::move(socket), peer, spec, env, std::move(*counted));
     // Counted before it can run (spawn may start it here), uncounted by its slot.
     if (env.load) env.load->fetch_add(1, std::memory_order_relaxed);
     try {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <utility>
 
 #include "conf/config.h"
@@ -33,8 +34,14 @@ class ConnectionBalancer;
 class NodeConnectionCount {
  public:
   NodeConnectionCount() = default;
-  explicit NodeConnectionCount(std::atomic<uint32_t>* count) : count_(count) {
-    if (count_) count_->fetch_add(1, std::memory_order_relaxed);
+  // A place if fewer than `max` are taken (always when count is null): taking and checking are
+  // one step, so workers accepting at once cannot overshoot the limit together.
+  static std::optional<NodeConnectionCount> claim(std::atomic<uint32_t>* count, uint32_t max) {
+    if (count && count->fetch_add(1, std::memory_order_relaxed) >= max) {
+      count->fetch_sub(1, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+    return NodeConnectionCount(count);
   }
   NodeConnectionCount(NodeConnectionCount&& o) noexcept
       : count_(std::exchange(o.count_, nullptr)) {}
@@ -44,6 +51,7 @@ class NodeConnectionCount {
   }
 
  private:
+  explicit NodeConnectionCount(std::atomic<uint32_t>* count) : count_(count) {}
   std::atomic<uint32_t>* count_ = nullptr;
 };
 
@@ -74,9 +82,9 @@ struct Handover {
 
 awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv& env);
 // Serves one accepted connection to its end, or hands it over to another worker after its
-// handshake; `env.load` already counts it.
+// handshake; `env.load` and `counted` already count it.
 awaitable<void> serveConnection(tcp::socket socket, tcp::endpoint peer, ListenerSpec spec,
-                                AcceptEnv& env);
+                                AcceptEnv& env, NodeConnectionCount counted);
 // On the worker that takes over a connection, once its transport is attached there: serves it
 // to its end. `env.load` already counts it (the balancer did).
 void serveHandover(Handover h, ListenerSpec spec, AcceptEnv& env);

@@ -86,7 +86,8 @@ TEST_F(Balancer, AConnectionInTransitStillCountsOnTheNode) {
     if (!kept) kept.emplace(std::move(h));  // taken: its count lives on with it
   });
   auto counted = [&] {
-    return Handover{ListenerKind::External, nullptr, {}, {}, NodeConnectionCount(&node)};
+    return Handover{
+        ListenerKind::External, nullptr, {}, {}, *NodeConnectionCount::claim(&node, UINT32_MAX)};
   };
   Handover first = counted(), second = counted();
   EXPECT_EQ(node, 2u);
@@ -96,6 +97,21 @@ TEST_F(Balancer, AConnectionInTransitStillCountsOnTheNode) {
   EXPECT_EQ(node, 1u);
   kept.reset();
   EXPECT_EQ(node, 0u);
+}
+
+// limits.maxConnections: taking a place and checking the limit are one step, so workers
+// accepting at the same moment cannot all slip under it.
+TEST(NodeConnectionCount, ClaimsAPlaceOnlyUnderTheLimit) {
+  std::atomic<uint32_t> node{1};
+  {
+    auto place = NodeConnectionCount::claim(&node, 2);
+    ASSERT_TRUE(place.has_value());
+    EXPECT_EQ(node.load(), 2u);
+    EXPECT_FALSE(NodeConnectionCount::claim(&node, 2).has_value());
+    EXPECT_EQ(node.load(), 2u);  // a refused claim leaves no trace
+  }
+  EXPECT_EQ(node.load(), 1u);  // the place is given back with the connection
+  EXPECT_TRUE(NodeConnectionCount::claim(nullptr, 0).has_value());  // uncounted listeners
 }
 
 }  // namespace
