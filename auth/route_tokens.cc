@@ -116,6 +116,11 @@ void SourceTokens::onHeartbeat(HeartbeatState state, int64_t nowSeconds) {
       if (current_) confirmedAt_ = nowSeconds;
       break;
     case HeartbeatState::TokenNotFound:
+      // A destination with several masters learns a token from the one that negotiated it a
+      // second or so later; until then the others do not know it. A token never confirmed gets
+      // a few seconds (heartbeats go on meanwhile) before it is given up.
+      if (current_ && confirmedAt_ == 0 && nowSeconds - installedAt_ < kSettleSeconds) break;
+      [[fallthrough]];
     case HeartbeatState::NoAuthentication:
       // The destination no longer accepts our token: a fresh handshake (the revision rule
       // lets the destination pick the next one even though we propose 1).

@@ -34,7 +34,9 @@ class SourceTokens {
   int64_t nextRequestTime(int64_t nowNanos);
   void install(const NegotiatedToken& token, int64_t nowSeconds);
   // Heartbeat outcome. TokenNotFound or NoAuthentication drop the token (a fresh full handshake
-  // follows); TokenReady records the confirmation.
+  // follows), but TokenNotFound only kSettleSeconds after a token was installed if no heartbeat
+  // confirmed it yet; TokenReady records the confirmation.
+  static constexpr int64_t kSettleSeconds = 5;
   void onHeartbeat(HeartbeatState state, int64_t nowSeconds);
   // Failed handshake attempts back off exponentially (1 s .. 60 s) and never change revisions.
   void onHandshakeFailure(int64_t nowSeconds);

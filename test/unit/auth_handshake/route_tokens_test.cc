@@ -123,6 +123,26 @@ TEST(SourceTokens, HeartbeatOutcomes) {
   EXPECT_FALSE(src.current());
 }
 
+// A destination's other masters learn a new token about a second after the one that issued it:
+// their TokenNotFound for a token never confirmed is not taken at once.
+TEST(SourceTokens, ANewTokenSettlesBeforeTokenNotFoundDropsIt) {
+  SourceTokens src;
+  src.install(fakeToken(3), kT0);
+  src.onHeartbeat(HeartbeatState::TokenNotFound, kT0);
+  src.onHeartbeat(HeartbeatState::TokenNotFound, kT0 + SourceTokens::kSettleSeconds - 1);
+  ASSERT_TRUE(src.current());
+  src.onHeartbeat(HeartbeatState::TokenNotFound, kT0 + SourceTokens::kSettleSeconds);
+  EXPECT_FALSE(src.current());  // not a replica's delay: negotiate again
+
+  src.install(fakeToken(4), kT0 + 10);
+  src.onHeartbeat(HeartbeatState::TokenReady, kT0 + 10);
+  src.onHeartbeat(HeartbeatState::TokenNotFound, kT0 + 11);  // confirmed, then lost: at once
+  EXPECT_FALSE(src.current());
+  src.install(fakeToken(5), kT0 + 20);
+  src.onHeartbeat(HeartbeatState::NoAuthentication, kT0 + 20);  // no route there: at once
+  EXPECT_FALSE(src.current());
+}
+
 TEST(SourceTokens, RequestTimesOnlyGrow) {
   SourceTokens src;
   EXPECT_EQ(src.nextRequestTime(1000), 1000);
