@@ -119,7 +119,10 @@ void SourceTokens::onHeartbeat(HeartbeatState state, int64_t nowSeconds) {
       // A destination with several masters learns a token from the one that negotiated it a
       // second or so later; until then the others do not know it. A token never confirmed gets
       // a few seconds (heartbeats go on meanwhile) before it is given up.
-      if (current_ && confirmedAt_ == 0 && nowSeconds - installedAt_ < kSettleSeconds) break;
+      // (A clock that went back, or another master's, does not stretch it.)
+      if (current_ && confirmedAt_ == 0 && nowSeconds >= installedAt_ &&
+          nowSeconds - installedAt_ < kSettleSeconds)
+        break;
       [[fallthrough]];
     case HeartbeatState::NoAuthentication:
       // The destination no longer accepts our token: a fresh handshake (the revision rule

@@ -253,11 +253,11 @@ awaitable<void> acceptLoop(tcp::acceptor& acceptor, ListenerSpec spec, AcceptEnv
       socket.close(ignored);  // over limits.maxConnections: refuse at once
       continue;
     }
-    auto serve = serveConnection(std::move(socket), peer, spec, env, std::move(*counted));
     // Counted before it can run (spawn may start it here), uncounted by its slot.
     if (env.load) env.load->fetch_add(1, std::memory_order_relaxed);
-    try {
-      spawn(ex, std::move(serve), "connection");
+    try {  // the coroutine's frame is allocated here too
+      spawn(ex, serveConnection(std::move(socket), peer, spec, env, std::move(*counted)),
+            "connection");
     } catch (const std::exception& e) {  // out of memory: this connection goes, not the listener
       if (env.load) env.load->fetch_sub(1, std::memory_order_relaxed);
       KGATE_LOG(Error, toString(spec.kind) << " listener: cannot serve a connection: " << e.what());

@@ -28,11 +28,17 @@ bool originRefused(StreamContext& ctx, const routes::RouteTable& table) {
     return false;
   }
   if (origin == ctx.source) return false;
-  if (sourceProven(ctx) && table.acceptsOrigin(origin, ctx.source)) return false;
+  const std::string named = "Kuscia-Origin-Source \"" + std::string(origin) + "\"";
+  if (!sourceProven(ctx)) {
+    ctx.reply(403, cause::kOriginRefused,
+              named + " is not believed from " + ctx.source +
+                  ", which is accepted without authentication");
+    return true;
+  }
+  if (table.acceptsOrigin(origin, ctx.source)) return false;
   ctx.reply(403, cause::kOriginRefused,
-            "Kuscia-Origin-Source \"" + std::string(origin) + "\" is not relayed by " + ctx.source +
-                ": no transit route " + std::string(origin) + "-" + table.self() + " through " +
-                ctx.source + (sourceProven(ctx) ? "" : " (it is accepted without authentication)"));
+            named + " is not relayed by " + ctx.source + ": no transit route " +
+                std::string(origin) + "-" + table.self() + " through " + ctx.source);
   return true;
 }
 

@@ -141,6 +141,9 @@ TEST(SourceTokens, ANewTokenSettlesBeforeTokenNotFoundDropsIt) {
   src.install(fakeToken(5), kT0 + 20);
   src.onHeartbeat(HeartbeatState::NoAuthentication, kT0 + 20);  // no route there: at once
   EXPECT_FALSE(src.current());
+  src.install(fakeToken(6), kT0 + 30);
+  src.onHeartbeat(HeartbeatState::TokenNotFound, kT0 + 29);  // the clock went back: at once
+  EXPECT_FALSE(src.current());
 }
 
 TEST(SourceTokens, RequestTimesOnlyGrow) {

@@ -46,7 +46,7 @@ class FakeServerStream final : public ServerStream {
 
 // The dataplane.md test-vector node: alice/gw-0, service svc, routes to bob (token TAB) and
 // carol (path prefix /gw), tokens bob: TOLD/TNEW and dave: noop; alice relays bob -> carol
-// (vector 18) and erin's requests reach her through bob.
+// (vector 18) and erin's requests reach her through bob (and, on paper, dave).
 inline conf::Config vectorConfig() {
   conf::Config c;
   c.domainID = "alice";
@@ -67,6 +67,9 @@ inline conf::Config vectorConfig() {
   c.tokens["dave"] = {"noop"};
   c.transitRoutes.push_back({"bob", "carol", "alice"});
   c.transitRoutes.push_back({"erin", "alice", "bob"});
+  // dave is accepted without authentication: these give him nothing.
+  c.transitRoutes.push_back({"dave", "carol", "alice"});
+  c.transitRoutes.push_back({"erin", "alice", "dave"});
   return c;
 }
 

@@ -364,12 +364,39 @@ TEST_F(ExternalChain, OriginSourceIsTheSenderOrRelayedByIt) {
       EXPECT_EQ(ctx().status, 403) << source << " " << host;
       EXPECT_EQ(ctx().cause, cause::kOriginRefused);
     }
-    EXPECT_EQ(
-        ctx().message,
-        "Kuscia-Origin-Source \"" + std::string(origin) + "\" is not relayed by " + source +
-            ": no transit route " + origin + "-alice through " + source +
-            (std::string_view(source) == "dave" ? " (it is accepted without authentication)" : ""));
   }
+  EXPECT_EQ(ctx().message,
+            "Kuscia-Origin-Source \"erin\" is not believed from dave, which is accepted without "
+            "authentication");  // though a transit route erin-alice through dave exists
+  EXPECT_TRUE(external("127.0.0.1", {{"kuscia-source", "bob"},
+                                     {"kuscia-token", "TNEW"},
+                                     {"kuscia-host", "svc.alice.svc"},
+                                     {"kuscia-origin-source", "frank"}}));
+  EXPECT_EQ(ctx().message,
+            "Kuscia-Origin-Source \"frank\" is not relayed by bob: no transit route frank-alice "
+            "through bob");
+}
+
+// The handshake service needs no credentials and reads the origin as the heartbeat's source:
+// no origin rule applies there. The master's control service is held to it.
+TEST_F(ExternalChain, OriginRulesSkipTheHandshakeButHoldForControl) {
+  EXPECT_FALSE(
+      external("127.0.0.1",
+               {{"kuscia-host", "kuscia-handshake.alice.svc"}, {"kuscia-origin-source", "mallory"}},
+               "/handshake"));
+  EXPECT_EQ(ctx().target, Target::Handshake);
+  conf::Config master = kgate::testing::vectorConfig();
+  master.mode = conf::Mode::Master;
+  configure(master);
+  EXPECT_FALSE(external("127.0.0.1", {{"kuscia-source", "bob"},
+                                      {"kuscia-token", "TNEW"},
+                                      {"kuscia-host", "kgate-control.alice.svc"}}));
+  EXPECT_EQ(ctx().target, Target::Control);
+  EXPECT_TRUE(external("127.0.0.1", {{"kuscia-source", "bob"},
+                                     {"kuscia-token", "TNEW"},
+                                     {"kuscia-host", "kgate-control.alice.svc"},
+                                     {"kuscia-origin-source", "carol"}}));
+  EXPECT_EQ(ctx().cause, cause::kOriginRefused);
 }
 
 // Present but empty, the header would let a service fall back on Kuscia-Source: a relay names
