@@ -225,8 +225,7 @@ std::string unsupportedTransit(const Config& cfg, const TransitRoute& t) {
   auto tokens = cfg.tokens.find(peer);
   if (tokens == cfg.tokens.end())
     return "no tokens are listed for " + peer +
-           ", so nothing it sends is accepted; add them "
-           "under tokens";
+           ", so nothing it sends is accepted; add them under tokens";
   if (std::find(tokens->second.begin(), tokens->second.end(), "noop") != tokens->second.end())
     return "tokens." + peer + " accepts anyone (noop); the hops of a transit route need a token";
   return "";
