@@ -326,15 +326,16 @@ Reply Authority::routesFor(const std::string& domain) {
 
   json::array out;
   for (const auto& [name, r] : byName) {
+    const bool relayed = r->transit == domain;
+    if (!relayed && r->source != domain && r->destination != domain) continue;
     json::object o = routeJson(*r, master);
-    if (r->transit == domain) {
+    if (relayed) {
       // The transit relays it: it needs the ends' names, nothing to negotiate.
       o["peer"] = "";
       o["peerPublicKey"] = "";
       out.push_back(std::move(o));
       continue;
     }
-    if (r->source != domain && r->destination != domain) continue;
     const std::string& peer = r->source == domain ? r->destination : r->source;
     o["peer"] = peer;
     auto key = keys.find(peer);

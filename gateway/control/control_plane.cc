@@ -1,6 +1,5 @@
 #include "gateway/control/control_plane.h"
 
-#include <algorithm>
 #include <boost/json.hpp>
 
 #include "certs/files.h"
@@ -191,13 +190,11 @@ Result<std::shared_ptr<const Snapshot>> ControlPlane::build() {
   }
   for (auto& r : transit)
     if (reachable.count(r.transit)) c->routes.push_back(std::move(r));
-  // Transit routes this node relays or ends: what its external listener lets peers do.
-  for (const auto& [name, r] : routes_) {
-    if (r.transit.empty() || isSource(r)) continue;
-    conf::TransitRoute t{r.source, r.destination, r.transit};
-    if (std::find(c->transitRoutes.begin(), c->transitRoutes.end(), t) == c->transitRoutes.end())
-      c->transitRoutes.push_back(std::move(t));
-  }
+  // Transit routes this node relays or ends: what its external listener lets peers do (the
+  // route table keeps them as sets, so one also in the config is harmless).
+  for (const auto& [name, r] : routes_)
+    if (!r.transit.empty() && !isSource(r))
+      c->transitRoutes.push_back({r.source, r.destination, r.transit});
   std::vector<std::pair<std::string, const auth::DestinationTokens*>> negotiated;
   for (const auto& [name, r] : routes_) {
     if (r.destination != config_->domainID || !r.transit.empty() || c->tokens.count(r.source))
