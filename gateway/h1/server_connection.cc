@@ -47,6 +47,16 @@ class ServerConnection::Stream final : public ServerStream {
   awaitable<Error> writeBody(std::string_view data, bool endStream) override;
   awaitable<Error> writeTrailers(const http::Headers& trailers) override;
   void abort() override {
+    // After the whole response only the rest of the request body is refused. Closing on unread
+    // bytes would reset the connection, and a reset can destroy the answer before a client
+    // still sending reads it: the pending read is stopped and run() closes with a linger.
+    if (delivered_ && !aborted_) {
+      if (!c_.parser_->done()) {
+        bodyRefused_ = true;
+        c_.transport_->cancel();
+      }
+      return;
+    }
     aborted_ = true;
     c_.transport_->close();
   }
@@ -55,6 +65,7 @@ class ServerConnection::Stream final : public ServerStream {
   uint64_t bodyBytesWritten() const override { return written_; }
 
   bool complete() const { return ended_ && !aborted_; }
+  bool bodyRefused() const { return bodyRefused_; }
   bool keepAlive() const { return keepAlive_; }
   void forceClose() { keepAlive_ = false; }
 
@@ -68,6 +79,8 @@ class ServerConnection::Stream final : public ServerStream {
   std::string out_;  // head (and chunk framing) waiting to go out with the next body piece
   bool headSent_ = false;
   bool ended_ = false;
+  bool delivered_ = false;  // the last of the response went out
+  bool bodyRefused_ = false;
   bool aborted_ = false;
   bool keepAlive_ = false;
   bool continueSent_ = false;
@@ -170,6 +183,7 @@ awaitable<Error> ServerConnection::Stream::flush(std::string_view data, std::str
     co_return Error::PeerClosed;
   }
   written_ += data.size();
+  delivered_ = ended_;
   co_return Error::Ok;
 }
 
@@ -317,6 +331,8 @@ awaitable<void> ServerConnection::run() {
     active_ = &stream;
     co_await env_.handler.serve(stream);
     active_ = nullptr;
+    // Its reader has returned (the handler waits for it): the rest can be read as usual.
+    if (stream.bodyRefused()) transport_->clearCancel();
     bool unread = !parser_->done();
     bool reusable = stream.complete() && transport_->isOpen() && stream.keepAlive();
     if (reusable && unread) reusable = co_await discardBody(stream);

@@ -1,7 +1,8 @@
 // Slow clients against the downstream codecs, over real loopback sockets: a client that stops
 // reading is dropped after sendTimeout, a request head that trickles in is cut headerTimeout
 // after its first byte (HTTP/1.1 head, HTTP/2 header block), and a connection that never starts
-// its first request does not get the keep-alive idleTimeout.
+// its first request does not get the keep-alive idleTimeout; and a client still sending a body
+// the answer came before is not reset when the handler gives the rest up.
 #include <gtest/gtest.h>
 
 #include <boost/asio/read.hpp>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "gateway/event.h"
 #include "gateway/h1/server_connection.h"
 #include "gateway/h2/server_session.h"
 #include "gateway/metrics.h"
@@ -196,6 +198,77 @@ TEST_F(SlowClient, AnHttp2HeaderBlockThatNeverEndsIsCut) {
   EXPECT_TRUE(closed);
   EXPECT_TRUE(served);
   EXPECT_EQ(timeouts("header"), 1u);
+}
+
+// Answers before reading the body (as the proxy relays an upstream's early 413), waits for the
+// test's go, then gives the rest of the body up as the proxy does once the answer is out.
+class AnswersEarlyThenGivesUp final : public StreamHandler {
+ public:
+  explicit AnswersEarlyThenGivesUp(Event& go) : go_(go) {}
+  awaitable<void> serve(ServerStream& stream) override {
+    http::ResponseHead head;
+    head.status = 413;
+    co_await stream.writeHead(head, true);
+    co_await go_.wait();
+    stream.abort();
+  }
+  awaitable<void> reject(ServerStream&, int, std::string_view) override { co_return; }
+
+ private:
+  Event& go_;
+};
+
+// The client learns of the refusal while it still sends: with what it sent since unread,
+// closing would reset the connection, and a reset can destroy the answer before the client
+// reads it (curl then reports no answer at all). The connection drops the rest and closes once
+// the client has finished.
+TEST_F(SlowClient, AClientStillSendingABodyRefusedAfterTheAnswerIsNotReset) {
+  Event go(io_.get_executor());
+  AnswersEarlyThenGivesUp early(go);
+  h1::ServerConnection conn(std::move(server_), ReadBuffer{},
+                            ConnectionEnv{sweeper_, registry_, early, limits_, ConnectionInfo{},
+                                          &stats_, {}});
+  net::co_spawn(io_, [&]() -> awaitable<void> { co_await conn.run(); served_ = true; },
+                net::detached);
+  std::optional<error_code> end;  // what ended the client: a reset, or the close it awaits
+  net::co_spawn(io_, [&]() -> awaitable<void> {
+    std::string head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n";
+    co_await net::async_write(*client_, net::buffer(head + std::string(1000, 'x')), kUseTuple);
+    char buf[4096];
+    while (answer_.find("\r\n\r\n") == std::string::npos) {
+      auto [ec, n] = co_await client_->async_read_some(net::buffer(buf), kUseTuple);
+      answer_.append(buf, n);
+      if (ec) co_return;
+    }
+    // More of the body, unread by anyone when the handler gives up.
+    auto [ec, n] = co_await net::async_write(*client_, net::buffer(std::string(50000, 'x')),
+                                             kUseTuple);
+    EXPECT_FALSE(ec) << ec.message();
+    go.notify();
+    // The reset, if any, fails this write, or else the read after it.
+    std::tie(ec, n) = co_await net::async_write(*client_, net::buffer(std::string(100000, 'x')),
+                                                kUseTuple);
+    if (ec) {
+      end = ec;
+      co_return;
+    }
+    error_code ignored;
+    client_->shutdown(tcp::socket::shutdown_send, ignored);
+    for (;;) {
+      auto [e, got] = co_await client_->async_read_some(net::buffer(buf), kUseTuple);
+      answer_.append(buf, got);
+      if (e) {
+        end = e;
+        break;
+      }
+    }
+  }, net::detached);
+  runUntil([&] { return end.has_value() && served_; }, 15s);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(*end, net::error::eof) << end->message();
+  EXPECT_TRUE(served_);
+  EXPECT_EQ(answer_.substr(0, 12), "HTTP/1.1 413") << answer_;
+  EXPECT_NE(answer_.find("connection: close"), std::string::npos) << answer_;
 }
 
 }  // namespace
