@@ -189,6 +189,9 @@ class Transport {
     std::unique_ptr<uint8_t[]> in;
     size_t begin = 0, end = 0, plainBegin = 0, plainEnd = 0;
     error_code inError;  // for every later read: eof after close_notify, or why input failed
+    // The last read from the socket came back short (or empty): it held no more then, so the
+    // next read goes straight to Asio's wait (readOwn).
+    bool drained = false;
     std::string handshake;  // a post-handshake message's first bytes, until it is whole
     uint32_t recordsWithoutData = 0;  // in a row (kMaxRecordsWithoutData)
     // A sealed record (a KeyUpdate before it at times), [outBegin, outEnd) still to be sent.

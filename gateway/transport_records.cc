@@ -185,18 +185,24 @@ error_code Transport::fillInput() {
     std::memcpy(r.in.get() + r.end, early_.data() + earlyBegin_, n);
     r.end += n;
     earlyBegin_ = earlyEnd_ = 0;
+    r.drained = n < early_.size();
     if (n > 0) return {};
     error_code e = std::exchange(earlyError_, {});
     if (e == net::error::eof) return endOfInput();
     return e;
   }
-  ssize_t got = ::recv(socket_.native_handle(), r.in.get() + r.end, kInputCapacity - r.end, 0);
+  size_t room = kInputCapacity - r.end;
+  ssize_t got = ::recv(socket_.native_handle(), r.in.get() + r.end, room, 0);
   if (got > 0) {
     r.end += static_cast<size_t>(got);
+    r.drained = static_cast<size_t>(got) < room;
     return {};
   }
   if (got == 0) return endOfInput();
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return net::error::would_block;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    r.drained = true;
+    return net::error::would_block;
+  }
   if (errno == EINTR) return {};
   return error_code(errno, boost::system::system_category());
 }
@@ -225,7 +231,9 @@ awaitable<std::pair<error_code, size_t>> Transport::readOwn(char* p, size_t n) {
     if (r.inError) co_return std::pair{r.inError, size_t{0}};
     if (openBufferedRecord()) continue;
     if (cancelled_) co_return std::pair{error_code(net::error::operation_aborted), size_t{0}};
-    error_code ec = fillInput();
+    // After a short read the socket is most likely empty: Asio's read below tries it once before
+    // it waits, and a recv of ours first would only find nothing too.
+    error_code ec = r.drained && !hasEarlyInput() ? net::error::would_block : fillInput();
     if (ec == net::error::would_block) {
       armBufferRelease();
       auto [e, got] = co_await socket_.async_receive(net::buffer(early_), kUseTuple);
