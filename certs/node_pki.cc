@@ -9,6 +9,7 @@
 #include "certs/ca.h"
 #include "certs/files.h"
 #include "certs/ossl_util.h"
+#include "conf/ascii.h"
 
 namespace kgate::certs {
 
@@ -19,15 +20,10 @@ constexpr mode_t kCertMode = 0644;
 // Re-issue leaves this long before expiry so a node never serves an expired certificate.
 constexpr auto kRenewBefore = std::chrono::hours(24 * 30);
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 // The form certSubjectAltNames reports, so wanted and present SANs compare as sets.
 std::string sanKey(const std::string& san) {
   std::string ip = detail::canonicalIp(san);
-  return ip.empty() ? "DNS:" + lower(san) : "IP:" + ip;
+  return ip.empty() ? "DNS:" + conf::asciiLower(san) : "IP:" + ip;
 }
 
 // base first, then extra, without empties or duplicates (DNS names compare case-insensitively).
@@ -54,7 +50,7 @@ bool leafMatches(X509& cert, const CertSpec& spec, const X509& ca, const EVP_PKE
   std::set<std::string> want, have;
   for (const std::string& san : spec.sans) want.insert(sanKey(san));
   for (const std::string& san : certSubjectAltNames(cert)) {
-    have.insert(san.rfind("DNS:", 0) == 0 ? "DNS:" + lower(san.substr(4)) : san);
+    have.insert(san.rfind("DNS:", 0) == 0 ? "DNS:" + conf::asciiLower(san.substr(4)) : san);
   }
   return want == have;
 }

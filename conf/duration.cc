@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "conf/ascii.h"
+
 namespace kgate::conf {
 namespace {
 
@@ -19,12 +21,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) out += static_cast<char>(std::tolower(c));
-  return out;
 }
 
 Failure bad(std::string_view text, const std::string& what) {
@@ -85,7 +81,7 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
     }
     size_t unitLen = 0;
     while (unitLen < s.size() && std::isalpha(static_cast<unsigned char>(s[unitLen]))) ++unitLen;
-    std::string unit = lower(s.substr(0, unitLen));
+    std::string unit = asciiLower(s.substr(0, unitLen));
     uint64_t scale = 0;
     if (unit == "ms") scale = 1;
     else if (unit == "s") scale = 1000;
@@ -115,7 +111,7 @@ Result<uint64_t> parseByteSize(std::string_view text) {
   uint64_t n = 0;
   int used = readNumber(s, n);
   if (used < 0) return bad(text, "too large");
-  std::string unit = lower(trim(s.substr(used)));
+  std::string unit = asciiLower(trim(s.substr(used)));
   uint64_t scale = 0;
   if (unit.empty() || unit == "b") scale = 1;
   else if (unit == "k" || unit == "kb") scale = 1000;

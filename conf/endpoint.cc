@@ -6,15 +6,10 @@
 #include <cctype>
 #include <string>
 
+#include "conf/ascii.h"
+
 namespace kgate::conf {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool isDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
@@ -79,7 +74,7 @@ Result<Endpoint> parseEndpoint(std::string_view url) {
     return bad(url, "not a URL; expected http[s]://host[:port][/path]");
   }
   Endpoint ep;
-  ep.scheme = lower(url.substr(0, sep));
+  ep.scheme = asciiLower(url.substr(0, sep));
   if (ep.scheme != "http" && ep.scheme != "https") {
     return bad(url, "scheme must be http or https");
   }
@@ -112,7 +107,7 @@ Result<Endpoint> parseEndpoint(std::string_view url) {
     if (host.find(':') == std::string_view::npos || !isIpLiteral(host)) {
       return bad(url, "invalid IPv6 address in brackets");
     }
-    ep.host = lower(host);
+    ep.host = asciiLower(host);
   } else {
     auto colon = authority.find(':');
     host = authority.substr(0, colon);
@@ -127,7 +122,7 @@ Result<Endpoint> parseEndpoint(std::string_view url) {
     if (!isIpLiteral(host) && !isDnsName(host)) {
       return bad(url, "host \"" + std::string(host) + "\" is not a valid host name or IP address");
     }
-    ep.host = lower(host);
+    ep.host = asciiLower(host);
   }
 
   if (hasPort) {

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 
+#include "conf/ascii.h"
 #include "conf/datastore.h"
 #include "conf/domain_id.h"
 #include "conf/endpoint.h"
@@ -26,12 +27,6 @@ using namespace detail;
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxFileBytes = 4 << 20;  // a config is a few KiB; more means the wrong file
-
-std::string lower(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) out += static_cast<char>(std::tolower(c));
-  return out;
-}
 
 // Standard base64 with padding, whitespace ignored (block scalars wrap). The key itself is
 // parsed by certs/, which conf must not depend on; this only catches pasting the wrong thing.
@@ -69,7 +64,7 @@ bool isInstanceName(std::string_view s) {
 std::string hostName() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  return lower(buf);
+  return asciiLower(buf);
 }
 
 // What the top-level pass leaves for the later ones.

@@ -5,17 +5,12 @@
 #include <filesystem>
 #include <map>
 
+#include "conf/ascii.h"
 #include "conf/duration.h"
 #include "conf/loader_internal.h"
 
 namespace kgate::conf::detail {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) out += static_cast<char>(std::tolower(c));
-  return out;
-}
 
 size_t editDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -263,7 +258,7 @@ bool readChoice(Ctx& ctx, const YAML::Node& node, const std::string& path,
   if (!s) return false;
   size_t i = 0;
   for (auto c : choices) {
-    if (lower(*s) == lower(c)) {
+    if (asciiLower(*s) == asciiLower(c)) {
       out = i;
       return true;
     }
