@@ -46,8 +46,10 @@ class ServerStream {
   virtual awaitable<Error> writeBody(std::string_view data, bool endStream) = 0;
   // Ends the response with trailers (HTTP/2, or chunked HTTP/1.1 when the client allows them).
   virtual awaitable<Error> writeTrailers(const http::Headers& trailers) = 0;
-  // Gives up on the stream: HTTP/2 RST_STREAM, HTTP/1.1 closes the connection. Wakes any
-  // pending operation on it with an error. Safe to call more than once.
+  // Gives up on the stream: HTTP/2 RST_STREAM, HTTP/1.1 closes the connection. Once the whole
+  // response is out, only the rest of the request body is refused (RST_STREAM NO_ERROR; HTTP/1.1
+  // stops reading it and drains it or closes with a linger). Wakes any pending operation on it
+  // with an error. Safe to call more than once.
   virtual void abort() = 0;
 
   virtual bool headWritten() const = 0;

@@ -241,12 +241,12 @@ TEST_F(SlowClient, AClientStillSendingABodyRefusedAfterTheAnswerIsNotReset) {
       if (ec) co_return;
     }
     // More of the body, unread by anyone when the handler gives up.
-    auto [ec, n] = co_await net::async_write(*client_, net::buffer(std::string(50000, 'x')),
+    auto [ec, n] = co_await net::async_write(*client_, net::buffer(std::string(16000, 'x')),
                                              kUseTuple);
     EXPECT_FALSE(ec) << ec.message();
     go.notify();
     // The reset, if any, fails this write, or else the read after it.
-    std::tie(ec, n) = co_await net::async_write(*client_, net::buffer(std::string(100000, 'x')),
+    std::tie(ec, n) = co_await net::async_write(*client_, net::buffer(std::string(32000, 'x')),
                                                 kUseTuple);
     if (ec) {
       end = ec;
