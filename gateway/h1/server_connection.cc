@@ -301,6 +301,9 @@ awaitable<void> ServerConnection::run() {
     parser_.emplace(limits.maxHeaderBytes, limits.maxHeaderCount);
     Error e = co_await readHead(*transport_, buf_, *parser_, limits.maxHeaderBytes + 4096);
     deadline_.disarm();
+    // The timeout's cancel can overtake a read that already took the head's last bytes (a
+    // read returns what it took): that head is late all the same, and the transport cancelled.
+    if (e == Error::Ok && timedOut_) e = Error::Timeout;
     if (e != Error::Ok) {
       int status = 0;
       std::string_view why;
