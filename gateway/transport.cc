@@ -256,8 +256,10 @@ awaitable<std::pair<error_code, size_t>> Transport::readOpenSsl(char* p, size_t 
       if (earlyError_) co_return std::pair{std::exchange(earlyError_, {}), size_t{0}};
       auto [ec, got] = co_await socket_.async_read_some(net::buffer(p, n), kUseTuple);
       // Bytes the read took before a cancel are the caller's: a cancelled HTTP/1.1 body read
-      // is followed by more reads on the same connection (h1::ServerConnection::run).
-      if ((closed_ || cancelled_) && got == 0) ec = net::error::operation_aborted;
+      // is followed by more reads on the same connection (h1::ServerConnection::run). After a
+      // close nothing follows: an aborted exchange must not take a late response for one.
+      if (closed_) ec = net::error::operation_aborted, got = 0;
+      else if (cancelled_ && got == 0) ec = net::error::operation_aborted;
       bytesRead_ += got;
       co_return std::pair{ec, got};
     }
