@@ -49,7 +49,8 @@ class ServerStream {
   // Gives up on the stream: HTTP/2 RST_STREAM, HTTP/1.1 closes the connection. Once the whole
   // response is out, only the rest of the request body is refused (RST_STREAM NO_ERROR; HTTP/1.1
   // stops reading it and drains it or closes with a linger). Wakes any pending operation on it
-  // with an error. Safe to call more than once.
+  // with an error (an HTTP/1.1 body read still returns bytes it had taken). Safe to call more
+  // than once.
   virtual void abort() = 0;
 
   virtual bool headWritten() const = 0;
