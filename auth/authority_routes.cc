@@ -17,6 +17,7 @@
 #include "auth/reply.h"
 #include "auth/route_status.h"
 #include "auth/safe_text.h"
+#include "conf/ascii.h"
 #include "conf/domain_id.h"
 #include "conf/endpoint.h"
 
@@ -42,8 +43,7 @@ Reply routeNotFound(const std::string& name) {
 
 // "Token", "MTLS" or "None" in any case ("" means the default, Token); nullopt otherwise.
 std::optional<std::string> canonicalAuthentication(std::string_view s) {
-  std::string lower;
-  for (unsigned char c : s) lower += char(std::tolower(c));
+  std::string lower = conf::asciiLower(s);
   if (lower.empty() || lower == "token") return "Token";
   if (lower == "mtls") return "MTLS";
   if (lower == "none") return "None";

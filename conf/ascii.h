@@ -1,5 +1,5 @@
-// ASCII case folding for what the config names (units, schemes, hosts, keys, SANs): never the
-// process locale's, which std::tolower would follow.
+// ASCII case folding for the names kgate compares without case (units, schemes, hosts, SANs,
+// modes, authentication kinds): never the process locale's, which std::tolower would follow.
 #pragma once
 
 #include <string>

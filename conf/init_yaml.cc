@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "conf/ascii.h"
 #include "conf/domain_id.h"
 
 namespace kgate::conf {
@@ -17,8 +18,7 @@ bool plainSafe(std::string_view s) {
   });
   if (!charsOk || !std::isalnum(static_cast<unsigned char>(s.front()))) return false;
   // Words YAML 1.1 readers turn into booleans or null.
-  std::string l;
-  for (unsigned char c : s) l += static_cast<char>(std::tolower(c));
+  std::string l = asciiLower(s);
   for (const char* w : {"true", "false", "yes", "no", "on", "off", "y", "n", "null"}) {
     if (l == w) return false;
   }

@@ -4,6 +4,7 @@
 
 #include "certs/files.h"
 #include "certs/keys.h"
+#include "conf/ascii.h"
 #include "conf/domain_id.h"
 #include "conf/endpoint.h"
 #include "conf/init_yaml.h"
@@ -33,8 +34,7 @@ Result<conf::InitOptions> parseInit(const std::vector<std::string>& args) {
                                   });
   if (!flags) return fail(flags.error());
   conf::InitOptions o;
-  std::string mode = flags->get("mode").value_or("");
-  for (char& c : mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string mode = conf::asciiLower(flags->get("mode").value_or(""));
   if (mode.empty()) return fail("--mode is required: master, lite or autonomy");
   if (mode == "master") o.mode = conf::Mode::Master;
   else if (mode == "lite") o.mode = conf::Mode::Lite;
