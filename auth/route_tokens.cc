@@ -102,12 +102,22 @@ int64_t SourceTokens::nextRequestTime(int64_t nowNanos) {
   return lastRequestTime_;
 }
 
-void SourceTokens::install(const NegotiatedToken& token, int64_t nowSeconds) {
+void SourceTokens::install(const NegotiatedToken& token, int64_t nowSeconds, bool rotation) {
+  bool keep = rotation && current_ && confirmedAt_ != 0 && !pastExpiry(*current_, nowSeconds, 0);
+  previous_ = keep ? current_ : std::nullopt;
   current_ = token;
   installedAt_ = nowSeconds;
   confirmedAt_ = 0;
   retryAt_ = 0;
   failures_ = 0;
+}
+
+bool SourceTokens::settle(int64_t nowSeconds) {
+  if (!previous_) return false;
+  bool settled = nowSeconds < installedAt_ || nowSeconds - installedAt_ >= kSettleSeconds;
+  if (!settled && !pastExpiry(*previous_, nowSeconds, 0)) return false;
+  previous_.reset();
+  return true;
 }
 
 void SourceTokens::onHeartbeat(HeartbeatState state, int64_t nowSeconds) {
@@ -128,6 +138,7 @@ void SourceTokens::onHeartbeat(HeartbeatState state, int64_t nowSeconds) {
       // The destination no longer accepts our token: a fresh handshake (the revision rule
       // lets the destination pick the next one even though we propose 1).
       current_.reset();
+      previous_.reset();
       installedAt_ = 0;
       confirmedAt_ = 0;
       break;
@@ -151,6 +162,7 @@ void SourceTokens::clear() {
 std::string SourceTokens::toJson() const {
   json::object o;
   if (current_) o["current"] = tokenToJson(*current_);
+  if (previous_) o["previous"] = tokenToJson(*previous_);
   o["installedAt"] = installedAt_;
   o["confirmedAt"] = confirmedAt_;
   o["retryAt"] = retryAt_;
@@ -168,6 +180,12 @@ Result<SourceTokens> SourceTokens::fromJson(std::string_view text) {
     auto token = tokenFromJson(*c, what + " current");
     if (!token) return fail(token.error());
     out.current_ = std::move(*token);
+  }
+  if (const json::value* p = o->if_contains("previous"); p != nullptr && !p->is_null()) {
+    auto token = tokenFromJson(*p, what + " previous");
+    if (!token) return fail(token.error());
+    out.previous_ = std::move(*token);
+    if (!out.current_) return fail(what + " has a previous token but no current one");
   }
   const std::pair<const char*, int64_t*> times[] = {
       {"installedAt", &out.installedAt_}, {"confirmedAt", &out.confirmedAt_},

@@ -23,7 +23,12 @@ enum class HeartbeatState : int {
 class SourceTokens {
  public:
   // nowSeconds everywhere; periodSeconds 0 = never rotate.
+  // The newest token: what heartbeats present, and what requests carry once it has settled.
   std::optional<NegotiatedToken> current() const { return current_; }
+  // What requests carry: the previous token for kSettleSeconds after a rotation, while every
+  // master of the destination learns the new one (they keep the previous for minutes), then
+  // the current one.
+  std::optional<NegotiatedToken> sending() const { return previous_ ? previous_ : current_; }
   // A handshake is due: no token, the current one older than the period, or it was refused.
   bool handshakeDue(int64_t nowSeconds, int64_t periodSeconds) const;
   // The revision to propose in the next handshake (current + 1, or 1).
@@ -32,7 +37,12 @@ class SourceTokens {
   // back (a destination refuses a signed handshake that is not newer than the last). Kept with
   // the tokens, across restarts.
   int64_t nextRequestTime(int64_t nowNanos);
-  void install(const NegotiatedToken& token, int64_t nowSeconds);
+  // rotation: the current token is replaced on schedule, not because it was refused or an
+  // operator asked for a fresh start; a confirmed, unexpired one is then sent a while longer.
+  void install(const NegotiatedToken& token, int64_t nowSeconds, bool rotation = false);
+  // Stops sending the previous token once the new one has settled (or the previous expired,
+  // or the clock went back). Returns true when what requests carry changed.
+  bool settle(int64_t nowSeconds);
   // Heartbeat outcome. TokenNotFound or NoAuthentication drop the token (a fresh full handshake
   // follows), but TokenNotFound only kSettleSeconds after a token was installed if no heartbeat
   // confirmed it yet; TokenReady records the confirmation.
@@ -50,6 +60,7 @@ class SourceTokens {
 
  private:
   std::optional<NegotiatedToken> current_;
+  std::optional<NegotiatedToken> previous_;  // set only while a rotation settles
   int64_t installedAt_ = 0;
   int64_t confirmedAt_ = 0;
   int64_t retryAt_ = 0;

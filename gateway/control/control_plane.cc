@@ -179,7 +179,7 @@ Result<std::shared_ptr<const Snapshot>> ControlPlane::build() {
     }
     if (cr.tokenRequired) {
       auto it = sourceTokens_.find(name);
-      if (it != sourceTokens_.end() && it->second.current()) cr.token = it->second.current()->token;
+      if (it != sourceTokens_.end() && it->second.sending()) cr.token = it->second.sending()->token;
     }
     direct.push_back(cr);
   }

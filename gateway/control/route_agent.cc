@@ -149,6 +149,11 @@ awaitable<void> ControlPlane::sourceLoop(std::string name) {
       }
     }
     if (stopped_ || !routes_.count(name)) break;
+    if (needsTokens(route) && sourceTokens_[name].settle(nowSeconds())) {
+      persist();
+      co_await republish();
+      if (stopped_ || !routes_.count(name)) break;
+    }
     SourceHealth& h = health_[name];
     // A new token is shown to the destination at once: until then a handshake made by someone
     // else may still replace it there (auth/route_tokens.h).
@@ -218,7 +223,10 @@ awaitable<void> ControlPlane::handshake(const LearnedRoute& route) {
     co_return;
   }
   if (!routes_.count(name)) co_return;  // removed while we waited
-  sourceTokens_[name].install(*token, nowSeconds());
+  // On schedule, the token it replaces is still good everywhere: requests carry it until every
+  // master of the destination can know the new one. A new generation starts over at once.
+  bool rotation = generations_.count(name) && generations_[name] == route.generation;
+  sourceTokens_[name].install(*token, nowSeconds(), rotation);
   generations_[name] = route.generation;
   health_[name].error.clear();
   persist();
@@ -291,7 +299,7 @@ awaitable<void> ControlPlane::liteLoop() {
   const std::string masterRoute = self + "-" + master;
   int64_t lastReport = 0;
   while (!stopped_) {
-    auto tokens = sourceTokens_[masterRoute].current();
+    auto tokens = sourceTokens_[masterRoute].sending();
     if (tokens) {
       SyncRequest req;
       req.url = peerUrl(routes_[masterRoute]) + "/api/v1/lite/routes";

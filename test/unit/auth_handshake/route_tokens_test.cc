@@ -24,8 +24,10 @@ NegotiatedToken fakeToken(int64_t revision, int64_t expiresAtSeconds = kT0 + 2 *
 }
 
 // One handshake from alice's SourceTokens to bob's DestinationTokens at time now. With
-// replyLost the destination installs but the source never hears back.
-void handshake(SourceTokens& src, DestinationTokens& dst, int64_t now, bool replyLost = false) {
+// replyLost the destination installs but the source never hears back; rotation as the gateway
+// passes it (a scheduled one, same route generation).
+void handshake(SourceTokens& src, DestinationTokens& dst, int64_t now, bool replyLost = false,
+               bool rotation = false) {
   auto bobPub = publicOnly(bob());
   auto started = startHandshake("alice", pubPem(alice()), *bobPub, src.nextRevision(),
                                 now * kNanos);
@@ -40,7 +42,7 @@ void handshake(SourceTokens& src, DestinationTokens& dst, int64_t now, bool repl
   }
   auto token = finishHandshake(*started, d.reply, alice());
   ASSERT_TRUE(token) << token.error();
-  src.install(*token, now);
+  src.install(*token, now, rotation);
 }
 
 // The source's 15 s heartbeat, answered by the destination. A kgate source presents its token.
@@ -166,6 +168,78 @@ TEST(SourceTokens, ClearRequestsAnImmediateHandshake) {
   EXPECT_FALSE(src.current());
   EXPECT_EQ(src.retryAt(), 0);
   EXPECT_TRUE(src.handshakeDue(kT0 + 1, kDay));
+}
+
+// bob runs two masters on one store; the second learns a token from the first a second or so
+// later. A scheduled rotation must not leave alice's requests refused by either in between.
+TEST(RouteTokens, ARotationSettlesBeforeRequestsCarryTheNewToken) {
+  SourceTokens src;
+  DestinationTokens masterA, masterB;
+  handshake(src, masterA, kT0);
+  masterB.merge(masterA);
+  ASSERT_EQ(heartbeat(src, masterA, kT0 + 15), HeartbeatState::TokenReady);
+  masterB.merge(masterA);
+  const NegotiatedToken first = *src.current();
+  EXPECT_EQ(src.sending()->token, first.token);
+
+  const int64_t t1 = kT0 + kDay;
+  handshake(src, masterA, t1, false, /*rotation=*/true);
+  ASSERT_EQ(src.current()->revision, 2);
+  const std::string second = src.current()->token;
+  // Heartbeats present the new token at once (so no forged handshake displaces it); requests
+  // carry the old one, which both masters accept, until it has settled.
+  EXPECT_EQ(heartbeat(src, masterA, t1 + 1), HeartbeatState::TokenReady);
+  for (int64_t now = t1; now < t1 + SourceTokens::kSettleSeconds; ++now) {
+    if (now == t1 + 2) masterB.merge(masterA);  // the second master catches up
+    EXPECT_FALSE(src.settle(now)) << now - t1;
+    EXPECT_EQ(src.sending()->token, first.token) << now - t1;
+    for (const DestinationTokens* m : {&masterA, &masterB})
+      EXPECT_TRUE(std::ranges::count(accepted(*m), first.token)) << now - t1;
+  }
+  EXPECT_TRUE(src.settle(t1 + SourceTokens::kSettleSeconds));
+  EXPECT_FALSE(src.settle(t1 + SourceTokens::kSettleSeconds + 1));
+  EXPECT_EQ(src.sending()->token, second);
+  for (const DestinationTokens* m : {&masterA, &masterB})
+    EXPECT_TRUE(std::ranges::count(accepted(*m), second));
+}
+
+// The previous token is sent on only when it is still good: a scheduled rotation of a
+// confirmed, unexpired token. Anything else switches at once.
+TEST(SourceTokens, OnlyAConfirmedTokenReplacedOnScheduleIsSentOn) {
+  auto rotated = [](bool confirmed, bool rotation, int64_t expiresAt) {
+    SourceTokens src;
+    src.install(fakeToken(1, expiresAt), kT0);
+    if (confirmed) src.onHeartbeat(HeartbeatState::TokenReady, kT0 + 15);
+    src.install(fakeToken(2), kT0 + 100, rotation);
+    return src.sending()->revision;
+  };
+  EXPECT_EQ(rotated(true, true, kT0 + kDay), 1);
+  EXPECT_EQ(rotated(false, true, kT0 + kDay), 2);    // never confirmed anywhere
+  EXPECT_EQ(rotated(true, false, kT0 + kDay), 2);    // a rehandshake or a changed route
+  EXPECT_EQ(rotated(true, true, kT0 + 100), 2);      // expired as it was replaced
+
+  SourceTokens src;
+  src.install(fakeToken(1, kT0 + 102), kT0);
+  src.onHeartbeat(HeartbeatState::TokenReady, kT0 + 15);
+  src.install(fakeToken(2), kT0 + 100, true);
+  EXPECT_FALSE(src.settle(kT0 + 101));
+  EXPECT_TRUE(src.settle(kT0 + 102));  // it expires before the new one settled
+  EXPECT_EQ(src.sending()->revision, 2);
+
+  src.onHeartbeat(HeartbeatState::TokenReady, kT0 + 115);
+  src.install(fakeToken(3), kT0 + 200, true);
+  EXPECT_TRUE(src.settle(kT0 + 199));  // the clock went back: no waiting on it
+  EXPECT_EQ(src.sending()->revision, 3);
+
+  src.onHeartbeat(HeartbeatState::TokenReady, kT0 + 215);
+  src.install(fakeToken(4), kT0 + 300, true);
+  src.onHeartbeat(HeartbeatState::NoAuthentication, kT0 + 301);  // refused: start over
+  EXPECT_FALSE(src.sending());
+  src.install(fakeToken(5), kT0 + 400);
+  src.onHeartbeat(HeartbeatState::TokenReady, kT0 + 415);
+  src.install(fakeToken(6), kT0 + 500, true);
+  src.clear();  // the master refused it
+  EXPECT_FALSE(src.sending());
 }
 
 TEST(DestinationTokens, HeartbeatStates) {  // vector 22, on the token store
@@ -510,6 +584,17 @@ TEST(RouteTokensJson, SourceRoundTrips) {
   EXPECT_EQ(back->toJson(), src.toJson());
   back->onHandshakeFailure(kT0 + kDay + 3);  // the failure count survived too: 4 s now
   EXPECT_EQ(back->retryAt(), kT0 + kDay + 3 + 4);
+
+  // A rotation settling across a restart still sends the previous token, then settles.
+  NegotiatedToken next = fakeToken(13);
+  src.install(next, kT0 + kDay + 10, true);
+  auto settling = SourceTokens::fromJson(src.toJson());
+  ASSERT_TRUE(settling) << settling.error();
+  EXPECT_EQ(settling->sending()->token, t.token);
+  EXPECT_EQ(settling->current()->token, next.token);
+  EXPECT_EQ(settling->toJson(), src.toJson());
+  EXPECT_TRUE(settling->settle(kT0 + kDay + 10 + SourceTokens::kSettleSeconds));
+  EXPECT_EQ(settling->sending()->token, next.token);
 }
 
 TEST(RouteTokensJson, DestinationRoundTrips) {
@@ -548,6 +633,8 @@ TEST(RouteTokensJson, GarbageIsRejected) {
       R"({"current":)" + tok(shortToken, 1) + tail,
       R"({"current":)" + tok("%%%", 1) + tail,
       R"({"current":)" + tok(token, 0) + tail,
+      R"({"previous":)" + tok(token, 1) + tail,
+      R"({"current":)" + tok(token, 2) + R"(,"previous":7)" + tail,
   };
   for (const std::string& s : sources) {
     auto r = SourceTokens::fromJson(s);
