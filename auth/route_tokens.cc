@@ -88,7 +88,9 @@ std::optional<int64_t> parseRevision(std::string_view s) {
 bool SourceTokens::handshakeDue(int64_t nowSeconds, int64_t periodSeconds) const {
   if (nowSeconds < retryAt_) return false;  // backing off after a failure
   if (!current_ || failures_ > 0) return true;
-  if (periodSeconds > 0 && nowSeconds - installedAt_ >= periodSeconds) return true;
+  // The next scheduled rotation waits for the last one to settle, whatever the period: a token
+  // sent on must be one every master of the destination confirmed.
+  if (periodSeconds > 0 && nowSeconds - installedAt_ >= periodSeconds && !previous_) return true;
   return pastExpiry(*current_, nowSeconds, 0);
 }
 
@@ -103,7 +105,10 @@ int64_t SourceTokens::nextRequestTime(int64_t nowNanos) {
 }
 
 void SourceTokens::install(const NegotiatedToken& token, int64_t nowSeconds, bool rotation) {
-  bool keep = rotation && current_ && confirmedAt_ != 0 && !pastExpiry(*current_, nowSeconds, 0);
+  // After failed attempts a destination may hold newer tokens than ours (a Kuscia one keeps
+  // two, and each attempt adds one): only a first-try rotation knows its previous token is good.
+  bool keep = rotation && current_ && confirmedAt_ != 0 && failures_ == 0 &&
+              !pastExpiry(*current_, nowSeconds, 0);
   previous_ = keep ? current_ : std::nullopt;
   current_ = token;
   installedAt_ = nowSeconds;

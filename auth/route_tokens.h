@@ -29,7 +29,8 @@ class SourceTokens {
   // master of the destination learns the new one (they keep the previous for minutes), then
   // the current one.
   std::optional<NegotiatedToken> sending() const { return previous_ ? previous_ : current_; }
-  // A handshake is due: no token, the current one older than the period, or it was refused.
+  // A handshake is due: no token, the current one older than the period (and the last
+  // rotation settled), or it was refused.
   bool handshakeDue(int64_t nowSeconds, int64_t periodSeconds) const;
   // The revision to propose in the next handshake (current + 1, or 1).
   int64_t nextRevision() const;

@@ -105,6 +105,7 @@ Result<std::shared_ptr<const Snapshot>> ControlPlane::load() {
       return {};
     };
     if (auto r = each("source", sourceTokens_); !r) return fail(r.error());
+    for (auto& [name, t] : sourceTokens_) t.settle(nowSeconds());  // stopped mid-rotation
     if (auto r = each("destination", destTokens_); !r) return fail(r.error());
     if (auto* g = o.if_contains("generations"); g && g->is_object())
       for (const auto& [name, v] : g->as_object())
@@ -307,7 +308,10 @@ std::optional<bool> ControlPlane::adoptSharedTokens() {
         continue;
       auto theirs = auth::SourceTokens::fromJson(s.json);
       if (!theirs) why = theirs.error();
-      else sourceTokens_[s.route] = std::move(*theirs);
+      else {
+        theirs->settle(nowSeconds());  // shared mid-rotation, maybe long ago
+        sourceTokens_[s.route] = std::move(*theirs);
+      }
     } else {
       continue;
     }

@@ -123,7 +123,7 @@ awaitable<std::string> ControlPlane::runProbe(std::string name) {
 
   // Token: does the next hop accept the revision we send?
   if (needsTokens(hop)) {
-    auto t = sourceTokens_[hop.name].current();
+    auto t = sourceTokens_[hop.name].sending();
     if (!t) {
       step("token", "FAIL", "no token negotiated with " + hop.peer + " yet: " + health_[hop.name].error);
       co_return json::serialize(steps);

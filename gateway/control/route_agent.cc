@@ -94,7 +94,7 @@ awaitable<void> ControlPlane::probeForMaster(std::string id, std::string route) 
   std::string steps = co_await runProbe(route);
   const std::string master = env_.lite->masterDomainID;
   const std::string masterRoute = config_->domainID + "-" + master;
-  auto token = sourceTokens_[masterRoute].current();
+  auto token = sourceTokens_[masterRoute].sending();
   if (token && !stopped_) {
     SyncRequest req;
     req.method = "POST";
@@ -151,6 +151,7 @@ awaitable<void> ControlPlane::sourceLoop(std::string name) {
     if (stopped_ || !routes_.count(name)) break;
     if (needsTokens(route) && sourceTokens_[name].settle(nowSeconds())) {
       persist();
+      shareTokens(name);  // a master taking the shared state later must not send the old one
       co_await republish();
       if (stopped_ || !routes_.count(name)) break;
     }

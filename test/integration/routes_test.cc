@@ -169,6 +169,43 @@ TEST_F(Walkthrough, RotationUnderLoadLosesNoRequest) {
   EXPECT_NE(tokensSeen.count(firstToken), 0u);
 }
 
+// After a scheduled rotation, requests carry the previous token until the new one has settled
+// (a destination with several masters learns it a second or so late); then the new one.
+TEST_F(Walkthrough, RequestsCarryTheNewTokenOnceItSettled) {
+  Node& alice = lite("alice", "127.0.0.2");
+  Node& bob = lite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());
+  createRoutes(alice, bob, "--rolling-period 3");
+  ASSERT_TRUE(waitReady("alice-bob")) << readiness(dir_, "alice-bob").second;
+  auto held = [&](const char* which) {
+    return jsonGet(readFile(alice.dataDir() + "/routes.json"),
+                   {"source", "alice-bob", which, "token"})
+        .value_or("");
+  };
+  auto carried = [&] {
+    return jsonGet(call(alice, "echo.bob.svc", "/t").body, {"headers", "kuscia-token"})
+        .value_or("");
+  };
+  std::string previous, current;
+  bool seen = false;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        previous = held("previous");
+        current = held("current");
+        if (previous.empty()) return false;
+        std::string sent = carried();
+        if (held("previous") != previous) return false;  // it settled meanwhile: next rotation
+        EXPECT_EQ(sent, previous);
+        EXPECT_NE(sent, current);
+        seen = true;
+        return true;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100)))
+      << "no rotation seen settling";
+  ASSERT_TRUE(seen);
+  EXPECT_TRUE(waitUntil([&] { return carried() == current; }, std::chrono::seconds(15)))
+      << "requests never carried the new token";
+}
+
 TEST_F(Walkthrough, ReadinessFollowsTheDestination) {
   Node& alice = lite("alice", "127.0.0.2");
   Node& bob = lite("bob", "127.0.0.3", "services:\n  echo: " + echo_->url());

@@ -196,8 +196,11 @@ TEST(RouteTokens, ARotationSettlesBeforeRequestsCarryTheNewToken) {
     for (const DestinationTokens* m : {&masterA, &masterB})
       EXPECT_TRUE(std::ranges::count(accepted(*m), first.token)) << now - t1;
   }
+  // Even a period shorter than that waits: only a settled rotation is followed by the next.
+  EXPECT_FALSE(src.handshakeDue(t1 + SourceTokens::kSettleSeconds - 1, 1));
   EXPECT_TRUE(src.settle(t1 + SourceTokens::kSettleSeconds));
   EXPECT_FALSE(src.settle(t1 + SourceTokens::kSettleSeconds + 1));
+  EXPECT_TRUE(src.handshakeDue(t1 + SourceTokens::kSettleSeconds, 1));
   EXPECT_EQ(src.sending()->token, second);
   for (const DestinationTokens* m : {&masterA, &masterB})
     EXPECT_TRUE(std::ranges::count(accepted(*m), second));
@@ -206,10 +209,11 @@ TEST(RouteTokens, ARotationSettlesBeforeRequestsCarryTheNewToken) {
 // The previous token is sent on only when it is still good: a scheduled rotation of a
 // confirmed, unexpired token. Anything else switches at once.
 TEST(SourceTokens, OnlyAConfirmedTokenReplacedOnScheduleIsSentOn) {
-  auto rotated = [](bool confirmed, bool rotation, int64_t expiresAt) {
+  auto rotated = [](bool confirmed, bool rotation, int64_t expiresAt, bool retried = false) {
     SourceTokens src;
     src.install(fakeToken(1, expiresAt), kT0);
     if (confirmed) src.onHeartbeat(HeartbeatState::TokenReady, kT0 + 15);
+    if (retried) src.onHandshakeFailure(kT0 + 90);
     src.install(fakeToken(2), kT0 + 100, rotation);
     return src.sending()->revision;
   };
@@ -217,6 +221,9 @@ TEST(SourceTokens, OnlyAConfirmedTokenReplacedOnScheduleIsSentOn) {
   EXPECT_EQ(rotated(false, true, kT0 + kDay), 2);    // never confirmed anywhere
   EXPECT_EQ(rotated(true, false, kT0 + kDay), 2);    // a rehandshake or a changed route
   EXPECT_EQ(rotated(true, true, kT0 + 100), 2);      // expired as it was replaced
+  // A first attempt that failed may still have been installed there, and a Kuscia destination
+  // keeps two tokens: the one before it may be gone.
+  EXPECT_EQ(rotated(true, true, kT0 + kDay, /*retried=*/true), 2);
 
   SourceTokens src;
   src.install(fakeToken(1, kT0 + 102), kT0);
@@ -587,6 +594,8 @@ TEST(RouteTokensJson, SourceRoundTrips) {
 
   // A rotation settling across a restart still sends the previous token, then settles.
   NegotiatedToken next = fakeToken(13);
+  src.install(t, kT0);  // the failures above ended with a token: a clean start
+  src.onHeartbeat(HeartbeatState::TokenReady, kT0 + 15);
   src.install(next, kT0 + kDay + 10, true);
   auto settling = SourceTokens::fromJson(src.toJson());
   ASSERT_TRUE(settling) << settling.error();
