@@ -1,16 +1,21 @@
 // A master keeping its state in MySQL/MariaDB (datastoreEndpoint), with real processes and a
 // real server: the tutorial's registration steps, a restart that keeps everything, start-up
-// refusals in one line, and a database outage answered with 503 and recovered from by itself.
+// refusals in one line, a database outage answered with 503 and recovered from by itself, and
+// two masters on one database, directly and behind a load balancer.
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 #include <filesystem>
 #include <list>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "integration/node.h"
 #include "support/mariadb.h"
+#include "support/tcp_balancer.h"
 
 namespace kgate::test {
 namespace {
@@ -215,6 +220,103 @@ TEST_F(MasterOnMariadb, TwoMastersServeOneStateAndADeployTokenIsUsedOnce) {
   EXPECT_TRUE(waitUntil([&] { return !sent(a).empty() && sent(a) == sent(b); },
                         std::chrono::seconds(20)))
       << "a sends '" << sent(a) << "', b sends '" << sent(b) << "'";
+}
+
+// Two masters behind one address, as a production HA deployment has them: each connection of
+// bob's goes to the next master in turn. bob's route to the masters rotates every few seconds;
+// the master that did not answer a handshake learns the new token a second or so later, through
+// the store. Requests from bob's apps to the masters' service flow all along, over connections
+// to both masters, and none may be refused.
+TEST_F(MasterOnMariadb, ALiteBehindABalancerOverTwoMastersIsNeverRefusedThroughRotations) {
+  TestDatabase db;
+  Upstream echo(Upstream::Options{.ip = "127.0.0.1", .name = "master-echo"});
+  const std::string services = "services:\n  echo: " + echo.url() + "\n";
+  master_.emplace(dir_, NodeSpec{.domain = "mycompany-secretflow-master", .mode = "master",
+                                 .datastore = db.dsn(), .seedDataDir = true});
+  Node& a = *master_;
+  a.appendConfig(services);
+  a.start();
+  TempDir dirB;
+  Node b(dirB, NodeSpec{.domain = "mycompany-secretflow-master", .mode = "master",
+                        .ip = "127.0.0.5", .datastore = db.dsn(), .seedDataDir = true});
+  auto key = run({"sh", "-c", "grep '^domainKeyData:' '" + a.configPath() + "'"});
+  ASSERT_EQ(key.exitCode, 0);
+  b.dropGeneratedKey("domainKeyData");
+  b.appendConfig(key.out + services);
+  b.start();
+
+  TcpBalancer balancer("127.0.0.7", {{a.ip(), a.externalPort()}, {b.ip(), b.externalPort()}});
+  std::string scheme = a.externalUrl("").substr(0, a.externalUrl("").find("://"));
+  const std::string endpoint =
+      scheme + "://" + balancer.ip() + ":" + std::to_string(balancer.port());
+  // bob's route to the masters, through the balancer and rotating every 3 s (the one
+  // `domain add` makes rotates daily).
+  std::string bobToken = firstLine(kgateIn(dir_, "domain add bob").out);
+  const std::string route = "bob-mycompany-secretflow-master";
+  ASSERT_EQ(kgateIn(dir_, "route delete " + route).exitCode, 0);
+  auto created = kgateIn(dir_, "route create bob mycompany-secretflow-master " + endpoint +
+                                   " --rolling-period 3");
+  ASSERT_EQ(created.exitCode, 0) << created.err;
+  lites_.emplace_back(dir_, NodeSpec{.domain = "bob", .mode = "lite", .ip = "127.0.0.4",
+                                     .masterEndpoint = endpoint, .deployToken = bobToken});
+  Node& bob = lites_.back();
+  bob.start();
+  auto ask = [&] {
+    return curl({bob.internalUrl("/x"), "-H", "Host: echo.mycompany-secretflow-master.svc"});
+  };
+  ASSERT_TRUE(waitUntil([&] { return ask().status == 200; }, std::chrono::seconds(30)))
+      << ask().status << " " << ask().header("kuscia-error-message");
+  // The first token has no predecessor to fall back on: until the other master has taken it
+  // from the store, that master refuses it. Rotations are what this test is about.
+  auto accepts = [&](Node& master) {
+    auto t = jsonGet(readFile(bob.dataDir() + "/routes.json"),
+                     {"source", route, "current", "token"});
+    return t && curl({"-k", master.externalUrl("/x"), "-H",
+                      "Kuscia-Host: echo.mycompany-secretflow-master.svc", "-H",
+                      "Kuscia-Source: bob", "-H", "Kuscia-Token: " + *t})
+                        .status == 200;
+  };
+  ASSERT_TRUE(waitUntil([&] { return accepts(a) && accepts(b); }, std::chrono::seconds(30)));
+
+  // Four callers, so that bob keeps several connections, and so both masters, busy.
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0};
+  std::mutex mu;
+  std::set<std::string> tokens;
+  std::vector<std::string> failures;
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c) {
+    callers.emplace_back([&] {
+      while (!stop) {
+        HttpReply r = ask();
+        std::lock_guard lock(mu);
+        if (r.status == 200) {
+          ++ok;
+          tokens.insert(jsonGet(r.body, {"headers", "kuscia-token"}).value_or(""));
+        } else if (failures.size() < 5) {
+          failures.push_back(std::to_string(r.status) + " " + r.header("kuscia-error-message"));
+        }
+      }
+    });
+  }
+  bool rotated = waitUntil(
+      [&] {
+        std::lock_guard lock(mu);
+        return tokens.size() >= 4 || !failures.empty();
+      },
+      std::chrono::seconds(90), std::chrono::milliseconds(200));
+  stop = true;
+  for (auto& t : callers) t.join();
+  for (const std::string& f : failures) ADD_FAILURE() << "refused during a rotation: " << f;
+  EXPECT_TRUE(rotated) << "tokens seen: " << tokens.size();
+  EXPECT_GT(ok.load(), 20);
+  std::vector<int> spread = balancer.connectionsPerBackend();
+  EXPECT_GT(spread[0], 0);
+  EXPECT_GT(spread[1], 0);
+  // bob's own calls to the masters (its route list, every 2 s) were never refused either: a
+  // refusal makes it drop its token and negotiate afresh.
+  std::string log = bob.process().stdoutText() + bob.process().stderrText();
+  EXPECT_EQ(log.find("refused our route token"), std::string::npos);
 }
 
 }  // namespace
