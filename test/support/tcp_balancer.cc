@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -24,7 +26,14 @@ sockaddr_in addressOf(const std::string& ip, uint16_t port) {
   return a;
 }
 
-// Writes all of it; false when the peer is gone.
+// Bounds a blocking send or connect: a peer that stops reading cannot hold a relay thread, and
+// with it the destructor, forever.
+void boundBlocking(int fd) {
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// Writes all of it; false when the peer is gone (or stopped reading for the bound above).
 bool sendAll(int fd, const char* data, size_t size) {
   while (size > 0) {
     ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
@@ -42,11 +51,12 @@ TcpBalancer::TcpBalancer(const std::string& ip, std::vector<Backend> backends)
     : ip_(ip), port_(freePort(ip)), backends_(std::move(backends)),
       perBackend_(backends_.size(), 0) {
   if (backends_.empty()) throw std::runtime_error("TcpBalancer: no backends");
-  if (::pipe(wake_) != 0) throw std::runtime_error("TcpBalancer: pipe failed");
+  sockaddr_in a = addressOf(ip_, port_);  // (and every backend's, before anything is open)
+  for (const Backend& b : backends_) (void)addressOf(b.ip, b.port);
+  if (::pipe2(wake_, O_CLOEXEC) != 0) throw std::runtime_error("TcpBalancer: pipe failed");
   listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a = addressOf(ip_, port_);
   if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
       ::listen(listener_, 64) != 0) {
     std::string why = std::strerror(errno);
@@ -86,21 +96,22 @@ void TcpBalancer::acceptLoop() {
     if (::poll(fds, 2, -1) < 0 || stopping_) continue;
     int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) continue;
-    Backend target;
+    size_t i;
     {
       std::lock_guard lock(mu_);
-      size_t i = next_++ % backends_.size();
-      ++perBackend_[i];
-      target = backends_[i];
+      i = next_++ % backends_.size();
     }
     int backend = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a = addressOf(target.ip, target.port);
+    if (backend >= 0) boundBlocking(backend);
+    sockaddr_in a = addressOf(backends_[i].ip, backends_[i].port);
     if (backend < 0 || ::connect(backend, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       if (backend >= 0) ::close(backend);
       ::close(client);  // as a balancer with a dead backend would: the client sees a reset
       continue;
     }
+    boundBlocking(client);
     std::lock_guard lock(mu_);
+    ++perBackend_[i];
     threads_.emplace_back([this, client, backend] { relay(client, backend); });
   }
 }

@@ -28,7 +28,7 @@ class TcpBalancer {
 
   const std::string& ip() const { return ip_; }
   uint16_t port() const { return port_; }
-  // Connections accepted so far, and how many went to each backend.
+  // Connections relayed so far to each backend.
   std::vector<int> connectionsPerBackend() const;
 
  private:
