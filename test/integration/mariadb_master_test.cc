@@ -8,9 +8,11 @@
 #include <atomic>
 #include <filesystem>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "integration/node.h"
@@ -28,11 +30,26 @@ std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); 
 
 class MasterOnMariadb : public ::testing::Test {
  protected:
-  Node& startMaster(const std::string& dsn) {
+  Node& startMaster(const std::string& dsn, const std::string& yaml = "") {
     master_.emplace(dir_, NodeSpec{.domain = "mycompany-secretflow-master", .mode = "master",
                                    .datastore = dsn, .seedDataDir = true});
+    if (!yaml.empty()) master_->appendConfig(yaml);
     master_->start();
     return *master_;
+  }
+  // A second master of the domain on the same database, in dir (the operator copies the
+  // config: same domain, same key, same datastoreEndpoint; another machine and data directory).
+  std::unique_ptr<Node> startSecondMaster(const TempDir& dir, const std::string& dsn,
+                                          const std::string& yaml = "") {
+    auto b = std::make_unique<Node>(dir, NodeSpec{.domain = "mycompany-secretflow-master",
+                                                  .mode = "master", .ip = "127.0.0.5",
+                                                  .datastore = dsn, .seedDataDir = true});
+    auto key = run({"sh", "-c", "grep '^domainKeyData:' '" + master_->configPath() + "'"});
+    if (key.exitCode != 0) throw std::runtime_error("the first master's config has no key");
+    b->dropGeneratedKey("domainKeyData");
+    b->appendConfig(key.out + yaml);
+    b->start();
+    return b;
   }
   Node& lite(const std::string& id, const std::string& ip) {
     auto added = kgateIn(dir_, "domain add " + id);
@@ -126,19 +143,13 @@ TEST_F(MasterOnMariadb, ADatabaseOutageIs503AndTheMasterRecoversByItself) {
   EXPECT_NE(kgateIn(dir_, "domain list").out.find("alice"), std::string::npos);
 }
 
-// Two master processes of one domain on one database (the operator copies the config: same
-// domain, same key, same datastoreEndpoint; another machine and data directory).
+// Two master processes of one domain on one database.
 TEST_F(MasterOnMariadb, TwoMastersServeOneStateAndADeployTokenIsUsedOnce) {
   TestDatabase db;
   Node& a = startMaster(db.dsn());
   TempDir dirB;
-  Node b(dirB, NodeSpec{.domain = "mycompany-secretflow-master", .mode = "master",
-                        .ip = "127.0.0.5", .datastore = db.dsn(), .seedDataDir = true});
-  auto key = run({"sh", "-c", "grep '^domainKeyData:' '" + a.configPath() + "'"});
-  ASSERT_EQ(key.exitCode, 0);
-  b.dropGeneratedKey("domainKeyData");
-  b.appendConfig(key.out);
-  b.start();
+  auto second = startSecondMaster(dirB, db.dsn());
+  Node& b = *second;
   // One CA: the second master took the first's from the store.
   EXPECT_EQ(readFile(a.dataDir() + "/certs/ca.crt"), readFile(b.dataDir() + "/certs/ca.crt"));
 
@@ -232,19 +243,10 @@ TEST_F(MasterOnMariadb, ALiteBehindABalancerOverTwoMastersIsNeverRefusedThroughR
   // Each master's service answers with its own name: the load must reach both.
   Upstream echoA(Upstream::Options{.ip = "127.0.0.1", .name = "master-a"});
   Upstream echoB(Upstream::Options{.ip = "127.0.0.5", .name = "master-b"});
-  master_.emplace(dir_, NodeSpec{.domain = "mycompany-secretflow-master", .mode = "master",
-                                 .datastore = db.dsn(), .seedDataDir = true});
-  Node& a = *master_;
-  a.appendConfig("services:\n  echo: " + echoA.url() + "\n");
-  a.start();
+  Node& a = startMaster(db.dsn(), "services:\n  echo: " + echoA.url() + "\n");
   TempDir dirB;
-  Node b(dirB, NodeSpec{.domain = "mycompany-secretflow-master", .mode = "master",
-                        .ip = "127.0.0.5", .datastore = db.dsn(), .seedDataDir = true});
-  auto key = run({"sh", "-c", "grep '^domainKeyData:' '" + a.configPath() + "'"});
-  ASSERT_EQ(key.exitCode, 0);
-  b.dropGeneratedKey("domainKeyData");
-  b.appendConfig(key.out + "services:\n  echo: " + echoB.url() + "\n");
-  b.start();
+  auto second = startSecondMaster(dirB, db.dsn(), "services:\n  echo: " + echoB.url() + "\n");
+  Node& b = *second;
 
   TcpBalancer balancer("127.0.0.7", {{a.ip(), a.externalPort()}, {b.ip(), b.externalPort()}});
   std::string scheme = a.externalUrl("").substr(0, a.externalUrl("").find("://"));
