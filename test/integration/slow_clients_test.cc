@@ -65,8 +65,13 @@ constexpr long kStalledStreamBudgetKb = 270;
 // AddressSanitizer's shadow memory and quarantine dwarf these budgets; the plain build checks
 // memory, the sanitized one correctness.
 constexpr bool kCheckMemory = false;
+// How many attack connections bob must have held at once for the attack to count. A sanitized
+// bob accepts more slowly while its header timeouts (5 s) already close the first ones: on a
+// busy CI machine it peaked at 5,153 in one run and 3,933 in another.
+constexpr long kPeakHeld = kAttack / 4;
 #else
 constexpr bool kCheckMemory = true;
+constexpr long kPeakHeld = kAttack / 2;
 #endif
 
 // Raises this process's open-file limit (children inherit it); false when it cannot reach want.
@@ -313,7 +318,7 @@ TEST_F(SlowClients, NineThousandSlowConnectionsDoNotStopNormalRequests) {
   EXPECT_EQ(base.ok, base.requests) << base.firstFailure;
   EXPECT_EQ(atk.ok, atk.requests) << atk.firstFailure;
   // The attack really happened: bob held thousands of the connections at once.
-  EXPECT_GE(peakConns.load(), kAttack / 2);
+  EXPECT_GE(peakConns.load(), kPeakHeld);
   // Memory stayed within the per-connection budget.
   if (kCheckMemory) {
     EXPECT_LT(attackHwm, baseHwm + budgetKb) << "peak RSS " << attackHwm << " kB";
