@@ -180,7 +180,8 @@ Result<std::shared_ptr<const Snapshot>> ControlPlane::build() {
     }
     if (cr.tokenRequired) {
       auto it = sourceTokens_.find(name);
-      if (it != sourceTokens_.end() && it->second.sending()) cr.token = it->second.sending()->token;
+      if (it != sourceTokens_.end())
+        if (auto sent = it->second.sending()) cr.token = std::move(sent->token);
     }
     direct.push_back(cr);
   }

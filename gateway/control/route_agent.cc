@@ -226,7 +226,8 @@ awaitable<void> ControlPlane::handshake(const LearnedRoute& route) {
   if (!routes_.count(name)) co_return;  // removed while we waited
   // On schedule, the token it replaces is still good everywhere: requests carry it until every
   // master of the destination can know the new one. A new generation starts over at once.
-  bool rotation = generations_.count(name) && generations_[name] == route.generation;
+  auto generation = generations_.find(name);
+  bool rotation = generation != generations_.end() && generation->second == route.generation;
   sourceTokens_[name].install(*token, nowSeconds(), rotation);
   generations_[name] = route.generation;
   health_[name].error.clear();
