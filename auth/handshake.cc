@@ -18,7 +18,6 @@ namespace json = boost::json;
 
 constexpr std::string_view kPrefix = "kuscia";  // Kuscia's integrity marker before each secret
 constexpr size_t kHalfBytes = 16;                // S and D
-constexpr int64_t kNanos = 1'000'000'000;
 
 // Appends s as a JSON string the way Go's encoding/json writes it (HTML-safe escapes, invalid
 // UTF-8 as U+FFFD), so kgate's bytes match what a Kuscia peer would produce and log.

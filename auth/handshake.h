@@ -14,6 +14,9 @@
 
 namespace kgate::auth {
 
+// Handshake times are Unix nanoseconds (Kuscia's wire format).
+inline constexpr int64_t kNanos = 1'000'000'000;
+
 // POST /handshake body: {"domain_id","type":"RSA","token_config":{"token","revision","pubhash"},
 // "request_time"} (int64 as JSON numbers, snake_case, Go encoding/json style).
 struct HandshakeRequest {

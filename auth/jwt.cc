@@ -18,9 +18,6 @@ constexpr size_t kMaxJwtBytes = 16 * 1024;
 
 bool isRsa(const EVP_PKEY& key) { return EVP_PKEY_get_base_id(&key) == EVP_PKEY_RSA; }
 
-// Attacker-chosen text (e.g. the alg value) made safe for a one-line message.
-std::string printable(std::string_view s) { return "\"" + safeText(s, 32) + "\""; }
-
 // base64url part -> JSON object; `what` names the part in the error.
 Result<json::object> decodeJsonPart(std::string_view part, const char* what) {
   auto raw = certs::base64UrlDecode(part);
@@ -88,7 +85,8 @@ Result<json::object> verifyJwtRs256(std::string_view jwt, const EVP_PKEY& public
   const json::value* alg = header->if_contains("alg");
   if (alg == nullptr || !alg->is_string()) return fail("jwt header has no alg");
   if (alg->get_string() != "RS256") {
-    return fail("jwt alg is " + printable(alg->get_string()) + ", only RS256 is accepted");
+    return fail("jwt alg is " + quotedSafeText(alg->get_string(), 32) +
+                ", only RS256 is accepted");
   }
   // RFC 7515 4.1.11: extensions we do not implement must not be silently ignored.
   if (header->contains("crit")) return fail("jwt header has crit extensions, none are supported");

@@ -19,9 +19,6 @@ namespace json = boost::json;
 constexpr int64_t kJwtLifetimeSeconds = 300;  // Kuscia's: the JWT covers one request
 constexpr int kMinRsaBits = 2048;
 
-// Attacker-chosen text (e.g. a PEM label) made safe for a one-line message.
-std::string printable(std::string_view s) { return "\"" + safeText(s, 40) + "\""; }
-
 // The first PEM block's type label, or nullopt when the text holds no PEM block.
 std::optional<std::string> firstPemType(std::string_view text) {
   if (text.size() > size_t(INT32_MAX)) return std::nullopt;
@@ -159,7 +156,8 @@ Result<certs::CertRequest> decodeRegisterCsr(std::string_view csrBase64) {
   auto type = firstPemType(*pem);
   if (!type) return fail("csr is not PEM");
   if (*type != "CERTIFICATE REQUEST") {
-    return fail("csr PEM type is " + printable(*type) + ", must be \"CERTIFICATE REQUEST\"");
+    return fail("csr PEM type is " + quotedSafeText(*type, 40) +
+                ", must be \"CERTIFICATE REQUEST\"");
   }
   auto csr = certs::csrFromPem(*pem);
   if (!csr) return fail("csr does not parse: " + csr.error());

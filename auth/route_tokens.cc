@@ -14,7 +14,6 @@ namespace {
 namespace json = boost::json;
 
 constexpr int64_t kMaxBackoffSeconds = 60;
-constexpr int64_t kNanos = 1'000'000'000;
 // Kuscia's master drops a destination token 2 minutes after its expiry, not at it: clocks differ.
 constexpr int64_t kExpirySlackNanos = 120 * kNanos;
 constexpr size_t kTokenBytes = 32;

@@ -14,4 +14,9 @@ inline std::string safeText(std::string_view s, size_t max = 64) {
   return out;
 }
 
+// The same in double quotes.
+inline std::string quotedSafeText(std::string_view s, size_t max = 64) {
+  return "\"" + safeText(s, max) + "\"";
+}
+
 }  // namespace kgate::auth

@@ -11,6 +11,18 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   add_compile_options(-Wno-mismatched-new-delete)
 endif()
 
+# Unity builds (-DKGATE_UNITY_BUILD=ON, the test trees of scripts/test.sh and the fuzz build):
+# each target's sources compile in batches of 8, one compiler run per batch, so the Asio, Beast
+# and JSON templates a batch shares are instantiated once rather than in every file (a clean
+# tree: 905 -> 523 CPU-seconds of compiling). Helpers in anonymous namespaces need names distinct
+# across a target's files. Off by default: batched, GCC inlines the data path differently, and
+# that kgate served 6-8% fewer requests per CPU-second (bench/run.py, small requests).
+option(KGATE_UNITY_BUILD "Compile each target's sources in batches (test trees)" OFF)
+if(KGATE_UNITY_BUILD)
+  set(CMAKE_UNITY_BUILD ON)
+  set(CMAKE_UNITY_BUILD_BATCH_SIZE 8)
+endif()
+
 find_package(Threads REQUIRED)
 find_package(Boost 1.81.0 EXACT CONFIG REQUIRED)
 find_package(OpenSSL 3 REQUIRED)

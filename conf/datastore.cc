@@ -13,7 +13,7 @@ namespace {
 constexpr std::string_view kScheme = "mysql://";
 constexpr std::string_view kForm = "mysql://user:pass@host:3306/database";
 
-Failure bad(const std::string& why) {
+Failure badDsn(const std::string& why) {
   return fail("datastoreEndpoint: " + why + " (expected " + std::string(kForm) + ")");
 }
 
@@ -52,28 +52,28 @@ Result<void> readHostPort(std::string_view hp, MysqlDsn& dsn) {
   std::string_view host = hp, port;
   if (hp.starts_with('[')) {  // [v6]:port
     auto close = hp.find(']');
-    if (close == std::string_view::npos) return bad("unclosed '[' in the host");
+    if (close == std::string_view::npos) return badDsn("unclosed '[' in the host");
     host = hp.substr(1, close - 1);
     std::string_view rest = hp.substr(close + 1);
     if (!rest.empty()) {
-      if (rest.front() != ':') return bad("unexpected text after the IPv6 address");
+      if (rest.front() != ':') return badDsn("unexpected text after the IPv6 address");
       port = rest.substr(1);
     }
   } else if (std::count(hp.begin(), hp.end(), ':') > 1) {
-    return bad("write an IPv6 host in brackets, e.g. [::1]:3306");
+    return badDsn("write an IPv6 host in brackets, e.g. [::1]:3306");
   } else if (auto colon = hp.find(':'); colon != std::string_view::npos) {
     host = hp.substr(0, colon);
     port = hp.substr(colon + 1);
   }
-  if (host.empty()) return bad("no host");
+  if (host.empty()) return badDsn("no host");
   if (!isIpLiteral(host) && !isDnsName(host))
-    return bad("\"" + std::string(host) + "\" is not a host name or IP address");
+    return badDsn("\"" + std::string(host) + "\" is not a host name or IP address");
   dsn.host = std::string(host);
   if (!port.empty() || hp.ends_with(':')) {
     unsigned value = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
-      return bad("port \"" + std::string(port) + "\" is not a number from 1 to 65535");
+      return badDsn("port \"" + std::string(port) + "\" is not a number from 1 to 65535");
     dsn.port = static_cast<uint16_t>(value);
   }
   return {};
@@ -89,22 +89,22 @@ Result<void> readParams(std::string_view query, MysqlDsn& dsn) {
     std::string_view key = pair.substr(0, eq);
     std::string value;
     if (!percentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), value))
-      return bad("broken %-escape in option " + std::string(key));
+      return badDsn("broken %-escape in option " + std::string(key));
     if (key == "tls") {
       if (value == "false" || value == "") dsn.tls = MysqlDsn::Tls::Off;
       else if (value == "true") dsn.tls = MysqlDsn::Tls::Verify;
       else if (value == "skip-verify") dsn.tls = MysqlDsn::Tls::SkipVerify;
-      else return bad("tls=" + value + " is not one of false, true, skip-verify");
+      else return badDsn("tls=" + value + " is not one of false, true, skip-verify");
     } else if (key == "tls-ca") {
-      if (value.empty()) return bad("tls-ca needs a path to a PEM file");
+      if (value.empty()) return badDsn("tls-ca needs a path to a PEM file");
       dsn.tlsCa = value;
     } else if (key == "timeout") {
       auto d = parseDuration(value);
       if (!d || d->count() < 1000 || d->count() % 1000 != 0)
-        return bad("timeout=" + value + " must be a whole number of seconds, at least 1s");
+        return badDsn("timeout=" + value + " must be a whole number of seconds, at least 1s");
       dsn.timeout = std::chrono::duration_cast<std::chrono::seconds>(*d);
     } else if (key != "charset" && key != "parseTime" && key != "loc") {
-      return bad("unknown option \"" + std::string(key) +
+      return badDsn("unknown option \"" + std::string(key) +
                  "\" (kgate knows tls, tls-ca, timeout)");
     }
   }
@@ -120,7 +120,7 @@ std::string MysqlDsn::display() const {
 }
 
 Result<MysqlDsn> parseMysqlDsn(std::string_view url) {
-  if (!url.starts_with(kScheme)) return bad("must start with mysql://");
+  if (!url.starts_with(kScheme)) return badDsn("must start with mysql://");
   std::string_view rest = url.substr(kScheme.size());
   MysqlDsn dsn;
   std::string_view query;
@@ -130,28 +130,30 @@ Result<MysqlDsn> parseMysqlDsn(std::string_view url) {
   }
   // The password may hold '@' and '/' unescaped (Go's driver allows it): split at the last '@'.
   auto at = rest.rfind('@');
-  if (at == std::string_view::npos) return bad("no user (user:pass@ before the host)");
+  if (at == std::string_view::npos) return badDsn("no user (user:pass@ before the host)");
   std::string_view userInfo = rest.substr(0, at);
   rest = rest.substr(at + 1);
   auto colon = userInfo.find(':');
   if (!percentDecode(userInfo.substr(0, colon), dsn.user))
-    return bad("broken %-escape in the user name");
+    return badDsn("broken %-escape in the user name");
   if (colon != std::string_view::npos && !percentDecode(userInfo.substr(colon + 1), dsn.password))
-    return bad("broken %-escape in the password");
-  if (dsn.user.empty()) return bad("no user name");
+    return badDsn("broken %-escape in the password");
+  if (dsn.user.empty()) return badDsn("no user name");
 
   auto slash = rest.find('/');
-  if (slash == std::string_view::npos) return bad("no database name (/database after the host)");
+  if (slash == std::string_view::npos) {
+    return badDsn("no database name (/database after the host)");
+  }
   std::string_view hostPart = rest.substr(0, slash);
   if (hostPart.starts_with("tcp(") && hostPart.ends_with(")")) {
     hostPart = hostPart.substr(4, hostPart.size() - 5);
   } else if (hostPart.find('(') != std::string_view::npos) {
-    return bad("only tcp(host:port) is supported as a network address");
+    return badDsn("only tcp(host:port) is supported as a network address");
   }
   if (auto r = readHostPort(hostPart, dsn); !r) return fail(r.error());
   dsn.database = std::string(rest.substr(slash + 1));
   if (!isIdentifier(dsn.database))
-    return bad("database name \"" + dsn.database +
+    return badDsn("database name \"" + dsn.database +
                "\" must be 1-64 letters, digits, '_' or '$'");
   if (auto r = readParams(query, dsn); !r) return fail(r.error());
   return dsn;

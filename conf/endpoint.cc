@@ -31,7 +31,7 @@ std::string printable(std::string_view url) {
   return s;
 }
 
-Failure bad(std::string_view url, std::string_view what) {
+Failure badUrl(std::string_view url, std::string_view what) {
   return fail("\"" + printable(url) + "\": " + std::string(what));
 }
 
@@ -67,45 +67,47 @@ bool isDnsName(std::string_view text) {
 Result<Endpoint> parseEndpoint(std::string_view url) {
   if (url.empty()) return fail("URL is empty; expected http[s]://host[:port][/path]");
   for (unsigned char c : url) {
-    if (c <= 0x20 || c == 0x7f) return bad(url, "contains a space or control character");
+    if (c <= 0x20 || c == 0x7f) return badUrl(url, "contains a space or control character");
   }
   auto sep = url.find("://");
   if (sep == std::string_view::npos) {
-    return bad(url, "not a URL; expected http[s]://host[:port][/path]");
+    return badUrl(url, "not a URL; expected http[s]://host[:port][/path]");
   }
   Endpoint ep;
   ep.scheme = asciiLower(url.substr(0, sep));
   if (ep.scheme != "http" && ep.scheme != "https") {
-    return bad(url, "scheme must be http or https");
+    return badUrl(url, "scheme must be http or https");
   }
-  if (url.find('#') != std::string_view::npos) return bad(url, "a fragment (#...) is not allowed");
+  if (url.find('#') != std::string_view::npos) {
+    return badUrl(url, "a fragment (#...) is not allowed");
+  }
   if (url.find('?') != std::string_view::npos) {
-    return bad(url, "a query string (?...) is not allowed");
+    return badUrl(url, "a query string (?...) is not allowed");
   }
   std::string_view rest = url.substr(sep + 3);
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   if (authority.find('@') != std::string_view::npos) {
-    return bad(url, "user info (user:password@) is not allowed");
+    return badUrl(url, "user info (user:password@) is not allowed");
   }
-  if (authority.empty()) return bad(url, "host is missing");
+  if (authority.empty()) return badUrl(url, "host is missing");
 
   std::string_view host;
   std::string_view portText;
   bool hasPort = false;
   if (authority.front() == '[') {
     auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad(url, "IPv6 address is missing its ']'");
+    if (close == std::string_view::npos) return badUrl(url, "IPv6 address is missing its ']'");
     host = authority.substr(1, close - 1);
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return bad(url, "unexpected text after the IPv6 address");
+      if (after.front() != ':') return badUrl(url, "unexpected text after the IPv6 address");
       hasPort = true;
       portText = after.substr(1);
     }
     if (host.find(':') == std::string_view::npos || !isIpLiteral(host)) {
-      return bad(url, "invalid IPv6 address in brackets");
+      return badUrl(url, "invalid IPv6 address in brackets");
     }
     ep.host = asciiLower(host);
   } else {
@@ -115,22 +117,23 @@ Result<Endpoint> parseEndpoint(std::string_view url) {
       hasPort = true;
       portText = authority.substr(colon + 1);
       if (portText.find(':') != std::string_view::npos) {
-        return bad(url, "IPv6 addresses must be written in brackets, e.g. http://[::1]:8080");
+        return badUrl(url, "IPv6 addresses must be written in brackets, e.g. http://[::1]:8080");
       }
     }
-    if (host.empty()) return bad(url, "host is missing");
+    if (host.empty()) return badUrl(url, "host is missing");
     if (!isIpLiteral(host) && !isDnsName(host)) {
-      return bad(url, "host \"" + std::string(host) + "\" is not a valid host name or IP address");
+      return badUrl(url, "host \"" + std::string(host) +
+                             "\" is not a valid host name or IP address");
     }
     ep.host = asciiLower(host);
   }
 
   if (hasPort) {
-    if (portText.empty()) return bad(url, "port is empty");
-    if (!isDigits(portText)) return bad(url, "port must be a number");
+    if (portText.empty()) return badUrl(url, "port is empty");
+    if (!isDigits(portText)) return badUrl(url, "port must be a number");
     if (portText.size() > 5 || std::stoul(std::string(portText)) > 65535 ||
         std::stoul(std::string(portText)) == 0) {
-      return bad(url, "port must be between 1 and 65535");
+      return badUrl(url, "port must be between 1 and 65535");
     }
     ep.port = static_cast<uint16_t>(std::stoul(std::string(portText)));
   } else {

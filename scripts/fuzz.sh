@@ -21,7 +21,8 @@ targets=${KGATE_FUZZ_TARGETS:-$(cd test/fuzz/corpus && echo */ | tr -d /)}
 start=$SECONDS
 mkdir -p "$dir"
 if [ "${KGATE_FUZZ_STEP:-}" != run ]; then
-  if ! { CXX=${KGATE_FUZZ_CXX:-clang++-14} cmake -S test/fuzz -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+  if ! { CXX=${KGATE_FUZZ_CXX:-clang++-14} cmake -S test/fuzz -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+           -DKGATE_UNITY_BUILD=ON &&
          cmake --build "$dir" -j"$(nproc)"; } >"$dir/build.log" 2>&1; then
     cat "$dir/build.log" >&2
     echo "fuzz: the build failed" >&2

@@ -12,7 +12,7 @@
 namespace kgate::cli {
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kDomainUsage =
     "usage: kgate domain add ID [--ttl DURATION] | token ID | list [--show-tokens]\n"
     "       [--data DIR | -c CONFIG] [--endpoint https://host:port]";
 
@@ -26,7 +26,7 @@ std::string timeText(int64_t unix) {
   return buf;
 }
 
-std::string field(const boost::json::object& o, const char* key) {
+std::string domainField(const boost::json::object& o, const char* key) {
   const boost::json::value* v = o.if_contains(key);
   if (!v) return "";
   if (v->is_string()) return std::string(v->as_string());
@@ -83,15 +83,15 @@ int listDomains(const NodeAccess& node, bool showTokens) {
         if (!tv.is_object()) continue;
         const auto& to = tv.as_object();
         if (!tokens.empty()) tokens += ", ";
-        tokens += field(to, "state");
+        tokens += domainField(to, "state");
         if (number(to, "expiresAt") > 0) tokens += " until " + timeText(number(to, "expiresAt"));
-        if (showTokens) tokens += " " + field(to, "token");
+        if (showTokens) tokens += " " + domainField(to, "token");
       }
     }
-    std::string fingerprint = field(d, "certFingerprint");
-    std::string notAfter = field(d, "certNotAfter");
-    rows.push_back({field(d, "domain"), field(d, "role"),
-                    field(d, "registered") == "true" ? "yes" : "no",
+    std::string fingerprint = domainField(d, "certFingerprint");
+    std::string notAfter = domainField(d, "certNotAfter");
+    rows.push_back({domainField(d, "domain"), domainField(d, "role"),
+                    domainField(d, "registered") == "true" ? "yes" : "no",
                     fingerprint.empty() ? "-" : fingerprint, notAfter.empty() ? "-" : notAfter,
                     tokens.empty() ? "-" : tokens});
   }
@@ -103,7 +103,7 @@ int listDomains(const NodeAccess& node, bool showTokens) {
 
 int domainCommand(const std::vector<std::string>& args) {
   if (args.empty()) {
-    std::cerr << kUsage << std::endl;
+    std::cerr << kDomainUsage << std::endl;
     return 2;
   }
   std::string sub = args[0];
@@ -124,7 +124,8 @@ int domainCommand(const std::vector<std::string>& args) {
     return 2;
   }
   if (sub != "add" && sub != "token" && sub != "list") {
-    std::cerr << "kgate domain: unknown subcommand \"" << sub << "\"\n" << kUsage << std::endl;
+    std::cerr << "kgate domain: unknown subcommand \"" << sub << "\"\n"
+              << kDomainUsage << std::endl;
     return 2;
   }
   if (sub != "list" && id.empty()) {
@@ -168,7 +169,7 @@ int domainCommand(const std::vector<std::string>& args) {
   }
   boost::system::error_code ec;
   auto doc = boost::json::parse(*body, ec);
-  std::string token = !ec && doc.is_object() ? field(doc.as_object(), "token") : "";
+  std::string token = !ec && doc.is_object() ? domainField(doc.as_object(), "token") : "";
   if (token.empty()) {
     std::cerr << prefix << "unexpected answer from the API" << std::endl;
     return 1;

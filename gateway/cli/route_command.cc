@@ -11,13 +11,13 @@
 namespace kgate::cli {
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kRouteUsage =
     "usage: kgate route create SOURCE DESTINATION URL [--auth Token|MTLS|None]\n"
     "                          [--rolling-period SECONDS] [--transit DOMAIN]\n"
     "       kgate route list | delete NAME | rehandshake NAME | probe SOURCE DESTINATION\n"
     "       [--data DIR | -c CONFIG] [--endpoint https://host:port]";
 
-std::string field(const boost::json::object& o, const char* key) {
+std::string routeField(const boost::json::object& o, const char* key) {
   const boost::json::value* v = o.if_contains(key);
   if (!v) return "";
   if (v->is_string()) return std::string(v->as_string());
@@ -47,10 +47,11 @@ int list(const NodeAccess& node) {
   for (const auto& v : *routes) {
     if (!v.is_object()) continue;
     const auto& r = v.as_object();
-    std::string reason = field(r, "reason");
-    rows.push_back({field(r, "name"), field(r, "source"), field(r, "destination"), field(r, "host"),
-                    field(r, "authentication"), field(r, "ready"), reason.empty() ? "-" : reason});
-    if (!reason.empty()) hints.push_back(field(r, "name") + ": " + field(r, "message"));
+    std::string reason = routeField(r, "reason");
+    rows.push_back({routeField(r, "name"), routeField(r, "source"), routeField(r, "destination"),
+                    routeField(r, "host"), routeField(r, "authentication"), routeField(r, "ready"),
+                    reason.empty() ? "-" : reason});
+    if (!reason.empty()) hints.push_back(routeField(r, "name") + ": " + routeField(r, "message"));
   }
   std::vector<size_t> width(rows[0].size(), 0);
   for (const auto& row : rows)
@@ -79,7 +80,7 @@ int probe(const NodeAccess& node, const std::string& name) {
   }
   boost::system::error_code ec;
   auto doc = boost::json::parse(*started, ec);
-  std::string id = !ec && doc.is_object() ? field(doc.as_object(), "id") : "";
+  std::string id = !ec && doc.is_object() ? routeField(doc.as_object(), "id") : "";
   if (id.empty()) {
     std::cerr << "kgate route probe: unexpected answer from the API" << std::endl;
     return 1;
@@ -96,8 +97,8 @@ int probe(const NodeAccess& node, const std::string& name) {
     }
     status = boost::json::parse(*body, ec);
     if (!ec && status.is_object()) {
-      state = field(status.as_object(), "state");
-      source = field(status.as_object(), "source");
+      state = routeField(status.as_object(), "state");
+      source = routeField(status.as_object(), "source");
     }
     if (state == "done") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -113,10 +114,11 @@ int probe(const NodeAccess& node, const std::string& name) {
   if (auto* steps = status.as_object().if_contains("steps"); steps && steps->is_array()) {
     for (const auto& v : steps->as_array()) {
       if (!v.is_object()) continue;
-      std::string step = field(v.as_object(), "step"), result = field(v.as_object(), "result");
+      std::string step = routeField(v.as_object(), "step");
+      std::string result = routeField(v.as_object(), "result");
       step.resize(std::max<size_t>(step.size(), 9), ' ');
       result.resize(std::max<size_t>(result.size(), 5), ' ');
-      std::cout << "  " << step << result << " " << field(v.as_object(), "detail") << "\n";
+      std::cout << "  " << step << result << " " << routeField(v.as_object(), "detail") << "\n";
       if (result.starts_with("FAIL")) ok = false;
     }
   }
@@ -127,7 +129,7 @@ int probe(const NodeAccess& node, const std::string& name) {
 
 int routeCommand(const std::vector<std::string>& args) {
   if (args.empty()) {
-    std::cerr << kUsage << std::endl;
+    std::cerr << kRouteUsage << std::endl;
     return 2;
   }
   std::string sub = args[0];
@@ -153,12 +155,12 @@ int routeCommand(const std::vector<std::string>& args) {
   size_t want = sub == "create" ? 3 : sub == "list" ? 0 : sub == "probe" ? 2 : 1;
   if (sub != "create" && sub != "list" && sub != "delete" && sub != "rehandshake" &&
       sub != "probe") {
-    std::cerr << "kgate route: unknown subcommand \"" << sub << "\"\n" << kUsage << std::endl;
+    std::cerr << "kgate route: unknown subcommand \"" << sub << "\"\n" << kRouteUsage << std::endl;
     return 2;
   }
   bool transit = flags->has("transit");
   if (!(positional.size() == want || (sub == "create" && transit && positional.size() == 2))) {
-    std::cerr << prefix << "wrong arguments\n" << kUsage << std::endl;
+    std::cerr << prefix << "wrong arguments\n" << kRouteUsage << std::endl;
     return 2;
   }
   if (sub != "create" && (flags->has("auth") || flags->has("rolling-period") || transit)) {

@@ -5,6 +5,7 @@
 #include "certs/files.h"
 #include "conf/domain_id.h"
 #include "conf/endpoint.h"
+#include "gateway/control/unix_time.h"
 #include "gateway/log.h"
 #include "gateway/spawn.h"
 
@@ -12,18 +13,6 @@ namespace kgate {
 namespace {
 
 namespace json = boost::json;
-
-int64_t nowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t nowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string str(const json::object& o, const char* key) {
   const json::value* v = o.if_contains(key);

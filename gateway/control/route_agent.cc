@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "gateway/control/control_plane.h"
+#include "gateway/control/unix_time.h"
 #include "gateway/log.h"
 #include "gateway/spawn.h"
 #include "gateway/sync_client.h"
@@ -15,18 +16,6 @@ using namespace std::chrono_literals;
 
 constexpr auto kPollEvery = 2s;
 constexpr int64_t kReportEverySeconds = 5;
-
-int64_t nowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t nowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string firstLine(const std::string& s) {
   std::string line = s.substr(0, s.find('\n'));

@@ -29,8 +29,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
-
 // IPv4 or IPv6 literal -> sockaddr; throws on anything else (tests never resolve names).
 socklen_t makeAddr(const std::string& ip, uint16_t port, sockaddr_storage& ss) {
   std::memset(&ss, 0, sizeof ss);
@@ -101,6 +99,8 @@ bool claimAcrossProcesses(uint16_t port) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+
+std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 uint16_t freePort(const std::string& ip) { return freePorts(1, ip).front(); }
 

@@ -38,6 +38,8 @@ bool waitForPort(const std::string& ip, uint16_t port, std::chrono::milliseconds
 bool waitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout,
                std::chrono::milliseconds every = std::chrono::milliseconds(50));
 
+// "<what>: <strerror(errno)>", for the exceptions a failed system call throws.
+std::string errnoText(const std::string& what);
 // Whole file as a string; empty if it cannot be read.
 std::string readFile(const std::string& path);
 // Writes `content` to `path` (truncating); throws on failure.

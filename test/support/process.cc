@@ -23,8 +23,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
-
 void ignoreSigpipeOnce() {
   // Writing to a child's closed stdin must fail with EPIPE rather than kill the test binary.
   static std::once_flag once;

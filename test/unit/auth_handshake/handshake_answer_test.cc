@@ -16,7 +16,6 @@ using testing::pubPem;
 using testing::publicOnly;
 
 constexpr int64_t kNow = 1704067200LL * 1'000'000'000;  // 2024-01-01T00:00:00Z
-constexpr int64_t kNanos = 1'000'000'000;
 
 DestinationRoute bobRoute(int64_t newest = 0, int64_t period = 86400) {
   return DestinationRoute{true, pubPem(alice()), period, newest};

@@ -14,7 +14,6 @@ using testing::bob;
 using testing::pubPem;
 using testing::publicOnly;
 
-constexpr int64_t kNanos = 1'000'000'000;
 constexpr int64_t kDay = 86400;
 constexpr int64_t kT0 = 1'704'067'200;  // 2024-01-01T00:00:00Z, in seconds
 

@@ -13,11 +13,11 @@ using testing::caCertPem;
 using testing::masterKey;
 using testing::otherKey;
 
-constexpr int64_t kNow = 1'700'000'000;
+constexpr int64_t kNowSeconds = 1'700'000'000;
 constexpr int64_t kUnixNanos = 1'700'000'000'123'456'789;
 
 TEST(RegisterWire, RequestRoundTripsTheWayTheAuthorityReadsIt) {
-  auto req = buildRegisterRequest(aliceKey(), "alice", "TOKEN-abc", kUnixNanos, kNow);
+  auto req = buildRegisterRequest(aliceKey(), "alice", "TOKEN-abc", kUnixNanos, kNowSeconds);
   ASSERT_TRUE(req) << req.error();
 
   // The body has exactly Kuscia's three fields.
@@ -44,21 +44,21 @@ TEST(RegisterWire, RequestRoundTripsTheWayTheAuthorityReadsIt) {
   ASSERT_TRUE(key);
   EXPECT_TRUE(certs::samePublicKey(**key, aliceKey()));
 
-  auto ok = verifyRegisterJwt(req->jwt, **key, *parsed, kNow);
+  auto ok = verifyRegisterJwt(req->jwt, **key, *parsed, kNowSeconds);
   EXPECT_TRUE(ok) << ok.error();
   // Five minutes later (plus the skew) the JWT has expired.
-  EXPECT_FALSE(verifyRegisterJwt(req->jwt, **key, *parsed, kNow + 361));
+  EXPECT_FALSE(verifyRegisterJwt(req->jwt, **key, *parsed, kNowSeconds + 361));
 }
 
 TEST(RegisterWire, JwtClaimsAreKusciasShape) {
-  auto req = buildRegisterRequest(aliceKey(), "alice", "T", 42, kNow);
+  auto req = buildRegisterRequest(aliceKey(), "alice", "T", 42, kNowSeconds);
   ASSERT_TRUE(req) << req.error();
-  auto claims = verifyJwtRs256(req->jwt, aliceKey(), kNow);
+  auto claims = verifyJwtRs256(req->jwt, aliceKey(), kNowSeconds);
   ASSERT_TRUE(claims) << claims.error();
   EXPECT_EQ(claims->at("iss"), "alice");
   EXPECT_EQ(claims->at("sub"), "alice");
-  EXPECT_EQ(claims->at("iat").as_int64(), kNow);
-  EXPECT_EQ(claims->at("exp").as_int64(), kNow + 300);
+  EXPECT_EQ(claims->at("iat").as_int64(), kNowSeconds);
+  EXPECT_EQ(claims->at("exp").as_int64(), kNowSeconds + 300);
   // req_hash is a Go [32]byte: a JSON array of 32 numbers, SHA-256 of "<id>_<csr>_<time>".
   const json::array& hash = claims->at("req_hash").as_array();
   ASSERT_EQ(hash.size(), 32u);
@@ -69,7 +69,7 @@ TEST(RegisterWire, JwtClaimsAreKusciasShape) {
 }
 
 TEST(RegisterWire, NoTokenMeansNoExtension) {
-  auto req = buildRegisterRequest(aliceKey(), "alice", "", 1, kNow);
+  auto req = buildRegisterRequest(aliceKey(), "alice", "", 1, kNowSeconds);
   ASSERT_TRUE(req);
   auto csr = decodeRegisterCsr(parseRegisterBody(req->body)->csr);
   ASSERT_TRUE(csr);
@@ -129,32 +129,34 @@ TEST(RegisterWire, CsrDecodingSaysWhatIsWrong) {
 TEST(RegisterWire, SmallKeysAreRefused) {
   auto small = certs::generateRsaKey(1024);
   ASSERT_TRUE(small);
-  auto req = buildRegisterRequest(**small, "alice", "T", 1, kNow);
+  auto req = buildRegisterRequest(**small, "alice", "T", 1, kNowSeconds);
   ASSERT_TRUE(req);
   EXPECT_EQ(decodeRegisterCsr(parseRegisterBody(req->body)->csr).error(),
             "csr key must be RSA of at least 2048 bits (the registration JWT is RS256)");
 }
 
 TEST(RegisterWire, JwtMustCoverThisExactRequest) {
-  auto req = buildRegisterRequest(aliceKey(), "alice", "T", 7, kNow);
+  auto req = buildRegisterRequest(aliceKey(), "alice", "T", 7, kNowSeconds);
   ASSERT_TRUE(req);
   auto body = *parseRegisterBody(req->body);
   body.requestTime = 8;
-  EXPECT_EQ(verifyRegisterJwt(req->jwt, aliceKey(), body, kNow).error(),
+  EXPECT_EQ(verifyRegisterJwt(req->jwt, aliceKey(), body, kNowSeconds).error(),
             "the request content does not match the jwt's req_hash");
   body.requestTime = 7;
-  EXPECT_FALSE(verifyRegisterJwt(req->jwt, otherKey(), body, kNow));
+  EXPECT_FALSE(verifyRegisterJwt(req->jwt, otherKey(), body, kNowSeconds));
 
   // req_hash of the wrong shape.
   for (json::value bad : {json::value("abc"), json::value(json::array{1, 2, 3}),
                           json::value(json::array(32, json::value(256)))}) {
-    json::object c{{"req_hash", bad}, {"exp", kNow + 300}};
-    EXPECT_EQ(verifyRegisterJwt(signJwtRs256(aliceKey(), c), aliceKey(), body, kNow).error(),
-              "jwt req_hash must be an array of 32 bytes");
+    json::object c{{"req_hash", bad}, {"exp", kNowSeconds + 300}};
+    EXPECT_EQ(
+        verifyRegisterJwt(signJwtRs256(aliceKey(), c), aliceKey(), body, kNowSeconds).error(),
+        "jwt req_hash must be an array of 32 bytes");
   }
-  json::object noHash{{"exp", kNow + 300}};
-  EXPECT_EQ(verifyRegisterJwt(signJwtRs256(aliceKey(), noHash), aliceKey(), body, kNow).error(),
-            "jwt has no req_hash claim");
+  json::object noHash{{"exp", kNowSeconds + 300}};
+  EXPECT_EQ(
+      verifyRegisterJwt(signJwtRs256(aliceKey(), noHash), aliceKey(), body, kNowSeconds).error(),
+      "jwt has no req_hash claim");
 }
 
 json::object goodReply() {

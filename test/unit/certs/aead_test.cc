@@ -83,7 +83,7 @@ struct Cipher {
   size_t keySize;
 };
 
-class AeadCipher : public testing::TestWithParam<Cipher> {
+class AeadCipher : public ::testing::TestWithParam<Cipher> {
  protected:
   std::vector<uint8_t> key_ = std::vector<uint8_t>(GetParam().keySize, 0x5a);
   std::vector<uint8_t> nonce_ = hex("000102030405060708090a0b");
@@ -125,7 +125,7 @@ TEST_P(AeadCipher, AnyChangeIsRefusedAndLeavesNoErrorBehind) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tls13, AeadCipher,
-                         testing::Values(Cipher{"AES-128-GCM", 16}, Cipher{"AES-256-GCM", 32},
+                         ::testing::Values(Cipher{"AES-128-GCM", 16}, Cipher{"AES-256-GCM", 32},
                                          Cipher{"ChaCha20-Poly1305", 32}),
                          [](const auto& info) {
                            std::string n = info.param.name;

@@ -12,11 +12,7 @@ namespace {
 
 using testing::TempDir;
 
-mode_t modeOf(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
+using testing::modeOf;
 
 size_t entriesIn(const std::string& dir) {
   size_t n = 0;

@@ -19,11 +19,7 @@ const char* const kFiles[] = {"ca.crt",       "ca.key",          "external.crt",
                               "external.key", "api.crt",         "api.key",
                               "admin-client.crt", "admin-client.key"};
 
-mode_t modeOf(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
+using testing::modeOf;
 
 Certificate parse(const std::string& pem) {
   auto cert = certFromPem(pem);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <string>
@@ -10,6 +11,13 @@
 #include "test/support/test_keys.h"
 
 namespace kgate::certs::testing {
+
+// A file's permission bits (a failed stat fails the test).
+inline mode_t modeOf(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
 
 class TempDir {
  public:
