@@ -26,7 +26,7 @@ namespace {
 
 namespace json = boost::json;
 
-Reply storeFailure(const StoreError& e) {
+Reply routeStoreFailure(const StoreError& e) {
   switch (e.kind) {
     case StoreErrorKind::Unavailable:
       return error(503, "authority store unavailable: " + e.message, "store_unavailable");
@@ -98,7 +98,7 @@ std::optional<Reply> unknownEnd(Store& store, const std::string& id, const std::
   if (d.error.kind == StoreErrorKind::NotFound) {
     return error(404, "domain " + id + " not found", "domain_not_found");
   }
-  return storeFailure(d.error);
+  return routeStoreFailure(d.error);
 }
 
 // A 400 unless the direct route from -> to exists, as a hop of transit route `name`.
@@ -106,7 +106,7 @@ std::optional<Reply> missingHop(Store& store, const std::string& name, const std
                                 const std::string& to, const std::string& transit) {
   const std::string hop = from + "-" + to;
   auto r = store.getRoute(hop);
-  if (!r.ok() && r.error.kind != StoreErrorKind::NotFound) return storeFailure(r.error);
+  if (!r.ok() && r.error.kind != StoreErrorKind::NotFound) return routeStoreFailure(r.error);
   // Names can collide ("a-b"+"c" and "a"+"b-c"), so the ends must match too.
   if (!r.ok() || r.value->source != from || r.value->destination != to) {
     return error(
@@ -198,7 +198,7 @@ Reply Authority::addRoute(const std::string& source, const std::string& destinat
                     clock_(), 1};
   auto added = store_->addRoute(route);
   if (!added.ok()) {
-    if (added.error.kind != StoreErrorKind::Conflict) return storeFailure(added.error);
+    if (added.error.kind != StoreErrorKind::Conflict) return routeStoreFailure(added.error);
     auto existing = store_->getRoute(name);
     std::string other;
     if (existing.ok() &&
@@ -213,9 +213,9 @@ Reply Authority::addRoute(const std::string& source, const std::string& destinat
 Reply Authority::listRoutes() {
   if (!store_ || !caCert_) return error(500, "authority keys are invalid", "authority_invalid");
   auto all = store_->listRoutes();
-  if (!all.ok()) return storeFailure(all.error);
+  if (!all.ok()) return routeStoreFailure(all.error);
   auto domains = store_->listDomains();
-  if (!domains.ok()) return storeFailure(domains.error);
+  if (!domains.ok()) return routeStoreFailure(domains.error);
 
   routes::World world;
   world.now = clock_();
@@ -226,7 +226,7 @@ Reply Authority::listRoutes() {
   for (const RouteRecord& r : *all.value) world.routes[r.name] = r;
   // Older reports count as absent.
   auto reports = store_->listReports(world.now - routes::kReportFreshSeconds);
-  if (!reports.ok()) return storeFailure(reports.error);
+  if (!reports.ok()) return routeStoreFailure(reports.error);
   for (const ReportRecord& report : *reports.value) {
     if (report.side == "source") {
       auto s = routes::sourceFromJson(report.json);
@@ -268,10 +268,10 @@ Reply Authority::deleteRoute(const std::string& name) {
   auto route = store_->getRoute(name);
   if (!route.ok()) {
     if (route.error.kind == StoreErrorKind::NotFound) return routeNotFound(name);
-    return storeFailure(route.error);
+    return routeStoreFailure(route.error);
   }
   auto all = store_->listRoutes();
-  if (!all.ok()) return storeFailure(all.error);
+  if (!all.ok()) return routeStoreFailure(all.error);
   for (const RouteRecord& t : *all.value) {
     if (carries(*route.value, t)) {
       return error(
@@ -283,7 +283,7 @@ Reply Authority::deleteRoute(const std::string& name) {
   auto deleted = store_->deleteRoute(name);
   if (!deleted.ok()) {
     if (deleted.error.kind == StoreErrorKind::NotFound) return routeNotFound(name);
-    return storeFailure(deleted.error);
+    return routeStoreFailure(deleted.error);
   }
   return okJson({{"deleted", name}});
 }
@@ -293,7 +293,7 @@ Reply Authority::rehandshake(const std::string& name) {
   auto bumped = store_->bumpRouteGeneration(name);
   if (!bumped.ok()) {
     if (bumped.error.kind == StoreErrorKind::NotFound) return routeNotFound(name);
-    return storeFailure(bumped.error);
+    return routeStoreFailure(bumped.error);
   }
   return okJson({{"route", routeJson(*bumped.value, keys_.masterDomainID)}});
 }
@@ -311,11 +311,11 @@ Reply Authority::routesFor(const std::string& domain) {
   }
   // Read first: the routes below are at least as new as the version they are sent with.
   auto version = store_->changeCount();
-  if (!version.ok()) return storeFailure(version.error);
+  if (!version.ok()) return routeStoreFailure(version.error);
   auto all = store_->listRoutes();
-  if (!all.ok()) return storeFailure(all.error);
+  if (!all.ok()) return routeStoreFailure(all.error);
   auto domains = store_->listDomains();
-  if (!domains.ok()) return storeFailure(domains.error);
+  if (!domains.ok()) return routeStoreFailure(domains.error);
 
   std::map<std::string, std::string> keys{{master, certs::publicKeyToPem(*masterKey_, true)}};
   for (const DomainRecord& d : *domains.value) {
@@ -356,7 +356,7 @@ Reply Authority::acceptReport(const std::string& domain, const std::string& body
   auto entries = routes::parseReport(body);
   if (!entries) return error(400, entries.error(), "invalid_route_report");
   auto all = store_->listRoutes();
-  if (!all.ok()) return storeFailure(all.error);
+  if (!all.ok()) return routeStoreFailure(all.error);
   std::map<std::string, const RouteRecord*> byName;
   for (const RouteRecord& r : *all.value) byName[r.name] = &r;
 
@@ -372,7 +372,7 @@ Reply Authority::acceptReport(const std::string& domain, const std::string& body
     kept.push_back(ReportRecord{e.name, e.side, e.json, now});
   }
   if (!kept.empty())
-    if (auto stored = store_->putReports(kept); !stored.ok()) return storeFailure(stored.error);
+    if (auto stored = store_->putReports(kept); !stored.ok()) return routeStoreFailure(stored.error);
   return okJson({{"accepted", static_cast<int64_t>(kept.size())}});
 }
 

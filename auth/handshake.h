@@ -14,7 +14,7 @@
 
 namespace kgate::auth {
 
-// Handshake times are Unix nanoseconds (Kuscia's wire format).
+// Nanoseconds per second: handshake times are Unix nanoseconds (Kuscia's wire format).
 inline constexpr int64_t kNanos = 1'000'000'000;
 
 // POST /handshake body: {"domain_id","type":"RSA","token_config":{"token","revision","pubhash"},

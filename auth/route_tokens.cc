@@ -33,7 +33,7 @@ json::object tokenToJson(const NegotiatedToken& t) {
   return o;
 }
 
-Result<json::object> parseObject(std::string_view text, const std::string& what) {
+Result<json::object> parseStateObject(std::string_view text, const std::string& what) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec) return fail(what + " is not JSON: " + ec.message());
@@ -177,7 +177,7 @@ std::string SourceTokens::toJson() const {
 
 Result<SourceTokens> SourceTokens::fromJson(std::string_view text) {
   const std::string what = "source route tokens";
-  auto o = parseObject(text, what);
+  auto o = parseStateObject(text, what);
   if (!o) return fail(o.error());
   SourceTokens out;
   if (const json::value* c = o->if_contains("current"); c != nullptr && !c->is_null()) {
@@ -393,7 +393,7 @@ std::string DestinationTokens::toJson() const {
 
 Result<DestinationTokens> DestinationTokens::fromJson(std::string_view text) {
   const std::string what = "destination route tokens";
-  auto o = parseObject(text, what);
+  auto o = parseStateObject(text, what);
   if (!o) return fail(o.error());
   const json::value* tokens = o->if_contains("tokens");
   if (tokens == nullptr || !tokens->is_array()) return fail(what + " has no tokens array");

@@ -11,16 +11,24 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   add_compile_options(-Wno-mismatched-new-delete)
 endif()
 
-# Unity builds (-DKGATE_UNITY_BUILD=ON, the test trees of scripts/test.sh and the fuzz build):
-# each target's sources compile in batches of 8, one compiler run per batch, so the Asio, Beast
-# and JSON templates a batch shares are instantiated once rather than in every file (a clean
-# tree: 905 -> 523 CPU-seconds of compiling). Helpers in anonymous namespaces need names distinct
-# across a target's files. Off by default: batched, GCC inlines the data path differently, and
-# that kgate served 6-8% fewer requests per CPU-second (bench/run.py, small requests).
-option(KGATE_UNITY_BUILD "Compile each target's sources in batches (test trees)" OFF)
-if(KGATE_UNITY_BUILD)
+# Unity builds: a target's sources compile in batches of 8, one compiler run per batch, so the
+# Asio, Beast and JSON templates a batch shares are instantiated once rather than in every file
+# (a clean tree: 905 -> 523 CPU-seconds of compiling). KGATE_UNITY_BUILD says where:
+#   OFF    nowhere (the default: what ships and what the bench measures; batched, GCC inlines
+#          the data path differently and kgate served 6-8% fewer requests per CPU-second);
+#   TESTS  the tests and their tools only (test/CMakeLists.txt; scripts/test.sh's plain tree,
+#          which so still compiles and tests kgate's own sources file by file);
+#   ALL    every target (the sanitized tree and the fuzz build).
+# A batch is one translation unit: what one file declares in an anonymous namespace, and its
+# using-directives, reach the files after it. Give such helpers names distinct within a target.
+set(KGATE_UNITY_BUILD OFF CACHE STRING "Unity builds: OFF, TESTS or ALL")
+set_property(CACHE KGATE_UNITY_BUILD PROPERTY STRINGS OFF TESTS ALL)
+if(NOT KGATE_UNITY_BUILD MATCHES "^(OFF|TESTS|ALL)$")
+  message(FATAL_ERROR "KGATE_UNITY_BUILD=${KGATE_UNITY_BUILD}: use OFF, TESTS or ALL")
+endif()
+set(CMAKE_UNITY_BUILD_BATCH_SIZE 8)
+if(KGATE_UNITY_BUILD STREQUAL "ALL")
   set(CMAKE_UNITY_BUILD ON)
-  set(CMAKE_UNITY_BUILD_BATCH_SIZE 8)
 endif()
 
 find_package(Threads REQUIRED)

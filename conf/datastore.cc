@@ -105,7 +105,7 @@ Result<void> readParams(std::string_view query, MysqlDsn& dsn) {
       dsn.timeout = std::chrono::duration_cast<std::chrono::seconds>(*d);
     } else if (key != "charset" && key != "parseTime" && key != "loc") {
       return badDsn("unknown option \"" + std::string(key) +
-                 "\" (kgate knows tls, tls-ca, timeout)");
+                    "\" (kgate knows tls, tls-ca, timeout)");
     }
   }
   if (!dsn.tlsCa.empty() && dsn.tls == MysqlDsn::Tls::Off) dsn.tls = MysqlDsn::Tls::Verify;
@@ -154,7 +154,7 @@ Result<MysqlDsn> parseMysqlDsn(std::string_view url) {
   dsn.database = std::string(rest.substr(slash + 1));
   if (!isIdentifier(dsn.database))
     return badDsn("database name \"" + dsn.database +
-               "\" must be 1-64 letters, digits, '_' or '$'");
+                  "\" must be 1-64 letters, digits, '_' or '$'");
   if (auto r = readParams(query, dsn); !r) return fail(r.error());
   return dsn;
 }

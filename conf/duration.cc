@@ -23,7 +23,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-Failure badDuration(std::string_view text, const std::string& what) {
+Failure badValue(std::string_view text, const std::string& what) {
   return fail("\"" + std::string(text.substr(0, 64)) + (text.size() > 64 ? "..." : "") + "\": " +
               what);
 }
@@ -46,12 +46,12 @@ int readNumber(std::string_view s, uint64_t& value) {
 std::optional<Failure> rejectShape(std::string_view raw, std::string_view s, const char* forms,
                                    const char* kind, const char* decimalHint) {
   if (s.empty()) return fail(std::string(kind) + " is empty; " + forms);
-  if (s.front() == '-') return badDuration(raw, std::string("a ") + kind + " cannot be negative");
+  if (s.front() == '-') return badValue(raw, std::string("a ") + kind + " cannot be negative");
   if (s.find('.') != std::string_view::npos) {
-    return badDuration(raw, std::string("use whole numbers, e.g. ") + decimalHint);
+    return badValue(raw, std::string("use whole numbers, e.g. ") + decimalHint);
   }
   if (!std::isdigit(static_cast<unsigned char>(s.front()))) {
-    return badDuration(raw, std::string("not a ") + kind + "; " + forms);
+    return badValue(raw, std::string("not a ") + kind + "; " + forms);
   }
   return std::nullopt;
 }
@@ -69,14 +69,14 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
   while (!s.empty()) {
     uint64_t n = 0;
     int used = readNumber(s, n);
-    if (used < 0) return badDuration(text, "too large");
-    if (used == 0) return badDuration(text, kNotADuration);
+    if (used < 0) return badValue(text, "too large");
+    if (used == 0) return badValue(text, kNotADuration);
     s.remove_prefix(used);
     s = trim(s);
     if (s.empty()) {
       // A bare number means seconds, as in Kuscia's integer timeouts; "1m30" is ambiguous.
-      if (!first) return badDuration(text, "a unit is missing after the last number");
-      if (n > kMax / 1000) return badDuration(text, "too large");
+      if (!first) return badValue(text, "a unit is missing after the last number");
+      if (n > kMax / 1000) return badValue(text, "too large");
       return std::chrono::milliseconds(static_cast<int64_t>(n * 1000));
     }
     size_t unitLen = 0;
@@ -88,14 +88,14 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
     else if (unit == "m") scale = 60'000;
     else if (unit == "h") scale = 3'600'000;
     if (scale == 0) {
-      if (unit.empty()) return badDuration(text, kNotADuration);
-      return badDuration(text, "unknown unit \"" + std::string(s.substr(0, unitLen)) +
-                           "\"; use ms, s, m or h");
+      if (unit.empty()) return badValue(text, kNotADuration);
+      return badValue(text, "unknown unit \"" + std::string(s.substr(0, unitLen)) +
+                                "\"; use ms, s, m or h");
     }
     uint64_t part = 0;
     if (__builtin_mul_overflow(n, scale, &part) || __builtin_add_overflow(total, part, &total) ||
         total > kMax) {
-      return badDuration(text, "too large");
+      return badValue(text, "too large");
     }
     s = trim(s.substr(unitLen));
     first = false;
@@ -110,7 +110,7 @@ Result<uint64_t> parseByteSize(std::string_view text) {
   }
   uint64_t n = 0;
   int used = readNumber(s, n);
-  if (used < 0) return badDuration(text, "too large");
+  if (used < 0) return badValue(text, "too large");
   std::string unit = asciiLower(trim(s.substr(used)));
   uint64_t scale = 0;
   if (unit.empty() || unit == "b") scale = 1;
@@ -121,11 +121,11 @@ Result<uint64_t> parseByteSize(std::string_view text) {
   else if (unit == "mi" || unit == "mib") scale = 1ull << 20;
   else if (unit == "gi" || unit == "gib") scale = 1ull << 30;
   if (scale == 0) {
-    return badDuration(text, "unknown unit \"" + std::string(trim(s.substr(used))) +
-                         "\"; use B, KiB, MiB, GiB (x1024) or kB, MB, GB (x1000)");
+    return badValue(text, "unknown unit \"" + std::string(trim(s.substr(used))) +
+                              "\"; use B, KiB, MiB, GiB (x1024) or kB, MB, GB (x1000)");
   }
   uint64_t bytes = 0;
-  if (__builtin_mul_overflow(n, scale, &bytes)) return badDuration(text, "too large");
+  if (__builtin_mul_overflow(n, scale, &bytes)) return badValue(text, "too large");
   return bytes;
 }
 

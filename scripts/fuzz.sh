@@ -22,7 +22,7 @@ start=$SECONDS
 mkdir -p "$dir"
 if [ "${KGATE_FUZZ_STEP:-}" != run ]; then
   if ! { CXX=${KGATE_FUZZ_CXX:-clang++-14} cmake -S test/fuzz -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-           -DKGATE_UNITY_BUILD=ON &&
+           -DKGATE_UNITY_BUILD=ALL &&
          cmake --build "$dir" -j"$(nproc)"; } >"$dir/build.log" 2>&1; then
     cat "$dir/build.log" >&2
     echo "fuzz: the build failed" >&2

@@ -22,10 +22,6 @@
 namespace kgate::test {
 namespace {
 
-CommandResult kgateIn(const TempDir& dir, const std::string& args) {
-  return run({"sh", "-c", "cd '" + dir.path() + "' && '" + kgateBinary() + "' " + args});
-}
-
 std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 class MasterOnMariadb : public ::testing::Test {

@@ -11,6 +11,10 @@ namespace kgate::test {
 
 std::string kgateBinary() { return KGATE_BINARY; }
 
+CommandResult kgateIn(const TempDir& dir, const std::string& args) {
+  return run({"sh", "-c", "cd '" + dir.path() + "' && '" + kgateBinary() + "' " + args});
+}
+
 std::string tokenFor(const std::string& name) {
   // Deterministic per name, 44 base64 characters like a real RSA-GEN token.
   std::string h = sha256Hex("token:" + name);

@@ -15,6 +15,8 @@
 namespace kgate::test {
 
 std::string kgateBinary();
+// Runs `kgate <args>` in dir, as an operator in a node's folder would.
+CommandResult kgateIn(const TempDir& dir, const std::string& args);
 
 struct NodeSpec {
   std::string domain{};

@@ -19,10 +19,6 @@
 namespace kgate::test {
 namespace {
 
-CommandResult kgateIn(const TempDir& dir, const std::string& args) {
-  return run({"sh", "-c", "cd '" + dir.path() + "' && '" + kgateBinary() + "' " + args});
-}
-
 // The READY and REASON columns of one route in `kgate route list`.
 std::pair<std::string, std::string> readiness(const TempDir& dir, const std::string& name) {
   auto r = kgateIn(dir, "route list");

@@ -126,7 +126,7 @@ TEST_P(AeadCipher, AnyChangeIsRefusedAndLeavesNoErrorBehind) {
 
 INSTANTIATE_TEST_SUITE_P(Tls13, AeadCipher,
                          ::testing::Values(Cipher{"AES-128-GCM", 16}, Cipher{"AES-256-GCM", 32},
-                                         Cipher{"ChaCha20-Poly1305", 32}),
+                                           Cipher{"ChaCha20-Poly1305", 32}),
                          [](const auto& info) {
                            std::string n = info.param.name;
                            std::erase(n, '-');

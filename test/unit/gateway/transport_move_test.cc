@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 
 using Mode = testing::TransportMode;
 
-std::string pattern(size_t n, char first) {
+std::string movedPattern(size_t n, char first) {
   std::string s(n, '\0');
   for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(first + i % 23);
   return s;
@@ -81,7 +81,7 @@ class TransportMove : public ::testing::TestWithParam<Mode> {
 };
 
 TEST_P(TransportMove, NothingIsLostEitherWay) {
-  const std::string before = pattern(5000, 'a'), after = pattern(3000, 'A');
+  const std::string before = movedPattern(5000, 'a'), after = movedPattern(3000, 'A');
   std::string head;
   run(io_, [&]() -> awaitable<void> { EXPECT_FALSE(co_await client_->writeAll(before)); });
   // A partial read: the rest of the record waits in the transport (TLS) or in the socket.
