@@ -7,6 +7,7 @@
 #include <chrono>
 #include <limits>
 
+#include "auth/json_object.h"
 #include "auth/safe_text.h"
 #include "certs/keys.h"
 #include "certs/rsa_crypt.h"
@@ -153,14 +154,6 @@ class Reader {
   std::optional<std::string> error_;
 };
 
-Result<json::object> parseObject(std::string_view body, const char* what) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return fail(std::string(what) + " is not JSON: " + ec.message());
-  if (!v.is_object()) return fail(std::string(what) + " is not a JSON object");
-  return std::move(v.get_object());
-}
-
 DestinationDecision refuse(std::string message) {
   DestinationDecision d;
   d.reply.code = 500;
@@ -218,7 +211,7 @@ std::string encodeHandshakeRequest(const HandshakeRequest& r) {
 }
 
 Result<HandshakeRequest> decodeHandshakeRequest(std::string_view body) {
-  auto obj = parseObject(body, "handshake request");
+  auto obj = parseJsonObject(body, "handshake request");
   if (!obj) return fail(obj.error());
   Reader in(*obj, "handshake request");
   HandshakeRequest r;
@@ -258,7 +251,7 @@ std::string encodeHandshakeReply(const HandshakeReply& r) {
 }
 
 Result<HandshakeReply> decodeHandshakeReply(std::string_view body) {
-  auto obj = parseObject(body, "handshake reply");
+  auto obj = parseJsonObject(body, "handshake reply");
   if (!obj) return fail(obj.error());
   Reader in(*obj, "handshake reply");
   HandshakeReply r;

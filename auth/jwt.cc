@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "auth/json_object.h"
 #include "auth/safe_text.h"
 #include "certs/keys.h"
 #include "certs/rsa_crypt.h"
@@ -22,11 +23,7 @@ bool isRsa(const EVP_PKEY& key) { return EVP_PKEY_get_base_id(&key) == EVP_PKEY_
 Result<json::object> decodeJsonPart(std::string_view part, const char* what) {
   auto raw = certs::base64UrlDecode(part);
   if (!raw) return fail(std::string("jwt ") + what + " is not base64url");
-  boost::system::error_code ec;
-  json::value v = json::parse(*raw, ec);
-  if (ec) return fail(std::string("jwt ") + what + " is not JSON: " + ec.message());
-  if (!v.is_object()) return fail(std::string("jwt ") + what + " is not a JSON object");
-  return std::move(v.as_object());
+  return parseJsonObject(*raw, std::string("jwt ") + what);
 }
 
 // A NumericDate claim: absent (nullopt), or a number; anything else is an error.

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <limits>
 
+#include "auth/json_object.h"
 #include "auth/token_set.h"
 #include "certs/keys.h"
 
@@ -31,14 +32,6 @@ json::object tokenToJson(const NegotiatedToken& t) {
   o["revision"] = t.revision;
   o["expirationTime"] = t.expirationTime;
   return o;
-}
-
-Result<json::object> parseStateObject(std::string_view text, const std::string& what) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) return fail(what + " is not JSON: " + ec.message());
-  if (!v.is_object()) return fail(what + " is not a JSON object");
-  return std::move(v.get_object());
 }
 
 // A required integer member, at least min.
@@ -177,7 +170,7 @@ std::string SourceTokens::toJson() const {
 
 Result<SourceTokens> SourceTokens::fromJson(std::string_view text) {
   const std::string what = "source route tokens";
-  auto o = parseStateObject(text, what);
+  auto o = parseJsonObject(text, what);
   if (!o) return fail(o.error());
   SourceTokens out;
   if (const json::value* c = o->if_contains("current"); c != nullptr && !c->is_null()) {
@@ -393,7 +386,7 @@ std::string DestinationTokens::toJson() const {
 
 Result<DestinationTokens> DestinationTokens::fromJson(std::string_view text) {
   const std::string what = "destination route tokens";
-  auto o = parseStateObject(text, what);
+  auto o = parseJsonObject(text, what);
   if (!o) return fail(o.error());
   const json::value* tokens = o->if_contains("tokens");
   if (tokens == nullptr || !tokens->is_array()) return fail(what + " has no tokens array");

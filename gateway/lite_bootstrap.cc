@@ -35,16 +35,6 @@ Result<SyncResponse> withRetries(const SyncRequest& req, const std::string& what
   }
 }
 
-std::string replyFirstLine(const std::string& s) {
-  std::string line = s.substr(0, s.find('\n'));
-  // resize + append rather than substr + "...": GCC 12 warns wrongly (-Warray-bounds) on that.
-  if (line.size() > 300) {
-    line.resize(300);
-    line.append("...");
-  }
-  return line;
-}
-
 Result<std::string> learnMasterDomain(const std::string& endpoint) {
   SyncRequest req;
   req.url = endpoint + "/handshake";
@@ -57,7 +47,8 @@ Result<std::string> learnMasterDomain(const std::string& endpoint) {
       !ec && doc.is_object() ? doc.as_object().if_contains("namespace") : nullptr;
   if (r->status != 200 || !ns || !ns->is_string() || ns->as_string().empty())
     return fail("master " + endpoint + " answered GET /handshake with HTTP " +
-                std::to_string(r->status) + ", not its domain: " + replyFirstLine(r->body));
+                std::to_string(r->status) + ", not its domain: " +
+                firstLineOf(r->body, 300));
   return std::string(ns->as_string());
 }
 
@@ -124,7 +115,7 @@ Result<LiteIdentity> bootstrapLite(const conf::Config& config, const EVP_PKEY& d
   if (!reply) return fail(reply.error());
   if (reply->status != 200)
     return fail("registration refused by the master (HTTP " + std::to_string(reply->status) +
-                "): " + replyFirstLine(reply->body));
+                "): " + firstLineOf(reply->body, 300));
   auto result = auth::parseRegisterReply(reply->body);
   if (!result) return fail("the master's registration reply is unusable: " + result.error());
 

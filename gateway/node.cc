@@ -19,6 +19,7 @@
 #include "auth/mariadb_store.h"
 #include "auth/sqlite_store.h"
 #include "gateway/control/control_plane.h"
+#include "gateway/control/unix_time.h"
 #include "gateway/event.h"
 #include "gateway/fd_limit.h"
 #include "gateway/lite_bootstrap.h"
@@ -246,9 +247,7 @@ void Node::openAuthority(const std::string& domainKeyPem, certs::NodePkiOptions 
   }
   // The CA lives in the store: masters sharing a database sign with one CA. The first to start
   // stores its own; the others (and this one after a restart) take the stored one.
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::system_clock::now().time_since_epoch());
-  auto ca = store->putCaIfAbsent(auth::CaRecord{pki_.caCertPem, pki_.caKeyPem, now.count()});
+  auto ca = store->putCaIfAbsent(auth::CaRecord{pki_.caCertPem, pki_.caKeyPem, nowSeconds()});
   if (!ca.ok()) throw StartError{"authority store: " + ca.error.message};
   if (ca.value->certPem != pki_.caCertPem || ca.value->keyPem != pki_.caKeyPem) {
     KGATE_LOG(Info, "taking the CA kept in the authority store (its certificates are re-issued)");

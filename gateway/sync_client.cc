@@ -153,4 +153,14 @@ Result<SyncResponse> httpRequest(const SyncRequest& req, bool* retryable) {
   return result;
 }
 
+std::string firstLineOf(const std::string& body, size_t max) {
+  std::string line = body.substr(0, body.find('\n'));
+  // resize + append rather than substr + "...": GCC 12 warns wrongly (-Warray-bounds) on that.
+  if (line.size() > max) {
+    line.resize(max);
+    line.append("...");
+  }
+  return line;
+}
+
 }  // namespace kgate

@@ -51,4 +51,7 @@ awaitable<Result<SyncResponse>> httpRequestAsync(UpstreamPool& pool, Sweeper& sw
                                                  const SyncRequest& request,
                                                  bool* retryable = nullptr);
 
+// A response body's first line, cut at `max` bytes (then "..."), for a one-line error message.
+std::string firstLineOf(const std::string& body, size_t max);
+
 }  // namespace kgate

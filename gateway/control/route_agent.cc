@@ -17,11 +17,6 @@ using namespace std::chrono_literals;
 constexpr auto kPollEvery = 2s;
 constexpr int64_t kReportEverySeconds = 5;
 
-std::string firstLine(const std::string& s) {
-  std::string line = s.substr(0, s.find('\n'));
-  return line.size() > 200 ? line.substr(0, 200) + "..." : line;
-}
-
 // The master's routes JSON (Authority::routesFor) as LearnedRoutes; nullopt when it is not
 // that JSON (never read as "no routes", which would drop them all).
 std::optional<std::map<std::string, LearnedRoute>> parseRoutes(const std::string& body) {
@@ -199,7 +194,7 @@ awaitable<void> ControlPlane::handshake(const LearnedRoute& route) {
     co_return;
   }
   if (resp->status != 200) {
-    fail("HTTP " + std::to_string(resp->status) + ": " + firstLine(resp->body));
+    fail("HTTP " + std::to_string(resp->status) + ": " + firstLineOf(resp->body, 200));
     co_return;
   }
   auto reply = auth::decodeHandshakeReply(resp->body);
@@ -257,7 +252,8 @@ awaitable<void> ControlPlane::heartbeat(const LearnedRoute& route) {
   auto doc = json::parse(resp->body, ec);
   const json::value* state = !ec && doc.is_object() ? doc.as_object().if_contains("state") : nullptr;
   if (resp->status != 200 || !state || !state->is_int64()) {
-    h.error = "heartbeat answered HTTP " + std::to_string(resp->status) + ": " + firstLine(resp->body);
+    h.error = "heartbeat answered HTTP " + std::to_string(resp->status) + ": " +
+              firstLineOf(resp->body, 200);
     co_return;
   }
   h.heartbeatState = static_cast<int>(state->as_int64());

@@ -16,7 +16,7 @@ namespace {
 
 // `kgate domain ...` run where the master's config is, as the tutorial's admin does.
 CommandResult domainCmd(const TempDir& dir, const std::string& args) {
-  return run({"sh", "-c", "cd '" + dir.path() + "' && '" + kgateBinary() + "' domain " + args});
+  return kgateIn(dir, "domain " + args);
 }
 
 std::string masterUrl(Node& master) { return master.externalUrl(""); }
