@@ -56,7 +56,9 @@ plain=${KGATE_BUILD_DIR:-build-test}
 build_tree "$plain" -DKGATE_UNITY_BUILD=TESTS -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 if [ "$sanitize" != 0 ]; then
   mkdir -p build-logs
-  background san_pid build-logs/sanitize.log build_tree build-sanitize -DKGATE_UNITY_BUILD=ALL -DKGATE_SANITIZE=ON
+  # The tests' own objects are the same in both trees (uninstrumented): that tree links these.
+  background san_pid build-logs/sanitize.log build_tree build-sanitize -DKGATE_UNITY_BUILD=ALL \
+    -DKGATE_SANITIZE=ON -DKGATE_TEST_OBJECTS_FROM="$(realpath "$plain")"
 elif [ "$fuzz" != 0 ]; then
   mkdir -p build-logs
   background fuzz_pid build-logs/fuzz.log env KGATE_FUZZ_STEP=build ./scripts/fuzz.sh

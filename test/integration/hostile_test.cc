@@ -19,11 +19,8 @@ namespace h2 = kgate::test::h2;
 const std::string kIp = "127.0.0.5";
 
 // How much a case may grow bob's resident memory (peak over the start), in kB.
-#ifdef KGATE_SANITIZED
-constexpr long kMaxRssGrowthKb = 256 * 1024;  // ASan keeps freed memory in quarantine
-#else
-constexpr long kMaxRssGrowthKb = 64 * 1024;
-#endif
+// ASan keeps freed memory in quarantine.
+const long kMaxRssGrowthKb = (kgateSanitized() ? 256 : 64) * 1024;
 
 // A GET on `stream`, without a token (answered 401 at once): HEADERS with END_STREAM.
 std::string requestHeaders(uint32_t stream) {

@@ -16,17 +16,12 @@ constexpr uint64_t kGiB = 1ull << 30;
 // windows of 1 MiB per stream and 4 MiB per connection, read buffers of at most 128 KiB), not
 // per body.
 constexpr long kMaxPeakKb = 64 * 1024;
-#ifdef KGATE_SANITIZED
 // AddressSanitizer's shadow memory and quarantine alone exceed that bound. The plain build of
 // these tests (also in .ci/run) checks memory and moves the whole GiB; the sanitized one checks
 // correctness, for which a quarter of it takes every code path the GiB does, in a quarter of the
 // CPU (the sanitized pass is CI's longest step).
-constexpr bool kCheckMemory = false;
-constexpr uint64_t kBodyBytes = kGiB / 4;
-#else
-constexpr bool kCheckMemory = true;
-constexpr uint64_t kBodyBytes = kGiB;
-#endif
+const bool kCheckMemory = !kgateSanitized();
+const uint64_t kBodyBytes = kgateSanitized() ? kGiB / 4 : kGiB;
 
 class Streaming : public ::testing::TestWithParam<std::string> {
  protected:
