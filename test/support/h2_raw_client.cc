@@ -2,6 +2,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "support/hpack_oracle.h"
+
 namespace kgate::test::h2 {
 namespace {
 
@@ -145,24 +147,9 @@ void Client::decode(Frame& f) {
     pending_.append(p);
   }
   if (!(f.flags & kEndHeaders)) return;
-  auto* in = reinterpret_cast<uint8_t*>(pending_.data());
-  size_t inlen = pending_.size();
-  for (;;) {
-    nghttp2_nv nv;
-    int flags = 0;
-    ssize_t rv = nghttp2_hd_inflate_hd2(inflater_, &nv, &flags, in, inlen, 1);
-    if (rv < 0) break;
-    in += rv;
-    inlen -= static_cast<size_t>(rv);
-    if (flags & NGHTTP2_HD_INFLATE_EMIT)
-      f.headers.emplace_back(std::string(reinterpret_cast<char*>(nv.name), nv.namelen),
-                             std::string(reinterpret_cast<char*>(nv.value), nv.valuelen));
-    if (flags & NGHTTP2_HD_INFLATE_FINAL) {
-      nghttp2_hd_inflate_end_headers(inflater_);
-      break;
-    }
-    if (!(flags & NGHTTP2_HD_INFLATE_EMIT) && inlen == 0) break;
-  }
+  HeaderFields fields;
+  nghttp2Inflate(inflater_, pending_, fields);  // a refused block keeps the fields before it
+  for (auto& h : fields) f.headers.emplace_back(std::move(h.name), std::move(h.value));
   pending_.clear();
 }
 

@@ -1,0 +1,85 @@
+// HPACK (RFC 7541): header blocks of HTTP/2, decoded and encoded by kgate itself. The first
+// part of kgate's own HTTP/2 server codec (issue 7: nghttp2 was ~10% of the CPU of a small
+// HTTP/2 request); the sessions still use nghttp2's.
+//
+// Decoding keeps the peer's dynamic table in step and hands each field to a sink, as views
+// that are valid during the call only. Encoding never adds to the dynamic table: names from the
+// static table go as their index, values as literals (Huffman-coded when shorter), so an
+// encoder holds no state beyond the size update it owes the peer's decoder.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+
+namespace kgate::h2::hpack {
+
+// Why a header block could not be decoded. Each is a COMPRESSION_ERROR of the whole connection
+// (RFC 9113 section 4.3): the two tables may be out of step from then on.
+enum class DecodeError {
+  None,
+  Truncated,       // the block ends inside a field
+  BadInteger,      // an integer over 2^32 - 1
+  BadIndex,        // index 0, or past the end of the tables
+  BadHuffman,      // a Huffman-coded string with EOS in it or bad padding
+  BadSizeUpdate,   // a dynamic table size update after a field, or over the limit
+};
+std::string_view describe(DecodeError e);
+
+class FieldSink {
+ public:
+  virtual ~FieldSink() = default;
+  // One field, in block order. The views die with the call. neverIndexed: the sender marked
+  // it sensitive (a literal never indexed), which a proxy must keep when it forwards it.
+  virtual void onField(std::string_view name, std::string_view value, bool neverIndexed) = 0;
+};
+
+class Decoder {
+ public:
+  // sizeLimit: the SETTINGS_HEADER_TABLE_SIZE this side announced (the protocol's default is
+  // 4096): the most the peer's size updates may ask for.
+  explicit Decoder(uint32_t sizeLimit = 4096);
+
+  // Decodes one whole header block (a HEADERS frame's fragment and its CONTINUATIONs). The
+  // sink sees every field even when the caller will refuse the request, since every block
+  // must be decoded to keep the table in step.
+  DecodeError decode(std::string_view block, FieldSink& sink);
+
+  // The dynamic table's size as RFC 7541 section 4.1 counts it, its most, its entries.
+  size_t tableSize() const { return size_; }
+  size_t tableMaxSize() const { return maxSize_; }
+  size_t tableEntries() const { return table_.size(); }
+
+ private:
+  struct Entry {
+    std::string name, value;
+  };
+  // The field at an HPACK index (1-61 static, then the dynamic table newest first), or false.
+  bool lookup(uint64_t index, std::string_view& name, std::string_view& value) const;
+  void insert(std::string_view name, std::string_view value);
+  void evictTo(size_t size);
+
+  std::deque<Entry> table_;  // newest first
+  size_t size_ = 0;
+  size_t maxSize_;
+  uint32_t sizeLimit_;
+  std::string name_, value_;  // Huffman-decoded literals of the current field
+};
+
+class Encoder {
+ public:
+  // Call before the first field of each block: the first block starts with a size update to 0,
+  // telling the peer's decoder that its table stays empty (valid whatever table size the peer
+  // announces, so none of its SETTINGS needs an answer here).
+  void startBlock(std::string& out);
+  // Appends one field. The name must be lower case (RFC 9113 section 8.2.1). sensitive: a
+  // literal never indexed (RFC 7541 section 7.1.3), for credentials such as Kuscia-Token.
+  void field(std::string_view name, std::string_view value, std::string& out,
+             bool sensitive = false);
+
+ private:
+  bool sizeAnnounced_ = false;
+};
+
+}  // namespace kgate::h2::hpack
