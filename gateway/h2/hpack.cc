@@ -168,7 +168,7 @@ std::pair<uint8_t, bool> staticIndex(std::string_view name, std::string_view val
     uint8_t index = kNameIndex.entries[name.size()][k];
     const StaticField& f = kStatic[index - 1];
     if (f.name != name) continue;
-    if (f.value == value && !value.empty()) return {index, true};
+    if (f.value == value) return {index, true};
     if (!byName) byName = index;
   }
   return {byName, false};

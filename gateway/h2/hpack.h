@@ -20,7 +20,7 @@ namespace kgate::h2::hpack {
 enum class DecodeError {
   None,
   Truncated,       // the block ends inside a field
-  BadInteger,      // an integer over 2^32 - 1
+  BadInteger,      // an integer over 2^32 - 1, or of more than 5 continuation bytes
   BadIndex,        // index 0, or past the end of the tables
   BadHuffman,      // a Huffman-coded string with EOS in it or bad padding
   BadSizeUpdate,   // a dynamic table size update after a field, or over the limit
@@ -31,14 +31,18 @@ class FieldSink {
  public:
   virtual ~FieldSink() = default;
   // One field, in block order. The views die with the call. neverIndexed: the sender marked
-  // it sensitive (a literal never indexed), which a proxy must keep when it forwards it.
+  // it sensitive (a literal never indexed), which a proxy must keep when it forwards it. The
+  // decoder sets no bound on a block's fields: a 16 KiB block of one-byte indexes to a 4 KiB
+  // entry names 64 MiB of them, so the sink keeps count (SETTINGS_MAX_HEADER_LIST_SIZE) and
+  // stops keeping what is past its limit.
   virtual void onField(std::string_view name, std::string_view value, bool neverIndexed) = 0;
 };
 
 class Decoder {
  public:
   // sizeLimit: the SETTINGS_HEADER_TABLE_SIZE this side announced (the protocol's default is
-  // 4096): the most the peer's size updates may ask for.
+  // 4096): the most the peer's size updates may ask for. It stays: announcing a lower one later
+  // would oblige the peer's next block to start with an update, which this does not check.
   explicit Decoder(uint32_t sizeLimit = 4096);
 
   // Decodes one whole header block (a HEADERS frame's fragment and its CONTINUATIONs). The
@@ -71,7 +75,8 @@ class Encoder {
  public:
   // Call before the first field of each block: the first block starts with a size update to 0,
   // telling the peer's decoder that its table stays empty (valid whatever table size the peer
-  // announces, so none of its SETTINGS needs an answer here).
+  // announces, so none of its SETTINGS needs an answer here). As with any HPACK encoder, a block
+  // begun must be sent: dropping the first would lose that update.
   void startBlock(std::string& out);
   // Appends one field. The name must be lower case (RFC 9113 section 8.2.1). sensitive: a
   // literal never indexed (RFC 7541 section 7.1.3), for credentials such as Kuscia-Token.

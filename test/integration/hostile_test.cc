@@ -20,7 +20,7 @@ const std::string kIp = "127.0.0.5";
 
 // How much a case may grow bob's resident memory (peak over the start), in kB.
 // ASan keeps freed memory in quarantine.
-const long kMaxRssGrowthKb = (kgateSanitized() ? 256 : 64) * 1024;
+const long kMaxRssGrowthKb = (sanitizedBuild() ? 256 : 64) * 1024;
 
 // A GET on `stream`, without a token (answered 401 at once): HEADERS with END_STREAM.
 std::string requestHeaders(uint32_t stream) {

@@ -11,14 +11,6 @@ namespace kgate::test {
 
 std::string kgateBinary() { return KGATE_BINARY; }
 
-bool kgateSanitized() {
-#ifdef KGATE_SANITIZED
-  return true;
-#else
-  return false;
-#endif
-}
-
 CommandResult kgateIn(const TempDir& dir, const std::string& args) {
   return run({"sh", "-c", "cd '" + dir.path() + "' && '" + kgateBinary() + "' " + args});
 }

@@ -15,10 +15,6 @@
 namespace kgate::test {
 
 std::string kgateBinary();
-// Whether that binary runs under AddressSanitizer (the sanitized tree): tests that bound memory
-// or size their load ask this at run time, so that their own objects are the same in both trees
-// (test/CMakeLists.txt, kgate_test_executable).
-bool kgateSanitized();
 // Runs `kgate <args>` in dir, as an operator in a node's folder would.
 CommandResult kgateIn(const TempDir& dir, const std::string& args);
 

@@ -63,11 +63,11 @@ constexpr long kIdleBudgetKb = 20;
 constexpr long kStalledStreamBudgetKb = 270;
 // AddressSanitizer's shadow memory and quarantine dwarf these budgets; the plain build checks
 // memory, the sanitized one correctness.
-const bool kCheckMemory = !kgateSanitized();
+const bool kCheckMemory = !sanitizedBuild();
 // How many attack connections bob must have held at once for the attack to count. A sanitized
 // bob accepts more slowly while its header timeouts (5 s) already close the first ones: on a
 // busy CI machine it peaked at 5,153 in one run and 3,933 in another.
-const long kPeakHeld = kgateSanitized() ? kAttack / 4 : kAttack / 2;
+const long kPeakHeld = sanitizedBuild() ? kAttack / 4 : kAttack / 2;
 
 // Raises this process's open-file limit (children inherit it); false when it cannot reach want.
 bool raiseFileLimit(rlim_t want, rlim_t& hard) {

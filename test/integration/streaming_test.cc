@@ -20,8 +20,8 @@ constexpr long kMaxPeakKb = 64 * 1024;
 // these tests (also in .ci/run) checks memory and moves the whole GiB; the sanitized one checks
 // correctness, for which a quarter of it takes every code path the GiB does, in a quarter of the
 // CPU (the sanitized pass is CI's longest step).
-const bool kCheckMemory = !kgateSanitized();
-const uint64_t kBodyBytes = kgateSanitized() ? kGiB / 4 : kGiB;
+const bool kCheckMemory = !sanitizedBuild();
+const uint64_t kBodyBytes = sanitizedBuild() ? kGiB / 4 : kGiB;
 
 class Streaming : public ::testing::TestWithParam<std::string> {
  protected:

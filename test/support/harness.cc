@@ -177,6 +177,14 @@ void writeFile(const std::string& path, const std::string& content) {
   if (!f.flush()) throw std::runtime_error("cannot write " + path);
 }
 
+bool sanitizedBuild() {
+#ifdef KGATE_SANITIZED
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::optional<long> procStatusKb(pid_t pid, const std::string& field) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;

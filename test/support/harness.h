@@ -47,6 +47,11 @@ void writeFile(const std::string& path, const std::string& content);
 
 // A field of /proc/<pid>/status in kB, e.g. "VmHWM" (peak RSS) or "VmRSS".
 std::optional<long> procStatusKb(pid_t pid, const std::string& field);
+// Whether this tree's programs (kgate, the test upstream) run under AddressSanitizer, whose
+// quarantine and shadow memory inflate every memory figure. Asked at run time, so that a
+// test's own objects are the same in the plain and the sanitized tree (test/CMakeLists.txt,
+// kgate_test_executable).
+bool sanitizedBuild();
 
 // A fresh directory (mkdtemp under $TMPDIR or /tmp), removed recursively on destruction unless
 // the environment has KGATE_KEEP_TEST_DIRS=1 (then its path is printed to stderr). Before that,

@@ -54,7 +54,7 @@ inline bool nghttp2Inflate(nghttp2_hd_inflater* inflater, std::string_view block
       nghttp2_hd_inflate_end_headers(inflater);
       return true;
     }
-    if (n == 0 && left == 0) return false;
+    if (n == 0 && !(flags & NGHTTP2_HD_INFLATE_EMIT)) return false;  // no progress
   }
 }
 

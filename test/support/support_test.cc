@@ -23,11 +23,7 @@ bool gone(pid_t pid) {
   return stat.empty() || (close != std::string::npos && stat.compare(close + 2, 1, "Z") == 0);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr long kFlatMemoryKb = 512 * 1024;  // ASan's quarantine and shadow memory inflate RSS
-#else
-constexpr long kFlatMemoryKb = 64 * 1024;
-#endif
+const long kFlatMemoryKb = (sanitizedBuild() ? 512 : 64) * 1024;
 
 class UpstreamTest : public ::testing::Test {
  protected:

@@ -235,7 +235,7 @@ TEST(Hpack, HuffmanRejectsEosAndBadPadding) {
   EXPECT_FALSE(huffmanDecode(unhex("ff"), out));       // 8 bits of padding
   EXPECT_FALSE(huffmanDecode(unhex("07 ff"), out));    // a whole byte of padding after a code
   EXPECT_FALSE(huffmanDecode(unhex("ff ff ff ff"), out));  // EOS (30 ones) and 2 more
-  EXPECT_FALSE(huffmanDecode(unhex("ff ff ff fc"), out));  // EOS then 00 padding... rejected
+  EXPECT_FALSE(huffmanDecode(unhex("ff ff ff fc"), out));  // EOS (then 2 zero bits)
 }
 
 // --- The static table: every entry as nghttp2 knows it ---
@@ -310,17 +310,22 @@ TEST(Hpack, AnEntryTooLargeEmptiesTheTable) {
 }
 
 TEST(Hpack, ANameFromAnEntryItEvicts) {
-  // Table of 70: "custom-name: a" (11 + 1 + 32 = 44) fills most of it; a new entry whose name
-  // is index 62 (that entry) and value "bb" needs 45 and evicts it while taking its name.
-  Decoder ours(70);
+  // A table of 100 holds one entry with a 29-byte name (29 + 1 + 32 = 62). The next literal
+  // takes that entry's name (index 62) and needs 63 bytes: inserting it evicts the entry whose
+  // name it copies. The name is too long for std::string's inline buffer, so a read of it after
+  // the eviction would be a read of freed memory.
+  const std::string name = "x-name-longer-than-sso-buffer";
+  ASSERT_EQ(name.size(), 29u);
+  Decoder ours(100);
   Fields got;
-  ASSERT_EQ(decodeInto(ours, unhex("40 0b") + "custom-name" + unhex("01") + "a", got),
+  ASSERT_EQ(decodeInto(ours, unhex("40") + char(name.size()) + name + unhex("01") + "a", got),
             DecodeError::None);
+  ASSERT_EQ(ours.tableSize(), name.size() + 1 + 32);
   ASSERT_EQ(decodeInto(ours, unhex("7e 02") + "bb", got), DecodeError::None);
-  ASSERT_EQ(got, (Fields{{"custom-name", "bb"}}));
+  ASSERT_EQ(got, (Fields{{name, "bb"}}));
   ASSERT_EQ(ours.tableEntries(), 1u);
   ASSERT_EQ(decodeInto(ours, unhex("be"), got), DecodeError::None);
-  EXPECT_EQ(got, (Fields{{"custom-name", "bb"}}));
+  EXPECT_EQ(got, (Fields{{name, "bb"}}));
 }
 
 // --- Malformed blocks: each refused, as nghttp2 refuses it ---
