@@ -22,12 +22,6 @@ void addNv(std::vector<nghttp2_nv>& nva, std::string_view name, std::string_view
 
 namespace {
 
-bool parseLength(std::string_view v, uint64_t& out) {
-  if (v.empty()) return false;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  return ec == std::errc() && p == v.data() + v.size();
-}
-
 // Inbound body blocks, recycled per thread. Growing a fresh buffer for every stream cost an
 // upload about a fifth of kgate's CPU: reallocation copies, and page faults because the allocator
 // hands big blocks back to the kernel between streams. Up to 16 blocks (256-512 KiB each) kept
@@ -163,7 +157,7 @@ struct Callbacks {
       else if (n == "host") { if (r.authority.empty()) r.authority.assign(v); }
       else if (n == "content-length") {
         uint64_t len;
-        if (parseLength(v, len)) r.contentLength = len;
+        if (http::parseContentLength(v, len)) r.contentLength = len;
       } else if (n == "te") {
         if (v.find("trailers") != std::string_view::npos) r.trailersAllowed = true;
       } else if (n == "cookie") {
@@ -187,7 +181,7 @@ struct Callbacks {
         return 0;
       } else if (n == "content-length") {
         uint64_t len;
-        if (parseLength(v, len)) r.contentLength = len;
+        if (http::parseContentLength(v, len)) r.contentLength = len;
       } else if (!http::isHopByHop(n)) {
         r.headers.add(n, v);
       }

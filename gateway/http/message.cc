@@ -1,6 +1,7 @@
 #include "gateway/http/message.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace kgate::http {
 
@@ -81,6 +82,12 @@ std::string_view reasonPhrase(int status) {
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
   }
+}
+
+bool parseContentLength(std::string_view v, uint64_t& out) {
+  if (v.empty()) return false;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  return ec == std::errc() && p == v.data() + v.size();
 }
 
 bool isHopByHop(std::string_view n) {

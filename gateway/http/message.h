@@ -76,6 +76,8 @@ struct BodyChunk {
 
 std::string_view reasonPhrase(int status);
 bool isHopByHop(std::string_view lowerName);
+// A Content-Length value of HTTP/2 (one field, digits only, RFC 9110 section 8.6) into out.
+bool parseContentLength(std::string_view value, uint64_t& out);
 void toLower(std::string& s);
 // "host:port" -> "host" ("[v6]:port" -> "[v6]"); a value without a port is returned unchanged.
 std::string_view stripPort(std::string_view authority);
