@@ -4,6 +4,7 @@
 
 #include "gateway/balancer.h"
 #include "gateway/h1/server_connection.h"
+#include "gateway/h2/frames.h"
 #include "gateway/h2/server_session.h"
 #include "gateway/log.h"
 #include "gateway/spawn.h"
@@ -11,7 +12,7 @@
 namespace kgate {
 namespace {
 
-constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+constexpr std::string_view kPreface = h2::frames::kClientPreface;
 // A TLS connection's record buffers are freed once it has waited this long for input: two or
 // three sweeps (Transport::keepBuffersWhileBusy), short enough that a client trickling its head
 // a line a second (slowloris) does not keep them.

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "gateway/h2/frames.h"
+
 namespace kgate::h2 {
 
 void EndedStreams::add(int32_t id) {
@@ -35,12 +37,11 @@ EndedStreams::Stop EndedStreams::scan(std::string_view data) {
       headLen_ += n;
       return {data.size(), false};
     }
-    const uint8_t* h = head_.data();
-    uint32_t length = (uint32_t{h[0]} << 16) | (uint32_t{h[1]} << 8) | h[2];
-    uint8_t type = h[3];
-    bool endStream = (h[4] & NGHTTP2_FLAG_END_STREAM) != 0;
-    int32_t id = static_cast<int32_t>(((uint32_t{h[5]} & 0x7f) << 24) | (uint32_t{h[6]} << 16) |
-                                      (uint32_t{h[7]} << 8) | h[8]);
+    const frames::Header h = frames::parseHeader(reinterpret_cast<const char*>(head_.data()));
+    uint32_t length = h.length;
+    uint8_t type = h.type;
+    bool endStream = (h.flags & frames::kEndStream) != 0;
+    int32_t id = static_cast<int32_t>(h.stream);
     bool dataOrHeaders = type == NGHTTP2_DATA || type == NGHTTP2_HEADERS;
     if (dataOrHeaders && contains(id)) return {i, true};
     bool closes = (dataOrHeaders && endStream) || type == NGHTTP2_RST_STREAM;

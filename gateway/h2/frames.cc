@@ -1,6 +1,7 @@
 #include "gateway/h2/frames.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace kgate::h2::frames {
 namespace {
@@ -107,7 +108,9 @@ std::string_view content(const Header& h, std::string_view payload) {
 }
 
 uint32_t priorityDependency(const Header& h, std::string_view payload) {
-  size_t at = static_cast<Type>(h.type) == Type::Headers ? priorityOffset(h) : 0;
+  bool headers = static_cast<Type>(h.type) == Type::Headers;
+  assert(headers ? (h.flags & kPriority) != 0 : static_cast<Type>(h.type) == Type::Priority);
+  size_t at = headers ? priorityOffset(h) : 0;
   return read32(payload, at) & 0x7fffffff;
 }
 
@@ -166,6 +169,7 @@ void appendPingAck(std::string& out, std::string_view opaque) {
 }
 
 void appendWindowUpdate(std::string& out, uint32_t stream, uint32_t increment) {
+  assert(increment > 0 && increment <= kMaxWindow);  // 0 is the peer's PROTOCOL_ERROR
   appendHeader(out, 4, Type::WindowUpdate, 0, stream);
   put32(out, increment & 0x7fffffff);
 }
@@ -184,6 +188,7 @@ void appendGoAway(std::string& out, uint32_t lastStream, ErrorCode code, std::st
 
 void appendHeaders(std::string& out, uint32_t stream, std::string_view block, bool endStream,
                    uint32_t maxFrameSize) {
+  assert(maxFrameSize >= kDefaultMaxFrameSize);  // the least a peer may set; 0 would not end
   Type type = Type::Headers;
   uint8_t flags = endStream ? kEndStream : 0;  // END_STREAM rides on HEADERS only (6.10)
   do {

@@ -79,15 +79,19 @@ struct Violation {
 // its length (over maxFrameSize, the SETTINGS_MAX_FRAME_SIZE this side announced, or not what
 // its type needs), its padding, a WINDOW_UPDATE of 0, a PUSH_PROMISE (clients send none). Frame
 // size errors are connection errors throughout (section 4.2 lets an endpoint choose, and
-// section 5.4.1 lets it close for any stream error).
+// section 5.4.1 lets it close for any stream error). Left to the codec, which knows the
+// states: a WINDOW_UPDATE of 0 on an idle stream is a connection error (section 5.1), not the
+// stream error said here; a HEADERS or PRIORITY making a stream depend on itself (5.3.1).
 Violation checkClientFrame(const Header& h, std::string_view payload, uint32_t maxFrameSize);
 
 // DATA and HEADERS: the payload without its padding and (HEADERS) its priority fields. Only for
-// a frame checkClientFrame found sound.
+// a frame checkClientFrame found sound. Flow control counts the whole DATA payload, padding
+// included (section 6.9.1), not just this.
 std::string_view content(const Header& h, std::string_view payload);
 
-// HEADERS with the PRIORITY flag, and PRIORITY: the stream the frame says it depends on.
-// Section 5.3.1 makes a dependency on itself a stream error; nothing else of it is used.
+// HEADERS with the PRIORITY flag, and PRIORITY (checked sound): the stream the frame says it
+// depends on. Section 5.3.1 makes a dependency on itself a stream error; nothing else of it
+// is used.
 uint32_t priorityDependency(const Header& h, std::string_view payload);
 
 // The four-byte fields: RST_STREAM's and GOAWAY's error code, WINDOW_UPDATE's increment,
@@ -106,18 +110,20 @@ struct Settings {
 // Reads a SETTINGS payload (checkClientFrame found its length sound); values out of range are a
 // connection error: ENABLE_PUSH or NO_RFC7540_PRIORITIES other than 0 or 1 and a
 // MAX_FRAME_SIZE outside [2^14, 2^24 - 1] PROTOCOL_ERROR, an INITIAL_WINDOW_SIZE over 2^31 - 1
-// FLOW_CONTROL_ERROR.
+// FLOW_CONTROL_ERROR. Across frames, the codec's to check: NO_RFC7540_PRIORITIES may not change
+// once sent (RFC 9218 section 2.1).
 Violation parseSettings(std::string_view payload, Settings& out);
 
 // Frames a server writes, appended to out.
 void appendSettings(std::string& out, const std::vector<std::pair<uint16_t, uint32_t>>& entries);
 void appendSettingsAck(std::string& out);
 void appendPingAck(std::string& out, std::string_view opaque);  // the 8 bytes the peer sent
-void appendWindowUpdate(std::string& out, uint32_t stream, uint32_t increment);
+void appendWindowUpdate(std::string& out, uint32_t stream, uint32_t increment);  // 1..2^31-1
 void appendRstStream(std::string& out, uint32_t stream, ErrorCode code);
 void appendGoAway(std::string& out, uint32_t lastStream, ErrorCode code,
                   std::string_view debug = {});
-// A header block as HEADERS and, past maxFrameSize (the peer's), CONTINUATION frames.
+// A header block as HEADERS and, past maxFrameSize (the peer's, at least 2^14), CONTINUATION
+// frames.
 void appendHeaders(std::string& out, uint32_t stream, std::string_view block, bool endStream,
                    uint32_t maxFrameSize);
 // The header of a DATA frame of `length` bytes; the bytes follow it, from wherever they lie.

@@ -1,6 +1,7 @@
 #include "gateway/h2/request_fields.h"
 
 #include <array>
+#include <cctype>
 
 #include "gateway/h1/chars.h"
 
@@ -16,8 +17,10 @@ constexpr unsigned kMethod = 1, kScheme = 2, kAuthority = 4, kPath = 8;
 // takes only the lower-case characters of an HTTP token (RFC 9110 section 5.1).
 bool validName(std::string_view n) {
   if (n.empty()) return false;
-  for (char c : n)
-    if (h1::chars::kTokenLower[static_cast<unsigned char>(c)] != c) return false;
+  for (char c : n) {
+    char lower = h1::chars::kTokenLower[static_cast<unsigned char>(c)];
+    if (lower == 0 || lower != c) return false;  // 0: not a tchar (NUL among them)
+  }
   return true;
 }
 
@@ -26,10 +29,20 @@ bool validName(std::string_view n) {
 bool validValue(std::string_view v) {
   if (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t'))
     return false;
-  for (char c : v) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 ? u != '\t' : u == 0x7f) return false;
-  }
+  return h1::chars::isText(v);
+}
+
+// :authority and Host become the HTTP/1.1 Host and name the route: a host and port, without
+// the userinfo section 8.3.1 forbids, whitespace or a path; as the HTTP/1.1 side requires
+// (h1/server_connection.cc) and nghttp2 does, never empty.
+bool validAuthority(std::string_view v) {
+  return h1::chars::isTarget(v) && v.find_first_of("@/?#") == std::string_view::npos;
+}
+
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
   return true;
 }
 
@@ -46,8 +59,9 @@ RequestFields::RequestFields(http::RequestHead& head, uint32_t maxHeaderBytes,
     : head_(&head), maxBytes_(maxHeaderBytes), maxCount_(maxHeaderCount) {}
 
 RequestFields::RequestFields(http::Headers& trailers, uint32_t maxHeaderBytes,
-                             uint32_t maxHeaderCount)
-    : trailers_(&trailers), maxBytes_(maxHeaderBytes), maxCount_(maxHeaderCount) {}
+                             uint32_t maxHeaderCount, uint64_t headBytes)
+    : trailers_(&trailers), maxBytes_(maxHeaderBytes), maxCount_(maxHeaderCount),
+      bytes_(headBytes) {}
 
 void RequestFields::onField(std::string_view name, std::string_view value, bool) {
   // Every field is decoded and checked, kept or not: the block must be read whole anyway.
@@ -79,8 +93,8 @@ void RequestFields::pseudoHeader(std::string_view name, std::string_view value) 
       r.method.assign(value);
       break;
     case kScheme: r.scheme.assign(value); break;
-    case kAuthority:  // no whitespace: it becomes an HTTP/1.1 Host, and names the route
-      if (!value.empty() && !h1::chars::isTarget(value)) return malformed("invalid :authority");
+    case kAuthority:
+      if (!validAuthority(value)) return malformed("invalid :authority");
       r.authority.assign(value);
       break;
     case kPath:  // as an HTTP/1.1 request target: no whitespace or controls (RFC 9112 3.2)
@@ -93,22 +107,26 @@ void RequestFields::pseudoHeader(std::string_view name, std::string_view value) 
 
 void RequestFields::regularField(std::string_view name, std::string_view value) {
   if (name == "te") {  // section 8.2.2: "trailers" is the one value it may have
-    if (value != "trailers") return malformed("te other than trailers");
+    if (!equalsIgnoringCase(value, "trailers")) return malformed("te other than trailers");
     if (head_) head_->trailersAllowed = true;
     return;
   }
   if (name == "content-length") {
+    // Framing has no place in trailers (RFC 9110 section 6.5.1); nghttp2 resets such a stream.
+    if (trailers_) return malformed("content-length in trailers");
     uint64_t length;
     if (!http::parseContentLength(value, length)) return malformed("invalid content-length");
     if (lengthSeen_) return malformed("content-length given twice");
     lengthSeen_ = true;
-    if (head_) head_->contentLength = length;
-    return;  // kept as a member, and dropped from trailers, as HTTP/1.1's parser does
+    head_->contentLength = length;
+    return;  // kept as a member
   }
   if (http::isHopByHop(name) || tooLarge_) return;  // trailer, http2-settings: not forwarded
   if (head_ && name == "host") {
-    if (!value.empty() && !h1::chars::isTarget(value)) return malformed("invalid host");
-    if (head_->authority.empty()) head_->authority.assign(value);
+    if (!validAuthority(value)) return malformed("invalid host");
+    if (hostSeen_) return malformed("host given twice");
+    hostSeen_ = true;
+    if (head_->authority.empty()) head_->authority.assign(value);  // :authority comes first
     return;
   }
   http::Headers& kept = trailers_ ? *trailers_ : head_->headers;
@@ -136,6 +154,8 @@ RequestFields::Verdict RequestFields::finish() {
         malformed("CONNECT with :scheme or :path, or without :authority");
     } else if ((pseudoSeen_ & (kScheme | kPath)) != (kScheme | kPath)) {
       malformed("no :scheme or :path");
+    } else if (head_->authority.empty()) {
+      malformed("no :authority or host");  // nghttp2 and the HTTP/1.1 side refuse it too
     }
   }
   if (!problem_.empty()) return Verdict::Malformed;

@@ -20,19 +20,24 @@ class RequestFields final : public hpack::FieldSink {
     Ok,
     Malformed,  // reset the stream: PROTOCOL_ERROR
     TooLarge,   // over maxHeaderBytes (RFC 9113's count, name + value + 32) or maxHeaderCount
-                // fields: answered 431, as HTTP/1.1's are
+                // fields: a head is answered 431, as HTTP/1.1's are; trailers, which come
+                // after the response may have begun, reset the stream
   };
 
   // A request's head, filled into `head`.
   RequestFields(http::RequestHead& head, uint32_t maxHeaderBytes, uint32_t maxHeaderCount);
-  // A trailer section (after the body), filled into `trailers`: no pseudo-header fields.
-  RequestFields(http::Headers& trailers, uint32_t maxHeaderBytes, uint32_t maxHeaderCount);
+  // A trailer section (after the body), filled into `trailers`: no pseudo-header fields and no
+  // content-length. headBytes: what the head's sink counted (bytes()), so that head and
+  // trailers share maxHeaderBytes, as they do with nghttp2.
+  RequestFields(http::Headers& trailers, uint32_t maxHeaderBytes, uint32_t maxHeaderCount,
+                uint64_t headBytes);
 
   void onField(std::string_view name, std::string_view value, bool neverIndexed) override;
   // After the whole block: the verdict, with the required pseudo-header fields checked.
   Verdict finish();
   // What made the section malformed, for the log ("" if nothing did).
   std::string_view problem() const { return problem_; }
+  uint64_t bytes() const { return bytes_; }  // RFC 9113's count of the fields so far
 
  private:
   void malformed(std::string_view why) {
@@ -49,6 +54,7 @@ class RequestFields final : public hpack::FieldSink {
   bool tooLarge_ = false;
   bool regularSeen_ = false;
   bool lengthSeen_ = false;
+  bool hostSeen_ = false;
   unsigned pseudoSeen_ = 0;  // bits, by kPseudo's order in the .cc
   std::string_view problem_;
 };

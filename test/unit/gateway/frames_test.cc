@@ -106,6 +106,11 @@ TEST(H2Frames, BrokenClientFramesAreRefused) {
        ErrorCode::FrameSize},
       {"WINDOW_UPDATE of 0 on the connection", raw::windowUpdateFrame(0, 0), ErrorCode::Protocol},
       {"WINDOW_UPDATE of 0 on a stream", raw::windowUpdateFrame(3, 0), ErrorCode::Protocol, true},
+      {"WINDOW_UPDATE of 0 behind the reserved bit",
+       raw::frame(raw::kWindowUpdate, 0, 0, be32(0x80000000)), ErrorCode::Protocol},
+      {"HEADERS padded, no pad length", raw::frame(raw::kHeaders, kPadded | raw::kEndHeaders, 1,
+                                                   ""),
+       ErrorCode::FrameSize},
       {"CONTINUATION on stream 0", raw::frame(raw::kContinuation, raw::kEndHeaders, 0, "x"),
        ErrorCode::Protocol},
   };
@@ -224,6 +229,7 @@ TEST(H2Frames, LargeHeaderBlocksContinue) {
   EXPECT_EQ(heads[0].length, kDefaultMaxFrameSize);
   EXPECT_EQ(heads[1].type, static_cast<uint8_t>(Type::Continuation));
   EXPECT_EQ(heads[1].flags, 0);
+  EXPECT_EQ(heads[2].type, static_cast<uint8_t>(Type::Continuation));
   EXPECT_EQ(heads[2].flags, kEndHeaders);
   EXPECT_EQ(heads[2].length, 40000 - 2 * kDefaultMaxFrameSize);
   for (const auto& h : heads) EXPECT_EQ(h.stream, 9u);
@@ -231,6 +237,17 @@ TEST(H2Frames, LargeHeaderBlocksContinue) {
   out.clear();
   appendHeaders(out, 1, "", false, kDefaultMaxFrameSize);  // an empty block still has a frame
   EXPECT_EQ(out, raw::frame(raw::kHeaders, raw::kEndHeaders, 1, ""));
+
+  // Exactly two frames' worth, the stream going on: no empty CONTINUATION, no END_STREAM.
+  std::string two(2 * kDefaultMaxFrameSize, 'h');
+  out.clear();
+  appendHeaders(out, 3, two, false, kDefaultMaxFrameSize);
+  ASSERT_EQ(out.size(), 2 * (kHeaderSize + kDefaultMaxFrameSize));
+  Header first = parseHeader(out.data());
+  Header second = parseHeader(out.data() + kHeaderSize + kDefaultMaxFrameSize);
+  EXPECT_EQ(first.flags, 0);
+  EXPECT_EQ(second.type, static_cast<uint8_t>(Type::Continuation));
+  EXPECT_EQ(second.flags, kEndHeaders);
 }
 
 }  // namespace
