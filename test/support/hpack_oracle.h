@@ -58,4 +58,23 @@ inline bool nghttp2Inflate(nghttp2_hd_inflater* inflater, std::string_view block
   }
 }
 
+// The fields as one header block from nghttp2's deflater (its dynamic table as it stands),
+// into out; false when nghttp2 fails.
+inline bool nghttp2Deflate(nghttp2_hd_deflater* deflater, const HeaderFields& fields,
+                           std::string& out) {
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(fields.size());
+  for (const auto& f : fields)
+    nva.push_back(nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())),
+                             reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())),
+                             f.name.size(), f.value.size(),
+                             static_cast<uint8_t>(f.neverIndexed ? NGHTTP2_NV_FLAG_NO_INDEX
+                                                                 : NGHTTP2_NV_FLAG_NONE)});
+  out.assign(nghttp2_hd_deflate_bound(deflater, nva.data(), nva.size()), '\0');
+  ssize_t n = nghttp2_hd_deflate_hd(deflater, reinterpret_cast<uint8_t*>(out.data()), out.size(),
+                                    nva.data(), nva.size());
+  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  return n >= 0;
+}
+
 }  // namespace kgate::test

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "gateway/h2/huffman.h"
-#include "test/support/hpack_oracle.h"
+#include "support/hpack_oracle.h"
 
 namespace kgate::h2::hpack {
 namespace {
@@ -50,19 +50,8 @@ class Nghttp2Deflater {
   ~Nghttp2Deflater() { nghttp2_hd_deflate_del(d_); }
   void changeTableSize(size_t size) { nghttp2_hd_deflate_change_table_size(d_, size); }
   std::string block(const Fields& fields) {
-    std::vector<nghttp2_nv> nva;
-    for (const auto& f : fields) {
-      nva.push_back(nghttp2_nv{
-          reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())),
-          reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(),
-          f.value.size(),
-          static_cast<uint8_t>(f.neverIndexed ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE)});
-    }
-    std::string out(nghttp2_hd_deflate_bound(d_, nva.data(), nva.size()), '\0');
-    ssize_t n = nghttp2_hd_deflate_hd(d_, reinterpret_cast<uint8_t*>(out.data()), out.size(),
-                                      nva.data(), nva.size());
-    EXPECT_GE(n, 0);
-    out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+    std::string out;
+    EXPECT_TRUE(test::nghttp2Deflate(d_, fields, out));
     return out;
   }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/h2_raw_client.h"
+#include "support/hpack_oracle.h"
 
 namespace kgate::h2 {
 namespace {
@@ -240,18 +241,15 @@ TEST(RequestFields, FromABlockThroughTheDecoder) {
   // A block as a client's nghttp2 codes it, through kgate's decoder into the head.
   FieldList fields = with(kGet, {{"kuscia-source", "alice"}, {"cookie", "a=1"},
                                  {"cookie", "b=2"}});
-  std::vector<nghttp2_nv> nva;
-  for (auto& [n, v] : fields)
-    nva.push_back({reinterpret_cast<uint8_t*>(n.data()), reinterpret_cast<uint8_t*>(v.data()),
-                   n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
+  test::HeaderFields sent;
+  for (const auto& [n, v] : fields) sent.push_back({n, v});
   nghttp2_hd_deflater* deflater = nullptr;
   ASSERT_EQ(nghttp2_hd_deflate_new(&deflater, 4096), 0);
-  std::string block(nghttp2_hd_deflate_bound(deflater, nva.data(), nva.size()), '\0');
-  ssize_t n = nghttp2_hd_deflate_hd(deflater, reinterpret_cast<uint8_t*>(block.data()),
-                                    block.size(), nva.data(), nva.size());
+  std::string block;
+  bool deflated = test::nghttp2Deflate(deflater, sent, block);
   nghttp2_hd_deflate_del(deflater);
-  ASSERT_GT(n, 0);
-  block.resize(static_cast<size_t>(n));
+  ASSERT_TRUE(deflated);
+  ASSERT_FALSE(block.empty());
 
   hpack::Decoder decoder;
   http::RequestHead head;
