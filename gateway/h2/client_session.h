@@ -17,12 +17,6 @@ class ClientSession final : public Session {
   std::unique_ptr<ClientStream> openStream();
   unsigned streamsOpened() const { return opened_; }
 
- protected:
-  std::shared_ptr<StreamState> onBeginStream(int32_t) override { return nullptr; }  // no push
-  void onStreamHead(StreamState&, bool) override {}
-  bool isServer() const override { return false; }
-  void onIdle() override { goAway(); }
-
  private:
   class Stream;
   std::string authority_;

@@ -289,6 +289,7 @@ void ServerConnection::openStream(uint32_t id, bool endStream, std::string_view 
     return;
   }
   http::RequestHead head;
+  head.headers.reserve(http::kTypicalFields);
   RequestFields fields(head, settings_.maxHeaderBytes, settings_.maxHeaderCount);
   if (auto e = decoder_.decode(block, fields); e != hpack::DecodeError::None) {
     fail(ErrorCode::Compression, hpack::describe(e));
@@ -517,18 +518,23 @@ size_t ServerConnection::sendable(uint32_t id) const {
   return n > 0 ? static_cast<size_t>(n) : 0;
 }
 
-bool ServerConnection::sendDataHeader(uint32_t id, uint32_t length, bool endStream) {
-  if (length > sendable(id)) return false;
+std::optional<size_t> ServerConnection::sendData(uint32_t id, std::string_view payload,
+                                                bool endStream, bool splice) {
+  if (payload.size() > sendable(id) || failure_) return std::nullopt;
   Stream* s = find(id);
-  if (!s || !s->headSent || s->localEnded) return false;
+  if (!s || !s->headSent || s->localEnded) return std::nullopt;
+  const auto length = static_cast<uint32_t>(payload.size());
   frames::appendDataHeader(out_, id, length, endStream);
+  size_t at = out_.size();
+  if (!splice) out_.append(payload);
   s->sendWindow -= length;
   connSendWindow_ -= length;
+  // Closing may queue frames of its own (a WINDOW_UPDATE): after the payload, never inside.
   if (endStream) {
     s->localEnded = true;
     if (s->remoteEnded) close(id, *s, ErrorCode::NoError);
   }
-  return true;
+  return at;
 }
 
 void ServerConnection::reset(uint32_t id, ErrorCode code) {

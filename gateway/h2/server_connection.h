@@ -3,8 +3,8 @@
 // its own answers (SETTINGS and PING ACKs, WINDOW_UPDATE, RST_STREAM, GOAWAY) and the
 // responses the owner gives it, is appended to one output buffer (out) that the owner writes to
 // the transport. It does no I/O and keeps no time but the reset bucket's: the session around it
-// owns the socket, the timers and the body buffers. Built from hpack.h, frames.h and
-// request_fields.h; not used by the sessions yet (they still run nghttp2).
+// owns the socket, the timers and the body buffers (server_session.h). Built from hpack.h,
+// frames.h and request_fields.h.
 //
 // What it keeps per stream is what the protocol needs: its state, both flow-control windows,
 // the request's content-length against the DATA received. Closed streams are forgotten except
@@ -79,9 +79,9 @@ class ServerConnection {
   const Failure& failure() const { return failure_; }
 
   // The frames queued to send, in order. The owner takes them whole (take) to write them; what
-  // the connection queues meanwhile goes to its own buffer. The owner may append a DATA frame's
-  // payload right after sendDataHeader, or note the place (out().size()) and splice it in.
+  // the connection queues meanwhile goes to its own buffer.
   std::string& out() { return out_; }
+  const std::string& out() const { return out_; }
   // Swaps the queued frames into `batch` (empty); the answers they hold (SETTINGS and PING
   // ACKs, RST_STREAMs) no longer count as queued against kMaxQueuedAcks.
   void take(std::string& batch);
@@ -94,9 +94,12 @@ class ServerConnection {
   bool sendTrailers(uint32_t id, const http::Headers& fields);
   // How many body bytes the stream may send now: both windows and the client's frame size.
   size_t sendable(uint32_t id) const;
-  // Appends a DATA frame's header for `length` bytes (at most sendable()) and takes them from
-  // the windows; the caller appends the bytes right after it, or writes them there.
-  bool sendDataHeader(uint32_t id, uint32_t length, bool endStream);
+  // Appends a DATA frame of `payload` (at most sendable() bytes) and takes them from the
+  // windows. With `splice` the payload is left out: the owner writes it at the returned place
+  // in out(), from wherever it lies. Nullopt if the stream is gone, its end sent or the
+  // payload over what the windows allow.
+  std::optional<size_t> sendData(uint32_t id, std::string_view payload, bool endStream,
+                                 bool splice = false);
   // Ends the stream with RST_STREAM (after a NoError one the client keeps the response).
   void reset(uint32_t id, frames::ErrorCode code);
   // The reader took `n` body bytes of the stream: the client may send as many more, announced

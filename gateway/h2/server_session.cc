@@ -1,9 +1,16 @@
 #include "gateway/h2/server_session.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include "gateway/causes.h"
+#include "gateway/h2/flood_limits.h"
+#include "gateway/log.h"
 #include "gateway/spawn.h"
 
 namespace kgate::h2 {
+
+using frames::ErrorCode;
 
 class ServerSession::Stream final : public ServerStream {
  public:
@@ -18,34 +25,11 @@ class ServerSession::Stream final : public ServerStream {
 
   // The session's own awaitables, counted in the stream state: no frame of their own.
   awaitable<Error> readBody(http::BodyChunk& out) override { return session_.readBody(*s_, out); }
-
   awaitable<Error> writeHead(http::ResponseHead& head, bool endStream) override {
     if (headSent_ || s_->closed || !session_.alive()) co_return Error::Aborted;
     headSent_ = true;
-    bool bodyless = s_->request.method == "HEAD" || head.status == 204 || head.status == 304;
-    if (bodyless) endStream = true;
-    std::string status = std::to_string(head.status);
-    std::string length;
-    std::vector<nghttp2_nv> nva;
-    nva.reserve(head.headers.size() + 2);
-    addNv(nva, ":status", status);
-    for (const auto& f : head.headers) addNv(nva, f.name, f.value);
-    if (head.contentLength && head.status != 204) {
-      length = std::to_string(endStream && !bodyless ? 0 : *head.contentLength);
-      addNv(nva, "content-length", length);
-    } else if (endStream && !bodyless) {
-      addNv(nva, "content-length", "0");
-    }
-    nghttp2_data_provider provider;
-    if (!endStream) provider = session_.dataProvider(*s_);
-    int rv = nghttp2_submit_response(session_.raw(), s_->id, nva.data(), nva.size(),
-                                     endStream ? nullptr : &provider);
-    if (rv != 0) co_return Error::Aborted;
-    if (endStream) s_->outEnded = true;
-    session_.signalWrite();
-    co_return Error::Ok;
+    co_return co_await session_.writeHead(*s_, head, endStream);
   }
-
   awaitable<Error> writeBody(std::string_view data, bool endStream) override {
     return session_.writeBody(*s_, data, endStream);
   }
@@ -59,7 +43,7 @@ class ServerSession::Stream final : public ServerStream {
     // The response is handed over whole and the request came whole: nothing is left to stop,
     // and a reset now would overtake a copied last piece still queued (writeBody).
     if (s_->outEnded && s_->inEnd) return;
-    session_.resetStream(*s_, s_->outEnded ? NGHTTP2_NO_ERROR : NGHTTP2_INTERNAL_ERROR);
+    session_.resetStream(*s_, s_->outEnded ? ErrorCode::NoError : ErrorCode::Internal);
   }
   bool headWritten() const override { return headSent_; }
   uint64_t bodyBytesRead() const override { return s_->bodyBytesRead; }
@@ -69,8 +53,8 @@ class ServerSession::Stream final : public ServerStream {
   // refused with NO_ERROR so the client stops sending it (RFC 9113 section 8.1).
   void finish() {
     if (s_->closed) return;
-    if (!s_->outEnded) session_.resetStream(*s_, NGHTTP2_INTERNAL_ERROR);
-    else if (!s_->inEnd) session_.resetStream(*s_, NGHTTP2_NO_ERROR);
+    if (!s_->outEnded) session_.resetStream(*s_, ErrorCode::Internal);
+    else if (!s_->inEnd) session_.resetStream(*s_, ErrorCode::NoError);
   }
 
  private:
@@ -79,65 +63,19 @@ class ServerSession::Stream final : public ServerStream {
   bool headSent_ = false;
 };
 
-ServerSession::ServerSession(std::unique_ptr<Transport> transport, ConnectionEnv env)
-    : Session(std::move(transport), env.sweeper,
-              SessionOptions{env.limits.maxConcurrentStreams, env.limits.streamWindowBytes,
-                             env.limits.maxHeaderBytes, env.limits.maxHeaderCount,
-                             env.limits.idleTimeout}),
-      env_(std::move(env)),
-      headBlock_(env_.sweeper,
-                 [this] {
-                   StreamState* s = find(headStream_);
-                   if (!s || s->headReady || dead_) return;
-                   env_.countTimeout("header");
-                   kill();
-                 }),
-      handlersDone_(transport_->executor()) {
-  nghttp2_session_callbacks* cbs;
-  nghttp2_session_callbacks_new(&cbs);
-  nghttp2_option* opt;
-  nghttp2_option_new(&opt);
-  setup(cbs, opt);
-  nghttp2_session_server_new2(&session_, cbs, static_cast<Session*>(this), opt);
-  nghttp2_option_del(opt);
-  nghttp2_session_callbacks_del(cbs);
-}
-
-ServerSession::~ServerSession() = default;
-
-awaitable<void> ServerSession::serve(ReadBuffer initial) {
-  env_.registry.add(this);
-  co_await run(std::move(initial));
-  while (handlers_ > 0) co_await handlersDone_.wait();
-  env_.registry.remove(this);
-}
-
-std::shared_ptr<StreamState> ServerSession::onBeginStream(int32_t id) {
-  headStream_ = id;
-  headBlock_.arm(env_.limits.headerTimeout);
-  auto state = std::make_shared<StreamState>(transport_->executor());
-  state->request.headers.reserve(http::kTypicalFields);
-  state->copySmallWrites = true;
-  return state;
-}
-
-void ServerSession::onStreamHead(StreamState& s, bool endStream) {
-  if (s.id == headStream_) headBlock_.disarm();
-  http::RequestHead& r = s.request;
-  r.version = 20;
-  r.hasBody = !endStream;
-  auto it = streams_.find(s.id);
-  if (it == streams_.end()) return;
-  ++handlers_;
-  spawn(transport_->executor(), runHandler(shared_from_this(), it->second), "http2 stream");
-}
-
 namespace {
 
+ServerSettings settingsFor(const conf::Limits& limits) {
+  // The connection window bounds what all streams together may have in flight to us.
+  uint64_t connection = std::max<uint64_t>(uint64_t{limits.streamWindowBytes} * 4, 4u << 20);
+  return ServerSettings{limits.maxConcurrentStreams, limits.streamWindowBytes,
+                        static_cast<uint32_t>(std::min<uint64_t>(connection, frames::kMaxWindow)),
+                        limits.maxHeaderBytes, limits.maxHeaderCount};
+}
+
 // What kgate proxies: a request for a path (origin form, or "*" for OPTIONS) under http or
-// https. nghttp2 checks :path only for those two schemes, and lets CONNECT through with neither
-// (RFC 9113 section 8.5), its DATA not counted against a content-length: a tunnel, which kgate
-// does not offer, and whose body would run past the end an HTTP/1.1 upstream was told.
+// https. CONNECT (RFC 9113 section 8.5) would open a tunnel, which kgate does not offer, and
+// whose body would run past the end an HTTP/1.1 upstream was told.
 // 0, or the status to refuse the request with.
 int refusal(const http::RequestHead& r) {
   if (r.method == "CONNECT") return 405;
@@ -149,7 +87,179 @@ int refusal(const http::RequestHead& r) {
 
 }  // namespace
 
-awaitable<void> ServerSession::runHandler(std::shared_ptr<Session> self,
+ServerSession::ServerSession(std::unique_ptr<Transport> transport, ConnectionEnv env)
+    : transport_(std::move(transport)),
+      env_(std::move(env)),
+      conn_(*this, settingsFor(env_.limits)),
+      writeEvent_(transport_->executor()),
+      writerExit_(transport_->executor()),
+      idleDeadline_(env_.sweeper,
+                    [this] {
+                      if (!conn_.goAwaySent()) env_.countTimeout("idle");
+                      goAway();
+                    }),
+      headBlock_(env_.sweeper,
+                 [this] {
+                   if (dead_ || !conn_.inHeaderBlock()) return;
+                   env_.countTimeout("header");
+                   kill();
+                 }),
+      closeDeadline_(env_.sweeper, [this] { kill(); }),
+      handlersDone_(transport_->executor()) {}
+
+ServerSession::~ServerSession() = default;
+
+awaitable<void> ServerSession::serve(ReadBuffer initial) {
+  env_.registry.add(this);
+  co_await readLoop(std::move(initial));
+  while (handlers_ > 0) co_await handlersDone_.wait();
+  env_.registry.remove(this);
+}
+
+void ServerSession::goAway() {
+  if (dead_ || conn_.goAwaySent()) return;
+  conn_.goAway();
+  signalWrite();
+}
+
+void ServerSession::kill() {
+  dead_ = true;
+  transport_->close();
+  signalWrite();
+}
+
+// --- Input -----------------------------------------------------------------------------------
+
+awaitable<void> ServerSession::readLoop(ReadBuffer buf) {
+  auto self = shared_from_this();
+  spawn(transport_->executor(), writeLoop(self), "http2 writer");
+  armIdle();
+  uint64_t dropped = 0;
+  bool readAny = false;  // the peer's first bytes (its preface) usually came with its Finished
+  for (;;) {
+    if (!buf.empty() && terminated_) {
+      // Input after our GOAWAY for an error is dropped unread; reading it keeps a client that
+      // is still sending from blocking the GOAWAY's way out.
+      dropped += buf.size();
+      buf.consume(buf.size());
+      if (dropped > kGoawayDrainBytes) break;
+    } else if (!buf.empty()) {
+      buf.consume(conn_.receive(buf.data()));  // a frame not yet whole stays for the next read
+      afterInput();
+      signalWrite();
+    }
+    // Neither side opens streams any more, none is open, and the GOAWAY has been taken.
+    if (dead_ || (conn_.finished() && conn_.out().empty())) break;
+    if (buf.empty() && streams_.empty()) {
+      buf.release();  // an idle session holds no read buffer while it waits
+      if (auto ec = co_await transport_->waitReadable(!readAny)) break;
+    }
+    auto space = buf.prepare(16 * 1024, 64 * 1024);
+    auto [ec, n] = co_await transport_->readSome(space.data(), space.size());
+    if (ec) break;
+    readAny = true;
+    buf.commit(n);
+  }
+  readerDone_ = true;
+  signalWrite();
+  while (!writerDone_) co_await writerExit_.wait();
+  dead_ = true;
+  idleDeadline_.disarm();
+  headBlock_.disarm();
+  if (terminated_ && transport_->isOpen()) {
+    // Closing with the client's bytes unread would reset the connection, and a reset can
+    // destroy the GOAWAY before the client reads it (closeDeadline_ still bounds this).
+    transport_->clearCancel();
+    co_await transport_->lingeringClose(kGoawayDrainBytes);
+  }
+  closeDeadline_.disarm();
+  transport_->close(true);
+  failAllStreams();
+}
+
+void ServerSession::afterInput() {
+  if (const auto& failure = conn_.failure(); failure && !terminated_) {
+    terminated_ = true;
+    if (failure.code == ErrorCode::EnhanceYourCalm)
+      KGATE_LOG(Info, "http2: " << transport_->remoteIp() << ": " << failure.why
+                                << ": GOAWAY ENHANCE_YOUR_CALM");
+    else
+      KGATE_LOG(Debug, "http2: " << transport_->remoteIp() << ": " << failure.why << ": GOAWAY "
+                                 << static_cast<uint32_t>(failure.code));
+    closeDeadline_.arm(kGoawayGrace);
+  }
+  if (!conn_.inHeaderBlock()) headBlock_.disarm();
+  else if (!headBlock_.armed()) headBlock_.arm(env_.limits.headerTimeout);
+}
+
+void* ServerSession::onRequest(uint32_t id, http::RequestHead& head, bool tooLarge,
+                               bool endStream) {
+  auto s = std::make_shared<StreamState>(transport_->executor());
+  s->id = static_cast<int32_t>(id);
+  s->request = std::move(head);
+  s->request.version = 20;
+  s->request.hasBody = !endStream;
+  s->headersTooLarge = tooLarge;
+  s->headReady = true;
+  s->inEnd = endStream;
+  s->copySmallWrites = true;
+  StreamState* state = s.get();
+  idleDeadline_.disarm();
+  streams_.emplace(id, s);
+  ++handlers_;
+  spawn(transport_->executor(), runHandler(shared_from_this(), std::move(s)), "http2 stream");
+  return state;
+}
+
+void ServerSession::onData(void* user, std::string_view data, bool endStream) {
+  auto* s = static_cast<StreamState*>(user);
+  if (!data.empty()) bufferBody(*s, data);
+  if (endStream) s->inEnd = true;
+  s->inEvent.notify();
+}
+
+void ServerSession::onTrailers(void* user, http::Headers& trailers) {
+  auto* s = static_cast<StreamState*>(user);
+  s->inTrailers = std::move(trailers);
+  s->inEnd = true;
+  s->inEvent.notify();
+}
+
+void ServerSession::onStreamClosed(void* user, ErrorCode code) {
+  auto* s = static_cast<StreamState*>(user);
+  if (!s) return;
+  s->closed = true;
+  s->closeCode = static_cast<uint32_t>(code);
+  s->inEvent.notify();
+  s->outEvent.notify();
+  // Kept until the end of this call: the handler may hold no reference any more.
+  std::shared_ptr<StreamState> keep;
+  if (auto it = streams_.find(static_cast<uint32_t>(s->id)); it != streams_.end()) {
+    keep = std::move(it->second);
+    streams_.erase(it);
+  }
+  // Closed with an error (the client reset it, or kgate did): stop the handler's upstream too.
+  // A clean close means both directions finished.
+  if (code != ErrorCode::NoError && s->onReset) s->onReset();
+  if (streams_.empty()) armIdle();
+}
+
+void ServerSession::failAllStreams() {
+  auto all = std::move(streams_);
+  streams_.clear();
+  sending_.clear();
+  for (auto& [id, s] : all) {
+    if (!s->closed) {
+      s->closed = true;
+      s->closeCode = static_cast<uint32_t>(ErrorCode::Cancel);
+    }
+    s->inEvent.notify();
+    s->outEvent.notify();
+    if (s->onReset) s->onReset();
+  }
+}
+
+awaitable<void> ServerSession::runHandler(std::shared_ptr<ServerSession> self,
                                           std::shared_ptr<StreamState> state) {
   {
     Stream stream(*this, state);
@@ -161,6 +271,186 @@ awaitable<void> ServerSession::runHandler(std::shared_ptr<Session> self,
     stream.finish();
   }
   if (--handlers_ == 0) handlersDone_.notify();
+}
+
+// --- Stream operations -----------------------------------------------------------------------
+
+awaitable<Error> ServerSession::readBody(StreamState& s, http::BodyChunk& out) {
+  // What the reader took last time may come again from the client.
+  if (size_t n = releaseHanded(s); n > 0 && !s.closed && !dead_) {
+    conn_.consume(static_cast<uint32_t>(s.id), n);
+    if (!conn_.out().empty()) signalWrite();
+  }
+  for (;;) {
+    if (takeBody(s, out)) co_return Error::Ok;
+    if (s.closed || dead_) co_return s.abandoned ? Error::Aborted : Error::PeerClosed;
+    co_await s.inEvent.wait();
+  }
+}
+
+awaitable<Error> ServerSession::writeHead(StreamState& s, http::ResponseHead& head,
+                                          bool endStream) {
+  bool bodyless = s.request.method == "HEAD" || head.status == 204 || head.status == 304;
+  if (bodyless) endStream = true;
+  char digits[24];
+  std::string_view length;
+  if (head.contentLength && head.status != 204) {
+    uint64_t n = endStream && !bodyless ? 0 : *head.contentLength;
+    length = std::string_view(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+  } else if (endStream && !bodyless) {
+    length = "0";
+  }
+  if (!conn_.sendResponse(static_cast<uint32_t>(s.id), head.status, head.headers, length,
+                          endStream))
+    co_return Error::Aborted;
+  if (endStream) s.outEnded = true;
+  else s.outStarted = true;
+  signalWrite();
+  co_return Error::Ok;
+}
+
+awaitable<Error> ServerSession::writeBody(StreamState& s, std::string_view data, bool endStream) {
+  if (s.closed || dead_ || !s.outStarted || s.outEnd) co_return Error::Aborted;
+  // A small piece written before may still wait for the writer: one piece at a time.
+  while (!s.outData.empty() && !s.closed && !dead_) co_await s.outEvent.wait();
+  auto it = streams_.find(static_cast<uint32_t>(s.id));
+  if (s.closed || dead_ || it == streams_.end()) co_return Error::PeerClosed;
+  // A small piece is copied and the writer goes on at once instead of waiting for the session's
+  // writer to take it (a wake-up and a resumption per response). Only when the request is
+  // whole: one whose body is still coming is reset after its response (Stream::finish), and
+  // that reset must not overtake a copied last piece. And only when flow control lets the piece
+  // leave with the next batch: a client that opens no window must keep the writer waiting (and
+  // its idle deadline running), not pile up copies.
+  bool copied = s.copySmallWrites && s.inEnd && data.size() <= kCopiedWrite &&
+                conn_.sendable(static_cast<uint32_t>(s.id)) >= data.size();
+  if (copied) {
+    s.outCopy.assign(data);
+    data = s.outCopy;
+  }
+  s.outBorrowed = !copied;
+  s.outData = data;
+  s.outEnd = endStream;
+  queueData(it->second);
+  if (!copied) {
+    while ((!s.outData.empty() || (endStream && !s.outFinished)) && !s.closed && !dead_)
+      co_await s.outEvent.wait();
+    // Closed or not, bytes of this piece may be in the batch being written: they must stay.
+    while (s.outHeld) co_await s.outEvent.wait();
+    s.outBorrowed = false;
+    if (!s.outData.empty() || (endStream && !s.outFinished)) {
+      s.outData = {};
+      co_return Error::PeerClosed;
+    }
+  }
+  s.bodyBytesWritten += data.size();
+  if (endStream) s.outEnded = true;
+  co_return Error::Ok;
+}
+
+awaitable<Error> ServerSession::writeTrailers(StreamState& s, const http::Headers& trailers) {
+  if (s.closed || dead_ || !s.outStarted || s.outEnd) co_return Error::Aborted;
+  s.outTrailers = true;
+  s.outTrailerFields = trailers;
+  co_return co_await writeBody(s, {}, true);
+}
+
+void ServerSession::resetStream(StreamState& s, ErrorCode code) {
+  s.abandoned = true;
+  dropBody(s);
+  if (s.closed || dead_) return;
+  conn_.reset(static_cast<uint32_t>(s.id), code);  // closes it: onStreamClosed
+  signalWrite();
+}
+
+// --- Output ----------------------------------------------------------------------------------
+
+void ServerSession::queueData(const std::shared_ptr<StreamState>& s) {
+  if (!s->outQueued) {
+    s->outQueued = true;
+    sending_.push_back(s);
+  }
+  signalWrite();
+}
+
+void ServerSession::frameData() {
+  std::string& out = conn_.out();
+  // Each pass gives every queued stream one frame, so one large body does not hold up the rest.
+  bool progress = true;
+  while (progress && !sending_.empty() && !conn_.failure() && !splices_.full(out.size())) {
+    progress = false;
+    for (size_t i = sending_.size(); i > 0 && !splices_.full(out.size()); --i) {
+      std::shared_ptr<StreamState> s = std::move(sending_.front());
+      sending_.pop_front();
+      if (s->closed) {
+        s->outQueued = false;
+        continue;
+      }
+      const auto id = static_cast<uint32_t>(s->id);
+      size_t n = std::min(conn_.sendable(id), s->outData.size());
+      bool last = n == s->outData.size();
+      if (n == 0 && !(last && s->outEnd)) {  // waits for the client's WINDOW_UPDATE
+        sending_.push_back(std::move(s));
+        continue;
+      }
+      progress = true;
+      std::string_view payload = s->outData.substr(0, n);
+      s->outData.remove_prefix(n);
+      // Trailers end the stream themselves: an empty last piece before them needs no frame.
+      if (n > 0 || !s->outTrailers) {
+        bool splice = spliced(*s, n);
+        auto at = conn_.sendData(id, payload, last && s->outEnd && !s->outTrailers, splice);
+        if (at && splice) splices_.add(*at, payload, s);
+      }
+      if (!last) {
+        sending_.push_back(std::move(s));
+        continue;
+      }
+      if (s->outEnd) {
+        if (s->outTrailers) conn_.sendTrailers(id, s->outTrailerFields);
+        s->outFinished = true;
+      }
+      s->outQueued = false;
+      // A writer whose bytes the batch holds is woken once it is written (Splices::release).
+      if (!s->outHeld) s->outEvent.notify();
+    }
+  }
+}
+
+awaitable<void> ServerSession::writeLoop(std::shared_ptr<ServerSession> self) {
+  // Writers held by a batch go on however this loop ends, an exception included.
+  struct Release {
+    ServerSession* session;
+    ~Release() { session->splices_.release(); }
+  } release{this};
+  for (;;) {
+    if (!dead_) frameData();
+    if (conn_.out().empty()) {
+      if (dead_ || readerDone_) break;
+      if (conn_.finished()) {
+        transport_->cancel();  // the reader is waiting for bytes nobody needs any more
+        break;
+      }
+      // An idle session holds no write buffers (swap: assigning an empty string keeps the room).
+      if (streams_.empty()) {
+        std::string().swap(batch_);
+        std::string().swap(conn_.out());
+      }
+      co_await writeEvent_.wait();
+      continue;
+    }
+    conn_.take(batch_);
+    error_code ec = co_await transport_->writeGather(splices_.pieces(batch_));
+    batch_.clear();
+    splices_.release();
+    if (ec) {
+      dead_ = true;
+      transport_->close();  // wakes the reader
+      break;
+    }
+  }
+  std::string().swap(batch_);
+  writerDone_ = true;
+  writerExit_.notify();
 }
 
 }  // namespace kgate::h2

@@ -22,63 +22,6 @@ void addNv(std::vector<nghttp2_nv>& nva, std::string_view name, std::string_view
 
 namespace {
 
-// Inbound body blocks, recycled per thread. Growing a fresh buffer for every stream cost an
-// upload about a fifth of kgate's CPU: reallocation copies, and page faults because the allocator
-// hands big blocks back to the kernel between streams. Up to 16 blocks (256-512 KiB each) kept
-// per worker make the steady state allocation-free.
-constexpr size_t kPooledBlocks = 16;
-
-struct BodyBlockPool {
-  std::vector<std::string> free;
-
-  // An empty block with room for at least `want` bytes (a whole block for bulk data).
-  std::string take(size_t want) {
-    if (!free.empty()) {
-      std::string s = std::move(free.back());
-      free.pop_back();
-      return s;
-    }
-    std::string s;
-    s.reserve(want >= kBodyBlock / 4 ? kBodyBlock : want);
-    return s;
-  }
-  void give(std::string& s) {
-    if (s.capacity() >= kBodyBlock && s.capacity() <= 2 * kBodyBlock &&
-        free.size() < kPooledBlocks) {
-      s.clear();
-      free.push_back(std::move(s));
-    }
-    s = std::string();
-  }
-};
-
-BodyBlockPool& bodyBlocks() {
-  thread_local BodyBlockPool pool;
-  return pool;
-}
-
-void dropInput(StreamState& s) {
-  for (auto& b : s.inBlocks) bodyBlocks().give(b);
-  s.inBlocks.clear();
-  s.inFront = 0;
-}
-
-// The writer hands the transport about this much at a time (a few TLS records or writevs); a
-// batch also ends once kCopiedBatch bytes were copied into out_ (give or take a frame), the rest
-// being spliced bodies, which lie in the writers' buffers anyway. 128 KiB batches match the
-// upstream body reads (h1/parser.cc): 1 MiB GETs over HTTP/2 took ~2% less CPU than with 64 KiB
-// ones.
-constexpr size_t kWriteBatch = 128 * 1024;
-constexpr size_t kCopiedBatch = 64 * 1024;
-// DATA payloads from this size on are spliced into the batch rather than copied: each splice is
-// two more pieces for the transport, and a record or a writev takes a bounded number of them.
-constexpr size_t kSpliceFrom = 4 * 1024;
-bool spliced(const StreamState& s, size_t payload) {
-  return s.outBorrowed && payload >= kSpliceFrom;
-}
-// Body pieces up to this size are copied by writeBody, which then returns without waiting.
-constexpr size_t kCopiedWrite = 4 * 1024;
-
 StreamState* stateOf(nghttp2_session* s, int32_t id) {
   return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(s, id));
 }
@@ -97,27 +40,13 @@ uint32_t goawayCodeFor(ssize_t fatal) {
 
 }  // namespace
 
-StreamState::~StreamState() {
-  dropInput(*this);
-  bodyBlocks().give(handed);
-}
-
 // The C callbacks, forwarding to the Session (user_data) and the StreamState (stream user data).
 struct Callbacks {
   static int onBeginHeaders(nghttp2_session* raw, const nghttp2_frame* frame, void* user) {
     auto* self = static_cast<Session*>(user);
     self->blockStreamId_ = 0;
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
-    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
-      self->enterBlock(frame->hd.stream_id, stateOf(raw, frame->hd.stream_id));
-      return 0;
-    }
-    auto state = self->onBeginStream(frame->hd.stream_id);
-    if (!state) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    state->id = frame->hd.stream_id;
-    nghttp2_session_set_stream_user_data(raw, state->id, state.get());
-    self->enterBlock(state->id, state.get());
-    self->addStream(std::move(state));
+    self->enterBlock(frame->hd.stream_id, stateOf(raw, frame->hd.stream_id));
     return 0;
   }
 
@@ -142,49 +71,22 @@ struct Callbacks {
         s->inTrailers.add(n, v);
       return 0;
     }
-    size_t count = self->isServer() ? s->request.headers.size() : s->response.headers.size();
-    if (count >= self->options_.maxHeaderCount) {
+    if (s->response.headers.size() >= self->options_.maxHeaderCount) {
       s->headersTooLarge = true;
       return 0;
     }
-    if (self->isServer()) {
-      http::RequestHead& r = s->request;
-      if (n == ":method") r.method.assign(v);
-      else if (n == ":scheme") r.scheme.assign(v);
-      else if (n == ":authority") r.authority.assign(v);
-      else if (n == ":path") r.path.assign(v);
-      else if (n.starts_with(':')) return 0;
-      else if (n == "host") { if (r.authority.empty()) r.authority.assign(v); }
-      else if (n == "content-length") {
-        uint64_t len;
-        if (http::parseContentLength(v, len)) r.contentLength = len;
-      } else if (n == "te") {
-        if (v.find("trailers") != std::string_view::npos) r.trailersAllowed = true;
-      } else if (n == "cookie") {
-        // HTTP/2 may split cookies; HTTP/1.1 upstreams expect one field (RFC 9113 8.2.3).
-        if (const std::string* c = r.headers.find("cookie")) {
-          std::string joined = *c + "; " + std::string(v);
-          r.headers.set("cookie", std::move(joined));
-        } else {
-          r.headers.add("cookie", v);
-        }
-      } else if (!http::isHopByHop(n)) {  // nghttp2 refuses most; trailer, http2-settings
-        r.headers.add(n, v);
-      }
-    } else {
-      http::ResponseHead& r = s->response;
-      if (n == ":status") {
-        int st = 0;
-        std::from_chars(v.data(), v.data() + v.size(), st);
-        r.status = st;
-      } else if (n.starts_with(':')) {
-        return 0;
-      } else if (n == "content-length") {
-        uint64_t len;
-        if (http::parseContentLength(v, len)) r.contentLength = len;
-      } else if (!http::isHopByHop(n)) {
-        r.headers.add(n, v);
-      }
+    http::ResponseHead& r = s->response;
+    if (n == ":status") {
+      int st = 0;
+      std::from_chars(v.data(), v.data() + v.size(), st);
+      r.status = st;
+    } else if (n.starts_with(':')) {
+      return 0;
+    } else if (n == "content-length") {
+      uint64_t len;
+      if (http::parseContentLength(v, len)) r.contentLength = len;
+    } else if (!http::isHopByHop(n)) {
+      r.headers.add(n, v);
     }
     return 0;
   }
@@ -195,23 +97,18 @@ struct Callbacks {
       self->goawayReceived_ = true;
       return 0;
     }
-    if (frame->hd.type == NGHTTP2_RST_STREAM && self->isServer() && !self->takeResetToken()) {
-      self->terminate(NGHTTP2_ENHANCE_YOUR_CALM, "resets streams faster than allowed");
-      return 0;
-    }
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
     if (frame->hd.type == NGHTTP2_HEADERS) self->blockStreamId_ = 0;  // the block is whole
     StreamState* s = stateOf(raw, frame->hd.stream_id);
     if (!s) return 0;
     bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
     if (frame->hd.type == NGHTTP2_HEADERS && !s->headReady) {
-      if (!self->isServer() && s->response.status >= 100 && s->response.status < 200) {
+      if (s->response.status >= 100 && s->response.status < 200) {
         s->response = http::ResponseHead{};  // informational: the final head follows
         return 0;
       }
       s->headReady = true;
       if (end) s->inEnd = true;
-      self->onStreamHead(*s, end);
       s->inEvent.notify();
       return 0;
     }
@@ -230,16 +127,7 @@ struct Callbacks {
       return 0;
     }
     s->unreturned += len;
-    auto* p = reinterpret_cast<const char*>(data);
-    while (len > 0) {
-      if (s->inBlocks.empty() || s->inBlocks.back().size() >= kBodyBlock)
-        s->inBlocks.push_back(bodyBlocks().take(len));
-      std::string& block = s->inBlocks.back();
-      size_t n = std::min(len, kBodyBlock - block.size());
-      block.append(p, n);
-      p += n;
-      len -= n;
-    }
+    bufferBody(*s, std::string_view(reinterpret_cast<const char*>(data), len));
     s->inEvent.notify();
     return 0;
   }
@@ -251,7 +139,6 @@ struct Callbacks {
     if (it == self->streams_.end()) return 0;
     std::shared_ptr<StreamState> s = it->second;
     self->streams_.erase(it);
-    if (s->inEnd && self->isServer()) self->ended_.add(id);
     s->closed = true;
     s->closeCode = code;
     if (s->unreturned) {
@@ -262,8 +149,6 @@ struct Callbacks {
     s->outEvent.notify();
     // Closed with an error (the client reset it, or the session failed): stop the handler's
     // upstream too. A clean close means both directions finished.
-    if (code != NGHTTP2_NO_ERROR && s->onReset) s->onReset();
-    self->onStreamClosed(*s);
     if (self->streams_.empty()) self->armIdle();
     return 0;
   }
@@ -319,16 +204,13 @@ struct Callbacks {
     if (padlen > 0) out.push_back(static_cast<char>(padlen - 1));
     auto it = spliced(*s, length) ? self->streams_.find(frame->hd.stream_id) : self->streams_.end();
     if (it != self->streams_.end()) {
-      self->splices_.push_back({out.size(), s->outFrame});
-      self->splicedBytes_ += length;
-      if (!s->outHeld) self->held_.push_back(it->second);
-      s->outHeld = true;
+      self->splices_.add(out.size(), s->outFrame, it->second);
     } else {
       out.append(s->outFrame);
     }
     if (padlen > 1) out.append(padlen - 1, '\0');
     s->outFrame = {};
-    return self->batchFull() ? NGHTTP2_ERR_PAUSE : 0;
+    return self->splices_.full(out.size()) ? NGHTTP2_ERR_PAUSE : 0;
   }
 };
 
@@ -337,10 +219,8 @@ Session::Session(std::unique_ptr<Transport> transport, Sweeper& sweeper, Session
       sweeper_(sweeper),
       options_(options),
       writeEvent_(transport_->executor()),
-      idleDeadline_(sweeper, [this] { onIdle(); }),
+      idleDeadline_(sweeper, [this] { goAway(); }),
       writerExit_(transport_->executor()),
-      resetTokens_(kResetBurst),
-      resetsCountedAt_(Clock::now()),
       closeDeadline_(sweeper, [this] { kill(); }) {}
 
 Session::~Session() {
@@ -359,9 +239,6 @@ void Session::setup(nghttp2_session_callbacks* cbs, nghttp2_option* opt) {
   nghttp2_option_set_max_outbound_ack(opt, kMaxQueuedAcks);
   nghttp2_option_set_max_settings(opt, kMaxSettingsEntries);
   nghttp2_option_set_max_continuations(opt, maxContinuations(options_.maxHeaderBytes));
-  // nghttp2's own reset bucket answers INTERNAL_ERROR. kgate's (takeResetToken) runs first, from
-  // the frame callback, and says ENHANCE_YOUR_CALM; twice as loose, nghttp2's is a backstop only.
-  nghttp2_option_set_stream_reset_rate_limit(opt, 2 * kResetBurst, 2 * kResetsPerSecond);
 }
 
 void Session::terminate(uint32_t code, std::string_view why) {
@@ -376,16 +253,6 @@ void Session::terminate(uint32_t code, std::string_view why) {
   signalWrite();
 }
 
-bool Session::takeResetToken() {
-  auto now = Clock::now();
-  double refill = std::chrono::duration<double>(now - resetsCountedAt_).count() * kResetsPerSecond;
-  resetsCountedAt_ = now;
-  resetTokens_ = std::min<double>(kResetBurst, resetTokens_ + refill);
-  if (resetTokens_ < 1) return false;
-  resetTokens_ -= 1;
-  return true;
-}
-
 void Session::submitSettings() {
   nghttp2_settings_entry iv[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, options_.maxConcurrentStreams},
@@ -393,15 +260,13 @@ void Session::submitSettings() {
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, options_.maxHeaderBytes},
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
   };
-  size_t n = isServer() ? 3 : 4;  // ENABLE_PUSH is a client-only setting
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, n);
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, std::size(iv));
   // The connection window bounds what all streams together may have in flight to us.
   int32_t connWindow = static_cast<int32_t>(std::max<uint32_t>(options_.streamWindow * 4u, 4u << 20));
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, connWindow);
 }
 
 void Session::addStream(std::shared_ptr<StreamState> s) {
-  s->session = this;
   idleDeadline_.disarm();
   streams_[s->id] = std::move(s);
 }
@@ -440,8 +305,6 @@ void Session::failAllStreams() {
     }
     s->inEvent.notify();
     s->outEvent.notify();
-    if (s->onReset) s->onReset();
-    onStreamClosed(*s);
   }
 }
 
@@ -461,24 +324,17 @@ awaitable<void> Session::run(ReadBuffer buf) {
       if (dropped > kGoawayDrainBytes) break;
     } else if (!buf.empty()) {
       auto data = buf.data();
-      // nghttp2 drops frames on closed streams unseen (ended_streams.h): what comes before one on
-      // a stream the client ended goes in, then the session ends.
-      auto stop = isServer() ? ended_.scan(data) : EndedStreams::Stop{data.size(), false};
       ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data.data()),
-                                            stop.clean);
-      // nghttp2 takes all it is given unless a callback pauses it (none does): the scan has to
-      // see every byte once, so anything else ends the session too.
-      if (rv < 0 || static_cast<size_t>(rv) != stop.clean) {
+                                            data.size());
+      // nghttp2 takes all it is given unless a callback pauses it (none does).
+      if (rv < 0 || static_cast<size_t>(rv) != data.size()) {
         if (rv < 0) terminate(goawayCodeFor(rv), nghttp2_strerror(static_cast<int>(rv)));
         else terminate(NGHTTP2_INTERNAL_ERROR, "input left unread");
         if (dead_) break;  // terminate() did nothing: the same bytes would fail again
         continue;
       }
       buf.consume(static_cast<size_t>(rv));
-      if (stop.violation)
-        terminate(NGHTTP2_STREAM_CLOSED, "DATA or HEADERS on a stream it had ended");
       signalWrite();
-      if (stop.clean < data.size()) continue;  // the rest, once nghttp2 has seen what came first
     }
     if (dead_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)))
       break;
@@ -508,15 +364,11 @@ awaitable<void> Session::run(ReadBuffer buf) {
   failAllStreams();
 }
 
-bool Session::batchFull() const {
-  return out_.size() >= kCopiedBatch || out_.size() + splicedBytes_ >= kWriteBatch;
-}
-
 awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
   // Writers held by a batch go on however this loop ends, an exception included.
   struct Release {
     Session* session;
-    ~Release() { session->releaseHeld(); }
+    ~Release() { session->splices_.release(); }
   } release{this};
   for (;;) {
     if (!dead_) {
@@ -535,7 +387,7 @@ awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
         }
         if (n == 0) break;
         out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-        if (batchFull()) break;
+        if (splices_.full(out_.size())) break;
       }
     }
     if (out_.empty()) {
@@ -549,17 +401,9 @@ awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
       co_await writeEvent_.wait();
       continue;
     }
-    gather_.clear();
-    size_t from = 0;
-    for (const Splice& s : splices_) {
-      gather_.push_back(std::string_view(out_).substr(from, s.at - from));
-      gather_.push_back(s.bytes);
-      from = s.at;
-    }
-    gather_.push_back(std::string_view(out_).substr(from));
-    error_code ec = co_await transport_->writeGather(gather_);
+    error_code ec = co_await transport_->writeGather(splices_.pieces(out_));
     out_.clear();
-    releaseHeld();
+    splices_.release();
     if (ec) {
       dead_ = true;
       transport_->close();  // wakes the reader
@@ -571,20 +415,8 @@ awaitable<void> Session::writeLoop(std::shared_ptr<Session> self) {
   writerExit_.notify();
 }
 
-// The batch that referenced these streams' bytes is written (or failed): their writers go on.
-void Session::releaseHeld() {
-  for (auto& s : held_) {
-    s->outHeld = false;
-    s->outEvent.notify();
-  }
-  held_.clear();
-  splices_.clear();
-  splicedBytes_ = 0;
-}
-
 void Session::returnWindow(StreamState& s) {
-  size_t n = s.handed.size();
-  bodyBlocks().give(s.handed);
+  size_t n = releaseHanded(s);
   if (n == 0 || s.closed || dead_ || s.unreturned < n) return;
   s.unreturned -= n;
   nghttp2_session_consume(session_, s.id, n);
@@ -594,18 +426,7 @@ void Session::returnWindow(StreamState& s) {
 awaitable<Error> Session::readBody(StreamState& s, http::BodyChunk& out) {
   returnWindow(s);
   for (;;) {
-    if (!s.inBlocks.empty()) {
-      s.handed = std::move(s.inBlocks[s.inFront++]);
-      if (s.inFront == s.inBlocks.size()) s.inBlocks.clear(), s.inFront = 0;
-      bool last = s.inEnd && s.inBlocks.empty();
-      out = http::BodyChunk{s.handed, last, last && !s.inTrailers.empty() ? &s.inTrailers : nullptr};
-      s.bodyBytesRead += s.handed.size();
-      co_return Error::Ok;
-    }
-    if (s.inEnd) {
-      out = http::BodyChunk{{}, true, s.inTrailers.empty() ? nullptr : &s.inTrailers};
-      co_return Error::Ok;
-    }
+    if (takeBody(s, out)) co_return Error::Ok;
     if (s.closed || dead_) co_return s.abandoned ? Error::Aborted : Error::PeerClosed;
     co_await s.inEvent.wait();
   }
@@ -621,25 +442,7 @@ nghttp2_data_provider Session::dataProvider(StreamState& s) {
 
 awaitable<Error> Session::writeBody(StreamState& s, std::string_view data, bool endStream) {
   if (s.closed || dead_ || !s.outStarted || s.outEnd) co_return Error::Aborted;
-  // A small piece written before may still wait for the provider: one piece at a time.
-  while (!s.outData.empty() && !s.closed && !dead_) co_await s.outEvent.wait();
-  if (s.closed || dead_) co_return Error::PeerClosed;
-  // A small piece is copied and the writer goes on at once instead of waiting for nghttp2 to
-  // take it (a timer wait, a wake-up and a resumption per response). Only on a server stream
-  // whose request is whole: one whose request body is still coming is reset after its response
-  // (finish()), and that reset must not overtake a copied last piece. And only when flow control
-  // lets the piece leave with the next batch: a client that opens no window must keep the
-  // writer waiting (and its idle deadline running), not pile up copies.
-  bool copied = s.copySmallWrites && s.inEnd && data.size() <= kCopiedWrite &&
-                nghttp2_session_get_stream_remote_window_size(session_, s.id) >=
-                    static_cast<int32_t>(data.size()) &&
-                nghttp2_session_get_remote_window_size(session_) >=
-                    static_cast<int32_t>(data.size());
-  if (copied) {
-    s.outCopy.assign(data);
-    data = s.outCopy;
-  }
-  s.outBorrowed = !copied;
+  s.outBorrowed = true;
   s.outData = data;
   s.outEnd = endStream;
   if (s.outDeferred) {
@@ -647,16 +450,14 @@ awaitable<Error> Session::writeBody(StreamState& s, std::string_view data, bool 
     nghttp2_session_resume_data(session_, s.id);
   }
   signalWrite();
-  if (!copied) {
-    while ((!s.outData.empty() || (endStream && !s.outFinished)) && !s.closed && !dead_)
-      co_await s.outEvent.wait();
-    // Closed or not, bytes of this piece may be in the batch being written: they must stay.
-    while (s.outHeld) co_await s.outEvent.wait();
-    s.outBorrowed = false;
-    if (!s.outData.empty() || (endStream && !s.outFinished)) {
-      s.outData = {};
-      co_return Error::PeerClosed;
-    }
+  while ((!s.outData.empty() || (endStream && !s.outFinished)) && !s.closed && !dead_)
+    co_await s.outEvent.wait();
+  // Closed or not, bytes of this piece may be in the batch being written: they must stay.
+  while (s.outHeld) co_await s.outEvent.wait();
+  s.outBorrowed = false;
+  if (!s.outData.empty() || (endStream && !s.outFinished)) {
+    s.outData = {};
+    co_return Error::PeerClosed;
   }
   s.bodyBytesWritten += data.size();
   if (endStream) s.outEnded = true;
@@ -676,7 +477,7 @@ void Session::resetStream(StreamState& s, uint32_t code) {
     if (!s.closed && !dead_) nghttp2_session_consume(session_, s.id, s.unreturned);
     s.unreturned = 0;
   }
-  dropInput(s);
+  dropBody(s);
   if (s.closed || dead_) return;
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, code);
   signalWrite();

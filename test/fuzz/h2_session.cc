@@ -1,7 +1,7 @@
 // HTTP/2 frames after the client connection preface, as kgate's server session reads them
-// (h2/session.cc, h2/server_session.cc): nghttp2 with kgate's callbacks, header limits,
-// flow control with windows returned as handlers read, trailers, resets and GOAWAY, and
-// nghttp2's own flood checks, with small limits (8 streams, 4 KiB window, 2 KiB of headers).
+// (h2/server_session.cc over h2/server_connection.cc): header limits, flow control with
+// windows returned as handlers read, trailers, resets and GOAWAY, and the flood checks, with
+// small limits (8 streams, 4 KiB window, 2 KiB of headers).
 #include <cstring>
 
 #include "gateway/h2/server_session.h"

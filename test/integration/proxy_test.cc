@@ -78,7 +78,7 @@ TEST_P(Proxy, BodiesTravelBothWays) {
   EXPECT_EQ(chunked.status, 200);
   EXPECT_EQ(chunked.bodySha256, patternSha256(100000));
   auto sink = call("echo.bob.svc", "/sink", {"-X", "POST", "-T", dir_.file("up")});
-  EXPECT_EQ(jsonGet(sink.body, {"body_bytes"}), std::to_string(3 * 1024 * 1024 + 17));
+  EXPECT_EQ(jsonGet(sink.body, {"body_bytes"}), std::to_string(3 * 1024 * 1024 + 17)) << sink.raw << sink.body;
 }
 
 TEST_P(Proxy, KeepsConnectionsAlive) {

@@ -1,6 +1,5 @@
-// HTTP/2 responses as kgate's server session writes them (h2/session.cc): nghttp2 never copies a
-// DATA payload (NO_COPY), the session writes each frame itself, large payloads straight from the
-// writer's buffer. A real nghttp2 client checks what arrives: bodies written in pieces of sizes
+// HTTP/2 responses as kgate's server session writes them (h2/server_session.cc): the session
+// frames each DATA payload itself, large payloads straight from the writer's buffer. A real nghttp2 client checks what arrives: bodies written in pieces of sizes
 // around the 16 KiB frame and the 64 and 128 KiB write batches, several streams at once, ended
 // by the last piece, by an empty piece or by trailers (gRPC); and once every stream is done, the
 // session holds no write buffer.
@@ -242,7 +241,7 @@ class H2Write : public ::testing::TestWithParam<uint32_t> {
     client_->close();
     auto until = Clock::now() + 10s;
     while (!served_ && Clock::now() < until) io_.run_one_for(10ms);
-    if (!served_) session_->kill();
+    if (!served_) session_->terminate();
     io_.poll();
     EXPECT_TRUE(served_) << "the session did not end after the client closed";
   }

@@ -158,8 +158,7 @@ class EchoOwner {
         size_t n = std::min(conn_.sendable(id), reply.body.size() - reply.sent);
         if (n == 0) break;
         bool end = reply.sent + n == reply.body.size();
-        ASSERT_TRUE(conn_.sendDataHeader(id, static_cast<uint32_t>(n), end));
-        conn_.out().append(reply.body, reply.sent, n);
+        ASSERT_TRUE(conn_.sendData(id, std::string_view(reply.body).substr(reply.sent, n), end));
         reply.sent += n;
       }
     }

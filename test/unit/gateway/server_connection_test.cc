@@ -151,11 +151,10 @@ TEST_F(ServerConnectionTest, ResponseClosesTheStreamOnceBothSidesEnded) {
   fields.add("content-type", "text/plain");
   ASSERT_TRUE(conn->sendResponse(1, 200, fields, "5", false));
   EXPECT_EQ(conn->sendable(1), 16384u);
-  ASSERT_TRUE(conn->sendDataHeader(1, 5, true));
-  conn->out().append("hello");
+  ASSERT_TRUE(conn->sendData(1, "hello", true));
   ASSERT_EQ(rec.streams[1].closed, ErrorCode::NoError);
   EXPECT_EQ(conn->openStreams(), 0u);
-  EXPECT_FALSE(conn->sendDataHeader(1, 0, true));
+  EXPECT_FALSE(conn->sendData(1, "", true));
 
   auto out = take();
   ASSERT_EQ(out.size(), 2u);
@@ -171,6 +170,27 @@ TEST_F(ServerConnectionTest, ResponseClosesTheStreamOnceBothSidesEnded) {
   EXPECT_EQ(out[1].type(), Type::Data);
   EXPECT_EQ(out[1].h.flags, frames::kEndStream);
   EXPECT_EQ(out[1].payload, "hello");
+}
+
+// The last DATA frame closes the stream, and closing returns the unread request bytes to the
+// connection's window: that WINDOW_UPDATE goes after the frame, never inside it.
+TEST_F(ServerConnectionTest, FramesQueuedByACloseFollowTheLastData) {
+  ServerSettings small;
+  small.connectionWindow = 65535;
+  start(small);
+  request(1, raw::requestBlock("POST", "a.test", "/"), false);
+  std::string chunk(16384, 'u');
+  feed(raw::frame(raw::kData, 0, 1, chunk) + raw::frame(raw::kData, 0, 1, chunk));
+  feed(raw::frame(raw::kData, raw::kEndStream, 1, std::string(7232, 'u')));  // none of it read
+  ASSERT_TRUE(conn->sendResponse(1, 200, {}, "", false));
+  ASSERT_TRUE(conn->sendData(1, "hello", true));
+  EXPECT_EQ(rec.streams[1].closed, ErrorCode::NoError);
+  auto out = take();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].type(), Type::Data);
+  EXPECT_EQ(out[1].payload, "hello");
+  EXPECT_EQ(out[2].type(), Type::WindowUpdate);
+  EXPECT_EQ(frames::windowIncrement(out[2].payload), 40000u);
 }
 
 TEST_F(ServerConnectionTest, HeaderBlockAcrossContinuations) {
@@ -418,8 +438,8 @@ TEST_F(ServerConnectionTest, SendWindowsFollowTheClient) {
   EXPECT_EQ(conn->sendable(1), 65535u);
   feed(raw::settingsFrame({{frames::kInitialWindowSize, 10}}));
   EXPECT_EQ(conn->sendable(1), 10u);
-  EXPECT_FALSE(conn->sendDataHeader(1, 11, false));
-  ASSERT_TRUE(conn->sendDataHeader(1, 10, false));
+  EXPECT_FALSE(conn->sendData(1, std::string(11, 'x'), false));
+  ASSERT_TRUE(conn->sendData(1, std::string(10, 'x'), false));
   EXPECT_EQ(conn->sendable(1), 0u);
   int opened = rec.windowOpened;
   feed(raw::windowUpdateFrame(1, 70000));
@@ -427,7 +447,7 @@ TEST_F(ServerConnectionTest, SendWindowsFollowTheClient) {
   EXPECT_EQ(conn->sendable(1), 65535u - 10);  // now the connection's window bounds it
   feed(raw::windowUpdateFrame(0, 100));
   EXPECT_EQ(conn->sendable(1), 65535u - 10 + 100);
-  ASSERT_TRUE(conn->sendDataHeader(1, 0, true));  // an empty end needs no window
+  ASSERT_TRUE(conn->sendData(1, "", true));  // an empty end needs no window
   EXPECT_EQ(rec.streams[1].closed, ErrorCode::NoError);
 }
 
