@@ -64,9 +64,12 @@ RequestFields::RequestFields(http::Headers& trailers, uint32_t maxHeaderBytes,
       bytes_(headBytes) {}
 
 void RequestFields::onField(std::string_view name, std::string_view value, bool) {
-  // Every field is decoded and checked, kept or not: the block must be read whole anyway.
+  // Every field is decoded, kept or not: the block must be read whole anyway. Past the limit
+  // it is only counted: the answer is 431 whatever follows, and an HPACK bomb (one-byte indexes
+  // to a 4 KiB entry) must not cost a scan of every copy it names.
   bytes_ += name.size() + value.size() + 32;
   if (bytes_ > maxBytes_) tooLarge_ = true;
+  if (tooLarge_) return;
   if (!validValue(value)) malformed("invalid field value");
   if (name.starts_with(':')) {
     pseudoHeader(name, value);

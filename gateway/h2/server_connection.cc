@@ -92,7 +92,9 @@ size_t ServerConnection::receive(std::string_view data) {
 ServerConnection::Failure ServerConnection::fail(ErrorCode code, std::string_view why) {
   if (failure_) return failure_;
   failure_ = Failure{code, why};
-  frames::appendGoAway(out_, lastStream_, code, why);
+  // A second GOAWAY may not name streams the first one said would not be processed (6.8).
+  if (!goAwaySent_) goAwayStream_ = lastStream_;
+  frames::appendGoAway(out_, goAwayStream_, code, why);
   goAwaySent_ = true;
   blockStream_ = 0;
   return failure_;
@@ -105,7 +107,8 @@ void ServerConnection::goAway(ErrorCode code, std::string_view why) {
   }
   if (goAwaySent_) return;
   goAwaySent_ = true;
-  frames::appendGoAway(out_, lastStream_, code);
+  goAwayStream_ = lastStream_;
+  frames::appendGoAway(out_, goAwayStream_, code);
 }
 
 ServerConnection::Stream* ServerConnection::find(uint32_t id) {
@@ -263,6 +266,7 @@ void ServerConnection::onContinuation(const frames::Header& h, std::string_view 
 }
 
 void ServerConnection::onBlock(uint32_t id, bool endStream, std::string_view block) {
+  ++headerBlocks_;
   if (id > lastStream_) {
     openStream(id, endStream, block);
     return;

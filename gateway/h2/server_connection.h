@@ -38,13 +38,15 @@ struct ServerSettings {
 class ServerConnection {
  public:
   // Called from receive(), and from the owner's own calls where they close a stream. `user` is
-  // what onRequest returned for the stream.
+  // what onRequest returned for the stream. No call may come back into the connection from
+  // inside receive() (the session starts a request's handler after receive() returns).
   class Listener {
    public:
     virtual ~Listener() = default;
     // A request's head is whole (malformed ones are reset without reaching here). The owner may
     // move from `head`. tooLarge: over maxHeaderBytes or maxHeaderCount; the head holds what
-    // came before the limit, and the owner answers 431. endStream: no body follows.
+    // came before the limit, and the owner answers 431. endStream: no body follows. The
+    // stream's `user` is known only once this returns: nothing may act on the stream in it.
     virtual void* onRequest(uint32_t id, http::RequestHead& head, bool tooLarge,
                             bool endStream) = 0;
     // Body bytes, in order (the views die with the call); endStream with the last (possibly
@@ -118,6 +120,8 @@ class ServerConnection {
   }
   // Inside a header block (or a HEADERS frame not yet whole): for the owner's header timeout.
   bool inHeaderBlock() const { return blockStream_ != 0 || partialHeaders_; }
+  // Header blocks completed so far: the owner's header timeout restarts when it moves.
+  uint64_t headerBlocks() const { return headerBlocks_; }
   bool settingsAcknowledged() const { return settingsAcked_; }
 
  private:
@@ -167,6 +171,7 @@ class ServerConnection {
 
   std::unordered_map<uint32_t, Stream> streams_;
   uint32_t lastStream_ = 0;  // the highest stream the client opened (or tried to)
+  uint32_t goAwayStream_ = 0;  // the last stream our first GOAWAY named: later ones name it too
   std::array<uint32_t, kRemembered> ended_{};
   size_t endedNext_ = 0;
 
@@ -183,6 +188,7 @@ class ServerConnection {
   bool blockEndStream_ = false;
   size_t continuations_ = 0;
   std::string block_;
+  uint64_t headerBlocks_ = 0;
 
   int64_t connSendWindow_ = 65535;
   int64_t connRecvWindow_ = 65535;

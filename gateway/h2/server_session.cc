@@ -93,6 +93,7 @@ ServerSession::ServerSession(std::unique_ptr<Transport> transport, ConnectionEnv
       conn_(*this, settingsFor(env_.limits)),
       writeEvent_(transport_->executor()),
       writerExit_(transport_->executor()),
+      written_(transport_->executor()),
       idleDeadline_(env_.sweeper,
                     [this] {
                       if (!conn_.goAwaySent()) env_.countTimeout("idle");
@@ -150,6 +151,10 @@ awaitable<void> ServerSession::readLoop(ReadBuffer buf) {
     }
     // Neither side opens streams any more, none is open, and the GOAWAY has been taken.
     if (dead_ || (conn_.finished() && conn_.out().empty())) break;
+    // A client that sends requests answered at once (404s, HEADs) but reads no answers would
+    // grow the queued output without bound: its input waits until the writer catches up.
+    while (conn_.out().size() > kCopiedBatch && !dead_) co_await written_.wait();
+    if (dead_) break;
     if (buf.empty() && streams_.empty()) {
       buf.release();  // an idle session holds no read buffer while it waits
       if (auto ec = co_await transport_->waitReadable(!readAny)) break;
@@ -188,8 +193,20 @@ void ServerSession::afterInput() {
                                  << static_cast<uint32_t>(failure.code));
     closeDeadline_.arm(kGoawayGrace);
   }
-  if (!conn_.inHeaderBlock()) headBlock_.disarm();
-  else if (!headBlock_.armed()) headBlock_.arm(env_.limits.headerTimeout);
+  // Handlers start only now: one started inside receive() could answer and close its stream
+  // before the connection knew the stream's state.
+  for (auto& s : starting_) {
+    ++handlers_;
+    spawn(transport_->executor(), runHandler(shared_from_this(), std::move(s)), "http2 stream");
+  }
+  starting_.clear();
+  // A header block must end within headerTimeout of its start; a completed one restarts it.
+  if (!conn_.inHeaderBlock()) {
+    headBlock_.disarm();
+  } else if (!headBlock_.armed() || headBlocksAtArm_ != conn_.headerBlocks()) {
+    headBlock_.arm(env_.limits.headerTimeout);
+    headBlocksAtArm_ = conn_.headerBlocks();
+  }
 }
 
 void* ServerSession::onRequest(uint32_t id, http::RequestHead& head, bool tooLarge,
@@ -206,8 +223,7 @@ void* ServerSession::onRequest(uint32_t id, http::RequestHead& head, bool tooLar
   StreamState* state = s.get();
   idleDeadline_.disarm();
   streams_.emplace(id, s);
-  ++handlers_;
-  spawn(transport_->executor(), runHandler(shared_from_this(), std::move(s)), "http2 stream");
+  starting_.push_back(std::move(s));
   return state;
 }
 
@@ -381,8 +397,10 @@ void ServerSession::frameData() {
     for (size_t i = sending_.size(); i > 0 && !splices_.full(out.size()); --i) {
       std::shared_ptr<StreamState> s = std::move(sending_.front());
       sending_.pop_front();
-      if (s->closed) {
+      // Closed, or an empty piece that does not end the body: nothing to frame.
+      if (s->closed || (s->outData.empty() && !s->outEnd)) {
         s->outQueued = false;
+        s->outEvent.notify();
         continue;
       }
       const auto id = static_cast<uint32_t>(s->id);
@@ -442,6 +460,7 @@ awaitable<void> ServerSession::writeLoop(std::shared_ptr<ServerSession> self) {
     error_code ec = co_await transport_->writeGather(splices_.pieces(batch_));
     batch_.clear();
     splices_.release();
+    written_.notify();
     if (ec) {
       dead_ = true;
       transport_->close();  // wakes the reader
@@ -451,6 +470,7 @@ awaitable<void> ServerSession::writeLoop(std::shared_ptr<ServerSession> self) {
   std::string().swap(batch_);
   writerDone_ = true;
   writerExit_.notify();
+  written_.notify();
 }
 
 }  // namespace kgate::h2

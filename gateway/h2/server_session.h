@@ -77,16 +77,19 @@ class ServerSession final : public Drainable,
   ServerConnection conn_;
   std::unordered_map<uint32_t, std::shared_ptr<StreamState>> streams_;
   std::deque<std::shared_ptr<StreamState>> sending_;  // streams with DATA to frame
+  // Requests whose heads came in the input being taken: their handlers start after it.
+  std::vector<std::shared_ptr<StreamState>> starting_;
 
   std::string batch_;  // the frames being written
   Splices splices_;
   Event writeEvent_;
   Event writerExit_;
+  Event written_;  // a batch went out: a reader waiting on a full output goes on
   Deadline idleDeadline_;
   // A request's header block (HEADERS + CONTINUATION, nothing else may come between) must end
   // within headerTimeout of its start: the HTTP/2 form of a slowloris head.
   Deadline headBlock_;
-  bool headBlockArmed_ = false;
+  uint64_t headBlocksAtArm_ = 0;  // the connection's completed header blocks when it was armed
   // After a connection error the client has kGoawayGrace to read the GOAWAY.
   Deadline closeDeadline_;
   bool dead_ = false;

@@ -551,6 +551,28 @@ TEST_F(ServerConnectionTest, GracefulGoAwayFinishesOpenStreams) {
   EXPECT_FALSE(conn->failure());
 }
 
+// A GOAWAY for an error after a graceful one names no stream the first one left out (6.8).
+TEST_F(ServerConnectionTest, ALaterGoAwayKeepsTheFirstOnesLastStream) {
+  request(1, get());
+  conn->goAway();
+  request(3, get());  // ignored
+  request(4, get());  // a connection error
+  auto out = take();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(frames::goAwayLastStream(out[0].payload), 1u);
+  EXPECT_EQ(frames::goAwayLastStream(out[1].payload), 1u);
+  EXPECT_EQ(codeOf(out[1]), raw::kProtocolError);
+}
+
+TEST_F(ServerConnectionTest, CompletedHeaderBlocksAreCounted) {
+  EXPECT_EQ(conn->headerBlocks(), 0u);
+  request(1, get());
+  feed(raw::frame(raw::kHeaders, raw::kEndStream, 3, get()));
+  EXPECT_EQ(conn->headerBlocks(), 1u);
+  feed(raw::frame(raw::kContinuation, raw::kEndHeaders, 3, ""));
+  EXPECT_EQ(conn->headerBlocks(), 2u);
+}
+
 TEST_F(ServerConnectionTest, ClientGoAwayEndsTheConnectionOnceIdle) {
   request(1, get());
   feed(raw::frame(raw::kGoaway, 0, 0, be32(0) + be32(0)));

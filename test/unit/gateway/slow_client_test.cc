@@ -200,6 +200,36 @@ TEST_F(SlowClient, AnHttp2HeaderBlockThatNeverEndsIsCut) {
   EXPECT_EQ(timeouts("header"), 1u);
 }
 
+// A request answered at once (a 404 from the router, with no body) closes its stream inside the
+// handler's first call: the session must still see it closed, so that the connection, idle
+// again, is closed after idleTimeout rather than kept for good.
+TEST_F(SlowClient, AnHttp2ConnectionWhoseRequestsWereAnsweredAtOnceIdlesOut) {
+  limits_.idleTimeout = 1s;
+  std::string in = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  in += std::string("\0\0\0\x04\0\0\0\0\0", 9);  // SETTINGS, empty
+  // HEADERS on stream 1, END_STREAM and END_HEADERS: :method GET, :scheme http, :path / (static
+  // entries 2, 6, 4) and :authority "a" (a literal with the static name 1).
+  in += std::string("\0\0\x06\x01\x05\0\0\0\x01\x82\x86\x84\x01\x01" "a", 15);
+  auto session = std::make_shared<h2::ServerSession>(std::move(server_), env());
+  bool served = false;
+  net::co_spawn(io_, [&]() -> awaitable<void> {
+    co_await session->serve(ReadBuffer{});
+    served = true;
+  }, net::detached);
+  std::string answer;
+  bool closed = false;
+  net::co_spawn(io_, [&]() -> awaitable<void> {
+    co_await net::async_write(*client_, net::buffer(in), kUseTuple);
+    co_await readUntilClosed(answer, closed);
+  }, net::detached);
+  runUntil([&] { return closed && served; }, 15s);
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(served);
+  EXPECT_EQ(timeouts("idle"), 1u);
+  EXPECT_NE(answer.find("\x01\x05\0\0\0\x01", 0), std::string::npos)  // HEADERS, END_STREAM
+      << "no answer to stream 1";
+}
+
 // Answers before reading the body (as the proxy relays an upstream's early 413), waits for the
 // test's go, then gives the rest of the body up as the proxy does once the answer is out.
 class AnswersEarlyThenGivesUp final : public StreamHandler {
