@@ -347,19 +347,8 @@ awaitable<Error> ServerSession::writeBody(StreamState& s, std::string_view data,
   s.outData = data;
   s.outEnd = endStream;
   queueData(it->second);
-  if (!copied) {
-    while ((!s.outData.empty() || (endStream && !s.outFinished)) && !s.closed && !dead_)
-      co_await s.outEvent.wait();
-    // Closed or not, bytes of this piece may be in the batch being written: they must stay.
-    while (s.outHeld) co_await s.outEvent.wait();
-    s.outBorrowed = false;
-    if (!s.outData.empty() || (endStream && !s.outFinished)) {
-      s.outData = {};
-      co_return Error::PeerClosed;
-    }
-  }
-  s.bodyBytesWritten += data.size();
-  if (endStream) s.outEnded = true;
+  if (!copied) co_return co_await awaitPieceTaken(s, data.size(), endStream, dead_);
+  pieceTaken(s, data.size(), endStream);
   co_return Error::Ok;
 }
 

@@ -450,18 +450,7 @@ awaitable<Error> Session::writeBody(StreamState& s, std::string_view data, bool 
     nghttp2_session_resume_data(session_, s.id);
   }
   signalWrite();
-  while ((!s.outData.empty() || (endStream && !s.outFinished)) && !s.closed && !dead_)
-    co_await s.outEvent.wait();
-  // Closed or not, bytes of this piece may be in the batch being written: they must stay.
-  while (s.outHeld) co_await s.outEvent.wait();
-  s.outBorrowed = false;
-  if (!s.outData.empty() || (endStream && !s.outFinished)) {
-    s.outData = {};
-    co_return Error::PeerClosed;
-  }
-  s.bodyBytesWritten += data.size();
-  if (endStream) s.outEnded = true;
-  co_return Error::Ok;
+  co_return co_await awaitPieceTaken(s, data.size(), endStream, dead_);
 }
 
 awaitable<Error> Session::writeTrailers(StreamState& s, const http::Headers& trailers) {

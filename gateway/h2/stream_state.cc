@@ -86,6 +86,20 @@ void dropBody(StreamState& s) {
   s.inFront = 0;
 }
 
+awaitable<Error> awaitPieceTaken(StreamState& s, size_t size, bool endStream, const bool& dead) {
+  while ((!s.outData.empty() || (endStream && !s.outFinished)) && !s.closed && !dead)
+    co_await s.outEvent.wait();
+  // Closed or not, bytes of this piece may be in the batch being written: they must stay.
+  while (s.outHeld) co_await s.outEvent.wait();
+  s.outBorrowed = false;
+  if (!s.outData.empty() || (endStream && !s.outFinished)) {
+    s.outData = {};
+    co_return Error::PeerClosed;
+  }
+  pieceTaken(s, size, endStream);
+  co_return Error::Ok;
+}
+
 void Splices::add(size_t at, std::string_view payload, const std::shared_ptr<StreamState>& writer) {
   splices_.push_back({at, payload});
   bytes_ += payload.size();

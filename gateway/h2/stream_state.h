@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/asio.h"
+#include "gateway/error.h"
 #include "gateway/event.h"
 #include "gateway/http/message.h"
 
@@ -103,6 +105,17 @@ inline bool spliced(const StreamState& s, size_t payload) {
 }
 // Body pieces up to this size are copied by writeBody, which then returns without waiting.
 inline constexpr size_t kCopiedWrite = 4 * 1024;
+
+// The writer's side of a piece it handed its session (s.outData set, the session's writer told):
+// waits until the piece is framed and any batch holding it written, or the stream or the
+// session (`dead`) ends first. Ok, with the piece counted, or PeerClosed when not all of it
+// went.
+awaitable<Error> awaitPieceTaken(StreamState& s, size_t size, bool endStream, const bool& dead);
+// A piece is out (or copied to go): counted.
+inline void pieceTaken(StreamState& s, size_t size, bool endStream) {
+  s.bodyBytesWritten += size;
+  if (endStream) s.outEnded = true;
+}
 
 // The DATA payloads of a batch that stay in their writers' buffers, and those writers, held
 // (outHeld) until the batch is written.

@@ -49,6 +49,31 @@ class SlowClient : public ::testing::Test {
     limits_.idleTimeout = 120s;  // far beyond every wait below: it must not be what ends them
   }
 
+  // An HTTP/2 session serves the connection; the client sends its preface, an empty SETTINGS
+  // and `frames`, then reads until the session closes the connection (at most 15 s).
+  struct Http2Run {
+    bool closed = false;
+    bool served = false;
+    std::string answer;
+  };
+  Http2Run serveHttp2(const std::string& frames) {
+    std::string in = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    in += std::string("\0\0\0\x04\0\0\0\0\0", 9);
+    in += frames;
+    auto session = std::make_shared<h2::ServerSession>(std::move(server_), env());
+    Http2Run run;
+    net::co_spawn(io_, [&]() -> awaitable<void> {
+      co_await session->serve(ReadBuffer{});
+      run.served = true;
+    }, net::detached);
+    net::co_spawn(io_, [&]() -> awaitable<void> {
+      co_await net::async_write(*client_, net::buffer(in), kUseTuple);
+      co_await readUntilClosed(run.answer, run.closed);
+    }, net::detached);
+    runUntil([&] { return run.closed && run.served; }, 15s);
+    return run;
+  }
+
   ConnectionEnv env(Clock::time_point firstByteAt = {}) {
     return ConnectionEnv{sweeper_, registry_, handler_, limits_, ConnectionInfo{}, &stats_,
                          firstByteAt};
@@ -176,27 +201,12 @@ TEST_F(SlowClient, AConnectionThatNeverSendsItsFirstRequestIsClosedAfterHeaderTi
 }
 
 TEST_F(SlowClient, AnHttp2HeaderBlockThatNeverEndsIsCut) {
-  std::string in = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-  in += std::string("\0\0\0\x04\0\0\0\0\0", 9);  // SETTINGS, empty
   // HEADERS on stream 1, END_STREAM without END_HEADERS: CONTINUATION frames must follow,
   // and this client never sends them. The block: :method GET, :scheme http, :path / (HPACK
   // static table entries 2, 6 and 4).
-  in += std::string("\0\0\x03\x01\x01\0\0\0\x01\x82\x86\x84", 12);
-  auto session = std::make_shared<h2::ServerSession>(std::move(server_), env());
-  bool served = false;
-  net::co_spawn(io_, [&]() -> awaitable<void> {
-    co_await session->serve(ReadBuffer{});
-    served = true;
-  }, net::detached);
-  std::string answer;
-  bool closed = false;
-  net::co_spawn(io_, [&]() -> awaitable<void> {
-    co_await net::async_write(*client_, net::buffer(in), kUseTuple);
-    co_await readUntilClosed(answer, closed);
-  }, net::detached);
-  runUntil([&] { return closed && served; }, 15s);  // idleTimeout would keep it 120 s
-  EXPECT_TRUE(closed);
-  EXPECT_TRUE(served);
+  auto run = serveHttp2(std::string("\0\0\x03\x01\x01\0\0\0\x01\x82\x86\x84", 12));
+  EXPECT_TRUE(run.closed);  // idleTimeout would keep it 120 s
+  EXPECT_TRUE(run.served);
   EXPECT_EQ(timeouts("header"), 1u);
 }
 
@@ -205,28 +215,14 @@ TEST_F(SlowClient, AnHttp2HeaderBlockThatNeverEndsIsCut) {
 // again, is closed after idleTimeout rather than kept for good.
 TEST_F(SlowClient, AnHttp2ConnectionWhoseRequestsWereAnsweredAtOnceIdlesOut) {
   limits_.idleTimeout = 1s;
-  std::string in = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-  in += std::string("\0\0\0\x04\0\0\0\0\0", 9);  // SETTINGS, empty
   // HEADERS on stream 1, END_STREAM and END_HEADERS: :method GET, :scheme http, :path / (static
   // entries 2, 6, 4) and :authority "a" (a literal with the static name 1).
-  in += std::string("\0\0\x06\x01\x05\0\0\0\x01\x82\x86\x84\x01\x01" "a", 15);
-  auto session = std::make_shared<h2::ServerSession>(std::move(server_), env());
-  bool served = false;
-  net::co_spawn(io_, [&]() -> awaitable<void> {
-    co_await session->serve(ReadBuffer{});
-    served = true;
-  }, net::detached);
-  std::string answer;
-  bool closed = false;
-  net::co_spawn(io_, [&]() -> awaitable<void> {
-    co_await net::async_write(*client_, net::buffer(in), kUseTuple);
-    co_await readUntilClosed(answer, closed);
-  }, net::detached);
-  runUntil([&] { return closed && served; }, 15s);
-  EXPECT_TRUE(closed);
-  EXPECT_TRUE(served);
+  auto run = serveHttp2(std::string("\0\0\x06\x01\x05\0\0\0\x01\x82\x86\x84\x01\x01" "a", 15));
+  EXPECT_TRUE(run.closed);
+  EXPECT_TRUE(run.served);
   EXPECT_EQ(timeouts("idle"), 1u);
-  EXPECT_NE(answer.find("\x01\x05\0\0\0\x01", 0), std::string::npos)  // HEADERS, END_STREAM
+  // The answer: HEADERS with END_STREAM and END_HEADERS on stream 1.
+  EXPECT_NE(run.answer.find(std::string("\x01\x05\0\0\0\x01", 6)), std::string::npos)
       << "no answer to stream 1";
 }
 
