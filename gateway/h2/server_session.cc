@@ -153,7 +153,14 @@ awaitable<void> ServerSession::readLoop(ReadBuffer buf) {
     if (dead_ || (conn_.finished() && conn_.out().empty())) break;
     // A client that sends requests answered at once (404s, HEADs) but reads no answers would
     // grow the queued output without bound: its input waits until the writer catches up.
-    while (conn_.out().size() > kCopiedBatch && !dead_) co_await written_.wait();
+    // Meanwhile a header block left half read is not the client's delay: the header timeout
+    // starts again after (the writer's sendTimeout bounds a client that does not read).
+    while (conn_.out().size() > kCopiedBatch && !dead_) {
+      inputPaused_ = true;
+      headBlock_.disarm();
+      co_await written_.wait();
+    }
+    inputPaused_ = false;
     if (dead_) break;
     if (buf.empty() && streams_.empty()) {
       buf.release();  // an idle session holds no read buffer while it waits

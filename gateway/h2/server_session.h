@@ -38,6 +38,8 @@ class ServerSession final : public Drainable,
   size_t writeBufferCapacity() const {
     return std::max(batch_.capacity(), conn_.out().capacity());
   }
+  // Tests: the reader waits for the writer to take the queued output (readLoop).
+  bool inputPaused() const { return inputPaused_; }
 
  private:
   class Stream;
@@ -96,6 +98,7 @@ class ServerSession final : public Drainable,
   bool readerDone_ = false;
   bool writerDone_ = false;
   bool terminated_ = false;
+  bool inputPaused_ = false;
   size_t handlers_ = 0;
   Event handlersDone_;
 };

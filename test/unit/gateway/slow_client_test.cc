@@ -8,6 +8,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include <csignal>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -224,6 +225,58 @@ TEST_F(SlowClient, AnHttp2ConnectionWhoseRequestsWereAnsweredAtOnceIdlesOut) {
   // The answer: HEADERS with END_STREAM and END_HEADERS on stream 1.
   EXPECT_NE(run.answer.find(std::string("\x01\x05\0\0\0\x01", 6)), std::string::npos)
       << "no answer to stream 1";
+}
+
+// Requests answered at once close their streams at once, so the concurrency limit does not
+// bound what their answers queue; a client that sends many and reads none must not grow the
+// session's output without end: the session stops reading until its writer catches up.
+TEST_F(SlowClient, AnHttp2ClientThatReadsNoAnswersIsNotReadFromWithoutBound) {
+  limits_.maxConcurrentStreams = 1u << 20;  // a whole read's worth of requests open at once
+  // The client closes with answers unread: the session's next write may meet EPIPE, which
+  // kgate itself ignores (gateway/cli) and this test binary must too.
+  ::signal(SIGPIPE, SIG_IGN);
+  // Small socket buffers both ways, so that the kernel cannot take in what the session leaves
+  // unread: a new connection, its buffers set before it is made.
+  tcp::acceptor acceptor(io_);
+  acceptor.open(tcp::v4());
+  acceptor.set_option(net::socket_base::receive_buffer_size(4096));
+  acceptor.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  acceptor.listen();
+  client_.emplace(io_);
+  client_->open(tcp::v4());
+  client_->set_option(net::socket_base::send_buffer_size(4096));
+  client_->set_option(net::socket_base::receive_buffer_size(4096));
+  client_->connect(acceptor.local_endpoint());
+  server_ = std::make_unique<Transport>(acceptor.accept());
+  server_->socket().set_option(net::socket_base::send_buffer_size(4096));
+  std::string in = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  in += std::string("\0\0\0\x04\0\0\0\0\0", 9);
+  constexpr uint32_t kRequests = 200000;  // 3 MB of requests, 2.6 MB of answers
+  for (uint32_t i = 0; i < kRequests; ++i) {
+    uint32_t id = 2 * i + 1;
+    in += std::string("\0\0\x06\x01\x05", 5);  // HEADERS, END_STREAM | END_HEADERS
+    for (int shift = 24; shift >= 0; shift -= 8) in.push_back(static_cast<char>(id >> shift));
+    in += std::string("\x82\x86\x84\x01\x01" "a", 6);  // GET http / with :authority a
+  }
+  auto session = std::make_shared<h2::ServerSession>(std::move(server_), env());
+  net::co_spawn(io_, [session]() -> awaitable<void> { co_await session->serve(ReadBuffer{}); },
+                net::detached);
+  bool sent = false;
+  net::co_spawn(io_, [&]() -> awaitable<void> {
+    auto [ec, n] = co_await net::async_write(*client_, net::buffer(in), kUseTuple);
+    sent = !ec;
+  }, net::detached);
+  size_t largest = 0;
+  bool paused = false;
+  // Watched for 3 s: with the bound the client's write never completes.
+  runUntil([&] {  // then closes the client, which ends the session
+    largest = std::max(largest, session->writeBufferCapacity());
+    paused = session->inputPaused();
+    return sent;
+  }, 3s);
+  EXPECT_TRUE(paused);
+  EXPECT_FALSE(sent) << "the session read every request with no answer read";
+  EXPECT_LT(largest, 512u * 1024) << "queued output grew to " << largest << " bytes";
 }
 
 // Answers before reading the body (as the proxy relays an upstream's early 413), waits for the
