@@ -89,15 +89,14 @@ size_t ServerConnection::receive(std::string_view data) {
   return failure_ ? data.size() : used;
 }
 
-ServerConnection::Failure ServerConnection::fail(ErrorCode code, std::string_view why) {
-  if (failure_) return failure_;
+void ServerConnection::fail(ErrorCode code, std::string_view why) {
+  if (failure_) return;
   failure_ = Failure{code, why};
   // A second GOAWAY may not name streams the first one said would not be processed (6.8).
   if (!goAwaySent_) goAwayStream_ = lastStream_;
   frames::appendGoAway(out_, goAwayStream_, code, why);
   goAwaySent_ = true;
   blockStream_ = 0;
-  return failure_;
 }
 
 void ServerConnection::goAway(ErrorCode code, std::string_view why) {

@@ -139,7 +139,7 @@ class ServerConnection {
     bool localEnded = false;
   };
 
-  Failure fail(frames::ErrorCode code, std::string_view why);
+  void fail(frames::ErrorCode code, std::string_view why);
   // A stream error: RST_STREAM, then the stream closes.
   void streamError(uint32_t id, frames::ErrorCode code);
   void close(uint32_t id, Stream& s, frames::ErrorCode code);

@@ -224,7 +224,6 @@ void* ServerSession::onRequest(uint32_t id, http::RequestHead& head, bool tooLar
   s->request.version = 20;
   s->request.hasBody = !endStream;
   s->headersTooLarge = tooLarge;
-  s->headReady = true;
   s->inEnd = endStream;
   s->copySmallWrites = true;
   StreamState* state = s.get();
