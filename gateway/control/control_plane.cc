@@ -381,7 +381,8 @@ awaitable<Result<void>> ControlPlane::setConfig(std::shared_ptr<const conf::Conf
   co_return Result<void>{};
 }
 
-std::string ControlPlane::reportJson() const {
+std::string ControlPlane::reportJson(bool timestamps) const {
+  auto at = [&](int64_t t) -> int64_t { return timestamps ? t : t != 0; };
   json::array out;
   for (const auto& [name, r] : routes_) {
     if (!r.transit.empty()) continue;
@@ -395,8 +396,8 @@ std::string ControlPlane::reportJson() const {
       out.push_back(json::object{{"name", name},
                                  {"side", "source"},
                                  {"revision", revision},
-                                 {"heartbeatOkAt", health.heartbeatOkAt},
-                                 {"unreachableSince", health.unreachableSince},
+                                 {"heartbeatOkAt", at(health.heartbeatOkAt)},
+                                 {"unreachableSince", at(health.unreachableSince)},
                                  {"heartbeatState", health.heartbeatState},
                                  {"heartbeatInterval", config_->heartbeatInterval.count()},
                                  {"error", health.error}});
@@ -410,7 +411,7 @@ std::string ControlPlane::reportJson() const {
       out.push_back(json::object{{"name", name},
                                  {"side", "destination"},
                                  {"revisions", std::move(revisions)},
-                                 {"lastHeartbeatAt", last}});
+                                 {"lastHeartbeatAt", at(last)}});
     }
   }
   return json::serialize(json::object{{"routes", std::move(out)}});

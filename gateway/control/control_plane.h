@@ -117,7 +117,15 @@ class ControlPlane {
   // So the masters accept, and send, the same tokens, whichever of them negotiated.
   void shareTokens(const std::string& name);
   std::optional<bool> adoptSharedTokens();
-  std::string reportJson() const;
+  // The routes' state for the master. With timestamps=false each time says only whether it is
+  // set: what changes when a route's state does, not with every heartbeat (see reportDue).
+  std::string reportJson(bool timestamps = true) const;
+  // A report is due every kReportEverySeconds, and at once when the state changed since the
+  // last one (a token negotiated, a heartbeat failing or back): READY follows within a poll.
+  bool reportDue(int64_t now);
+
+  int64_t lastReportAt_ = 0;
+  std::string lastReportState_;
 
   // Loops.
   awaitable<void> sourceLoop(std::string name);

@@ -280,11 +280,18 @@ awaitable<void> ControlPlane::heartbeat(const LearnedRoute& route) {
   }
 }
 
+bool ControlPlane::reportDue(int64_t now) {
+  std::string state = reportJson(false);
+  if (now - lastReportAt_ < kReportEverySeconds && state == lastReportState_) return false;
+  lastReportAt_ = now;
+  lastReportState_ = std::move(state);
+  return true;
+}
+
 awaitable<void> ControlPlane::liteLoop() {
   const std::string self = config_->domainID;
   const std::string master = env_.lite->masterDomainID;
   const std::string masterRoute = self + "-" + master;
-  int64_t lastReport = 0;
   while (!stopped_) {
     auto tokens = sourceTokens_[masterRoute].sending();
     if (tokens) {
@@ -309,9 +316,7 @@ awaitable<void> ControlPlane::liteLoop() {
       } else if (!resp) {
         KGATE_LOG(Debug, "polling the master: " << resp.error());
       }
-      int64_t now = nowSeconds();
-      if (now - lastReport >= kReportEverySeconds && sourceTokens_[masterRoute].current()) {
-        lastReport = now;
+      if (sourceTokens_[masterRoute].current() && reportDue(nowSeconds())) {
         SyncRequest report = req;
         report.method = "POST";
         report.url = peerUrl(routes_[masterRoute]) + "/api/v1/lite/report";
@@ -325,7 +330,6 @@ awaitable<void> ControlPlane::liteLoop() {
 }
 
 awaitable<void> ControlPlane::masterLoop() {
-  int64_t lastReport = 0;
   while (!stopped_) {
     auth::Authority& a = *env_.authority;
     int64_t now = nowSeconds();
@@ -350,10 +354,7 @@ awaitable<void> ControlPlane::masterLoop() {
       }
       if (read) masterVersion_ = *version.value;
     }
-    if (now - lastReport >= kReportEverySeconds) {
-      lastReport = now;
-      a.reportSelf(reportJson());
-    }
+    if (reportDue(now)) a.reportSelf(reportJson());
     // Probes of routes the master itself is the source of run here.
     for (auto& [id, route] : probes_.pendingFor(config_->domainID, now))
       if (probesRunning_.insert(id).second) {
