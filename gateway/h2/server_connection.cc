@@ -115,8 +115,17 @@ ServerConnection::Stream* ServerConnection::find(uint32_t id) {
   return it == streams_.end() ? nullptr : &it->second;
 }
 
-bool ServerConnection::ended(uint32_t id) const {
-  return std::find(ended_.begin(), ended_.end(), id) != ended_.end();
+ServerConnection::Closed ServerConnection::closedBy(uint32_t id) const {
+  for (uint32_t r : remembered_) {
+    if (r == id) return Closed::Ended;
+    if (r == (id | kResetMark)) return Closed::Reset;
+  }
+  return Closed::Unknown;
+}
+
+void ServerConnection::remember(uint32_t id, Closed how) {
+  remembered_[rememberedNext_] = how == Closed::Reset ? id | kResetMark : id;
+  rememberedNext_ = (rememberedNext_ + 1) % kRemembered;
 }
 
 void ServerConnection::countAck() {
@@ -190,8 +199,13 @@ void ServerConnection::onData(const frames::Header& h, std::string_view payload)
   connRecvWindow_ -= h.length;
   Stream* s = find(id);
   if (!s) {
-    if (ended(id)) fail(ErrorCode::StreamClosed, "DATA on a stream it had ended");
-    else returnConnection(h.length);  // a stream reset or refused: dropped
+    Closed how = closedBy(id);
+    if (how == Closed::Ended) {
+      fail(ErrorCode::StreamClosed, "DATA on a stream it had ended");
+      return;
+    }
+    returnConnection(h.length);  // on a stream reset or refused: dropped
+    if (how == Closed::Reset) streamError(id, ErrorCode::StreamClosed);
     return;
   }
   if (s->remoteEnded || h.length > s->recvWindow) {
@@ -274,13 +288,16 @@ void ServerConnection::onBlock(uint32_t id, bool endStream, std::string_view blo
     onStreamTrailers(id, *s, endStream, block);
     return;
   }
-  if (ended(id)) {
+  Closed how = closedBy(id);
+  if (how == Closed::Ended) {
     fail(ErrorCode::StreamClosed, "HEADERS on a stream it had ended");
     return;
   }
   DiscardFields discard;
   if (auto e = decoder_.decode(block, discard); e != hpack::DecodeError::None)
     fail(ErrorCode::Compression, hpack::describe(e));
+  else if (how == Closed::Reset)
+    streamError(id, ErrorCode::StreamClosed);
 }
 
 void ServerConnection::openStream(uint32_t id, bool endStream, std::string_view block) {
@@ -361,8 +378,10 @@ void ServerConnection::onRstStream(const frames::Header& h, std::string_view pay
   }
   if (Stream* s = find(id)) {
     uint32_t code = frames::rstStreamCode(payload);
+    bool ended = s->remoteEnded;  // close() remembers it as ended
     // A client's NO_ERROR reset still stops the stream; the owner hears Cancel for it.
     close(id, *s, code == 0 ? ErrorCode::Cancel : static_cast<ErrorCode>(code));
+    if (!ended) remember(id, Closed::Reset);
   }
 }
 
@@ -449,10 +468,7 @@ void ServerConnection::streamError(uint32_t id, ErrorCode code) {
 
 void ServerConnection::close(uint32_t id, Stream& s, ErrorCode code) {
   returnConnection(s.unconsumed);  // what the owner will not consume now
-  if (s.remoteEnded) {
-    ended_[endedNext_] = id;
-    endedNext_ = (endedNext_ + 1) % kRemembered;
-  }
+  if (s.remoteEnded) remember(id, Closed::Ended);
   void* user = s.user;
   streams_.erase(id);
   listener_.onStreamClosed(user, code);

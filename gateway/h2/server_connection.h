@@ -8,9 +8,10 @@
 //
 // What it keeps per stream is what the protocol needs: its state, both flow-control windows,
 // the request's content-length against the DATA received. Closed streams are forgotten except
-// the last kRemembered that the client had ended, so DATA or HEADERS on one of those is caught
-// (a connection error STREAM_CLOSED, RFC 9113 section 5.1); frames on any other closed stream
-// are dropped, as after a RST_STREAM the RFC requires.
+// the last kRemembered that the client ended or reset, so DATA or HEADERS on one of those is
+// caught (RFC 9113 section 5.1: a connection error STREAM_CLOSED after its END_STREAM, a stream
+// error STREAM_CLOSED after its RST_STREAM); frames on any other closed stream are dropped, as
+// the RFC requires on a stream kgate reset.
 #pragma once
 
 #include <array>
@@ -144,7 +145,10 @@ class ServerConnection {
   void streamError(uint32_t id, frames::ErrorCode code);
   void close(uint32_t id, Stream& s, frames::ErrorCode code);
   Stream* find(uint32_t id);
-  bool ended(uint32_t id) const;  // a remembered stream the client had ended
+  // What the client did last on a closed stream kgate remembers.
+  enum class Closed { Unknown, Ended, Reset };
+  Closed closedBy(uint32_t id) const;
+  void remember(uint32_t id, Closed how);
 
   void onFrame(const frames::Header& h, std::string_view payload);
   void onData(const frames::Header& h, std::string_view payload);
@@ -172,8 +176,10 @@ class ServerConnection {
   std::unordered_map<uint32_t, Stream> streams_;
   uint32_t lastStream_ = 0;  // the highest stream the client opened (or tried to)
   uint32_t goAwayStream_ = 0;  // the last stream our first GOAWAY named: later ones name it too
-  std::array<uint32_t, kRemembered> ended_{};
-  size_t endedNext_ = 0;
+  // Stream ids, with kResetMark set for the ones the client reset (no id has the top bit).
+  static constexpr uint32_t kResetMark = 1u << 31;
+  std::array<uint32_t, kRemembered> remembered_{};
+  size_t rememberedNext_ = 0;
 
   bool prefaceSeen_ = false;
   bool settingsSeen_ = false;  // the client's first frame, which must be SETTINGS

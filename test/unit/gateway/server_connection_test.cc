@@ -358,6 +358,29 @@ TEST_F(ServerConnectionTest, ClientResetClosesTheStream) {
   EXPECT_FALSE(conn->sendResponse(1, 200, {}, "", true));
 }
 
+TEST_F(ServerConnectionTest, FramesAfterTheClientResetAStreamAreStreamClosed) {
+  request(1, raw::requestBlock("POST", "a.test", "/"), false);
+  feed(raw::rstStreamFrame(1, raw::kCancel));
+  EXPECT_TRUE(take().empty());
+  // RFC 9113 section 5.1: any frame but PRIORITY after the client's own RST_STREAM.
+  feed(raw::frame(raw::kData, 0, 1, "late"));
+  EXPECT_EQ(answer(Type::RstStream, 1), raw::kStreamClosed);
+  // A header block on it is still decoded (HPACK stays in step) before the answer.
+  feed(raw::frame(raw::kHeaders, raw::kEndHeaders | raw::kEndStream, 1,
+                  raw::hpackIndexedLiteral("x-kept", "v")));
+  EXPECT_EQ(answer(Type::RstStream, 1), raw::kStreamClosed);
+  request(3, get() + raw::hpackIndexed(62));
+  ASSERT_EQ(rec.order, (std::vector<uint32_t>{1, 3}));
+  EXPECT_EQ(rec.streams[3].head.headers.get("x-kept"), "v");
+  // Its DATA still counts against the connection's window: nothing was lost from it.
+  EXPECT_FALSE(conn->failure());
+  // A stream the client ended before resetting it stays an ended one: a connection error.
+  request(5, get());
+  feed(raw::rstStreamFrame(5, raw::kCancel));
+  feed(raw::frame(raw::kData, 0, 5, "x"));
+  EXPECT_EQ(goAway(), raw::kStreamClosed);
+}
+
 TEST_F(ServerConnectionTest, RapidResetIsAFlood) {
   uint32_t id = 1;
   for (uint32_t i = 0; i < kResetBurst; ++i, id += 2) {
