@@ -1,5 +1,6 @@
 #include "gateway/h2/hpack.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -267,22 +268,86 @@ DecodeError Decoder::decode(std::string_view block, FieldSink& sink) {
   return DecodeError::None;
 }
 
-void Encoder::startBlock(std::string& out) {
-  if (sizeAnnounced_) return;
-  writeInteger(out, 0x20, 5, 0);
-  sizeAnnounced_ = true;
+void Encoder::setPeerLimit(uint32_t limit) {
+  peerLimit_ = limit;
+  size_t size = std::min<size_t>(kTableSize, limit);
+  if (size == maxSize_) return;
+  lowestSince_ = std::min(lowestSince_.value_or(size), size);
+  maxSize_ = size;
+  evictTo(maxSize_);
 }
+
+void Encoder::startBlock(std::string& out) {
+  if (!started_) {
+    // The peer's decoder starts at its own limit (4096): it learns ours before any index.
+    writeInteger(out, 0x20, 5, maxSize_);
+    started_ = true;
+    lowestSince_.reset();
+    return;
+  }
+  if (!lowestSince_) return;
+  if (*lowestSince_ < maxSize_) writeInteger(out, 0x20, 5, *lowestSince_);
+  writeInteger(out, 0x20, 5, maxSize_);
+  lowestSince_.reset();
+}
+
+void Encoder::evictTo(size_t size) {
+  while (size_ > size && !table_.empty()) {
+    size_ -= table_.back().field.size() + kEntryOverhead;
+    table_.pop_back();
+  }
+}
+
+void Encoder::insert(std::string_view name, std::string_view value) {
+  size_t size = name.size() + value.size() + kEntryOverhead;
+  evictTo(maxSize_ - size);  // worthIndexing() made sure it fits
+  Entry entry{std::string(name), static_cast<uint32_t>(name.size())};
+  entry.field.append(value);
+  table_.push_front(std::move(entry));
+  size_ += size;
+}
+
+namespace {
+
+// Fields whose values differ from one response to the next: indexing them would only push the
+// repeating ones out of the table.
+bool varies(std::string_view name) {
+  static constexpr std::string_view kVarying[] = {
+      "content-length", "etag",        "last-modified", "age",    "expires",
+      "location",       "content-range", "x-request-id", "traceparent", "content-md5"};
+  for (auto v : kVarying)
+    if (name == v) return true;
+  return false;
+}
+
+}  // namespace
 
 void Encoder::field(std::string_view name, std::string_view value, std::string& out,
                     bool sensitive) {
-  auto [index, whole] = staticIndex(name, value);
+  auto [nameIndex, whole] = staticIndex(name, value);
   if (whole && !sensitive) {
-    writeInteger(out, 0x80, 7, index);
+    writeInteger(out, 0x80, 7, nameIndex);
     return;
   }
-  writeInteger(out, sensitive ? 0x10 : 0x00, 4, index);
-  if (!index) writeString(out, name);
+  if (!sensitive) {
+    for (size_t i = 0; i < table_.size(); ++i) {
+      const Entry& e = table_[i];
+      if (e.field.size() == name.size() + value.size() && e.name() == name &&
+          e.value() == value) {
+        writeInteger(out, 0x80, 7, kStatic.size() + 1 + i);
+        return;
+      }
+    }
+  }
+  // Into the table when it may repeat and takes at most a quarter of it (no one field empties
+  // the table); credentials never (section 7.1.3).
+  size_t entry = name.size() + value.size() + kEntryOverhead;
+  bool add = !sensitive && entry * 4 <= maxSize_ && !varies(name);
+  if (add) writeInteger(out, 0x40, 6, nameIndex);
+  else writeInteger(out, sensitive ? 0x10 : 0x00, 4, nameIndex);
+  if (!nameIndex) writeString(out, name);
   writeString(out, value);
+  if (add) insert(name, value);
 }
 
 }  // namespace kgate::h2::hpack

@@ -3,13 +3,16 @@
 // HTTP/2 request); the sessions still use nghttp2's.
 //
 // Decoding keeps the peer's dynamic table in step and hands each field to a sink, as views
-// that are valid during the call only. Encoding never adds to the dynamic table: names from the
-// static table go as their index, values as literals (Huffman-coded when shorter), so an
-// encoder holds no state beyond the size update it owes the peer's decoder.
+// that are valid during the call only. Encoding keeps a small dynamic table of its own in the
+// peer's decoder: a field whose value repeats from response to response (server, content-type,
+// a date within its second, grpc-status) goes in once and as an index after; values that
+// differ every time (content-length, etag, ...) and credentials go as literals (Huffman-coded
+// when shorter), never filling the table.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -73,18 +76,41 @@ class Decoder {
 
 class Encoder {
  public:
-  // Call before the first field of each block: the first block starts with a size update to 0,
-  // telling the peer's decoder that its table stays empty (valid whatever table size the peer
-  // announces, so none of its SETTINGS needs an answer here). As with any HPACK encoder, a block
-  // begun must be sent: dropping the first would lose that update.
+  // The most of the peer's table an encoder uses: a few repeating fields fit, and a connection
+  // holds at most this much of them.
+  static constexpr uint32_t kTableSize = 1024;
+
+  // The peer's SETTINGS_HEADER_TABLE_SIZE (4096 until it sends one): the table stays within it.
+  void setPeerLimit(uint32_t limit);
+  // Call before the first field of each block: a block starts with the size updates the peer's
+  // decoder is owed (the first block: this encoder's size; after a lower peer limit, the lower
+  // size, RFC 7541 section 4.2). As with any HPACK encoder, a block begun must be sent: the
+  // peer's table would otherwise be out of step.
   void startBlock(std::string& out);
   // Appends one field. The name must be lower case (RFC 9113 section 8.2.1). sensitive: a
   // literal never indexed (RFC 7541 section 7.1.3), for credentials such as Kuscia-Token.
   void field(std::string_view name, std::string_view value, std::string& out,
              bool sensitive = false);
 
+  size_t tableSize() const { return size_; }
+  size_t tableEntries() const { return table_.size(); }
+
  private:
-  bool sizeAnnounced_ = false;
+  struct Entry {
+    std::string field;  // name then value, one allocation
+    uint32_t nameSize;
+    std::string_view name() const { return std::string_view(field).substr(0, nameSize); }
+    std::string_view value() const { return std::string_view(field).substr(nameSize); }
+  };
+  void insert(std::string_view name, std::string_view value);
+  void evictTo(size_t size);
+
+  std::deque<Entry> table_;  // newest first, as the peer's decoder numbers them
+  size_t size_ = 0;
+  size_t maxSize_ = kTableSize;           // the size the peer's decoder has been told
+  uint32_t peerLimit_ = 4096;
+  std::optional<size_t> lowestSince_;     // the smallest size since the last block, if changed
+  bool started_ = false;
 };
 
 }  // namespace kgate::h2::hpack

@@ -412,6 +412,7 @@ void ServerConnection::onSettings(const frames::Header& h, std::string_view payl
     noPriorities_ = value;
   }
   if (got.maxFrameSize) peerMaxFrame_ = *got.maxFrameSize;
+  if (got.headerTableSize) encoder_.setPeerLimit(*got.headerTableSize);
   bool opened = false;
   if (got.initialWindowSize) {
     int64_t delta = static_cast<int64_t>(*got.initialWindowSize) - peerInitialWindow_;

@@ -64,6 +64,9 @@ class Nghttp2Inflater {
   Nghttp2Inflater() { nghttp2_hd_inflate_new(&i_); }
   ~Nghttp2Inflater() { nghttp2_hd_inflate_del(i_); }
   bool inflate(std::string_view block, Fields& out) { return test::nghttp2Inflate(i_, block, out); }
+  // This side's SETTINGS_HEADER_TABLE_SIZE: later size updates must stay within it.
+  void announce(uint32_t limit) { nghttp2_hd_inflate_change_table_size(i_, limit); }
+  size_t tableSize() const { return nghttp2_hd_inflate_get_dynamic_table_size(i_); }
 
  private:
   nghttp2_hd_inflater* i_ = nullptr;
@@ -365,7 +368,16 @@ TEST(Hpack, EncodedBlocksDecodeInNghttp2AndOurs) {
   Encoder enc;
   Nghttp2Inflater theirs;
   Decoder ours;
+  std::mt19937 rng(9);
+  const uint32_t limits[] = {0, 40, 100, 512, 4096};
   for (int i = 0; i < 3000; ++i) {
+    // Now and then the peer announces another SETTINGS_HEADER_TABLE_SIZE (our Decoder's stays
+    // 4096: it checks the updates against that).
+    if (rng() % 50 == 0) {
+      uint32_t limit = limits[rng() % std::size(limits)];
+      theirs.announce(limit);
+      enc.setPeerLimit(limit);
+    }
     Fields sent = gen.next();
     std::string block;
     enc.startBlock(block);
@@ -375,15 +387,67 @@ TEST(Hpack, EncodedBlocksDecodeInNghttp2AndOurs) {
     ASSERT_EQ(got, sent) << i;
     ASSERT_EQ(decodeInto(ours, block, got), DecodeError::None) << i;
     ASSERT_EQ(got, sent) << i;
-    ASSERT_EQ(ours.tableEntries(), 0u);
+    // The three tables in step, and ours never past its size.
+    ASSERT_EQ(ours.tableSize(), enc.tableSize()) << i;
+    ASSERT_EQ(theirs.tableSize(), enc.tableSize()) << i;
+    ASSERT_LE(enc.tableSize(), Encoder::kTableSize);
   }
+}
+
+TEST(Hpack, RepeatingFieldsBecomeIndexes) {
+  Encoder enc;
+  Decoder ours;
+  std::string first, second;
+  for (std::string* block : {&first, &second}) {
+    enc.startBlock(*block);
+    enc.field(":status", "401", *block);
+    enc.field("server", "kgate", *block);
+    enc.field("content-length", "17", *block);          // differs every time: not kept
+    enc.field("kuscia-token", "secret", *block, true);  // a credential: never kept
+    enc.field("x-big", std::string(300, 'v'), *block);  // over a quarter of the table
+  }
+  EXPECT_EQ(enc.tableEntries(), 2u);
+  // The second time: the two kept fields are one byte each (newest first: server is 62).
+  EXPECT_EQ(second.substr(0, 2), unhex("bf be"));
+  EXPECT_LT(second.size() + 5, first.size());
+  Fields got;
+  ASSERT_EQ(decodeInto(ours, first, got), DecodeError::None);
+  ASSERT_EQ(decodeInto(ours, second, got), DecodeError::None);
+  EXPECT_EQ(got[1], (Field{"server", "kgate", false}));
+  EXPECT_EQ(got[3], (Field{"kuscia-token", "secret", true}));
+}
+
+TEST(Hpack, ALowerPeerLimitIsAnnouncedSmallestFirst) {
+  Encoder enc;
+  std::string block;
+  enc.startBlock(block);
+  EXPECT_EQ(block, unhex("3f e1 07"));  // our size, 1024, before any field
+  enc.field("server", "kgate", block);
+  EXPECT_EQ(enc.tableEntries(), 1u);
+  // Down to 20 (the entry goes), then back up: the peer hears 20, then 1024 (section 4.2).
+  enc.setPeerLimit(20);
+  EXPECT_EQ(enc.tableEntries(), 0u);
+  enc.setPeerLimit(4096);
+  block.clear();
+  enc.startBlock(block);
+  EXPECT_EQ(block, unhex("34 3f e1 07"));
+  block.clear();
+  enc.startBlock(block);
+  EXPECT_EQ(block, "");  // owed once
+  // A peer limit of 0: nothing is kept.
+  enc.setPeerLimit(0);
+  block.clear();
+  enc.startBlock(block);
+  enc.field("server", "kgate", block);
+  EXPECT_EQ(block.substr(0, 1), unhex("20"));
+  EXPECT_EQ(enc.tableEntries(), 0u);
 }
 
 TEST(Hpack, EncoderUsesTheStaticTable) {
   Encoder enc;
   std::string block;
   enc.startBlock(block);
-  EXPECT_EQ(block, unhex("20"));  // the table stays empty, once
+  EXPECT_EQ(block, unhex("3f e1 07"));  // its table's size, once
   block.clear();
   enc.startBlock(block);
   EXPECT_EQ(block, "");
