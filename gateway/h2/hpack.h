@@ -1,6 +1,5 @@
-// HPACK (RFC 7541): header blocks of HTTP/2, decoded and encoded by kgate itself. The first
-// part of kgate's own HTTP/2 server codec (issue 7: nghttp2 was ~10% of the CPU of a small
-// HTTP/2 request); the sessions still use nghttp2's.
+// HPACK (RFC 7541): header blocks of HTTP/2, decoded and encoded by kgate itself, for its own
+// HTTP/2 server codec (server_connection.h; the upstream side still uses nghttp2's).
 //
 // Decoding keeps the peer's dynamic table in step and hands each field to a sink, as views
 // that are valid during the call only. Encoding keeps a small dynamic table of its own in the
