@@ -400,7 +400,9 @@ std::string ControlPlane::reportJson(bool timestamps) const {
                                  {"unreachableSince", at(health.unreachableSince)},
                                  {"heartbeatState", health.heartbeatState},
                                  {"heartbeatInterval", config_->heartbeatInterval.count()},
-                                 {"error", health.error}});
+                                 // Whether there is one: its text may differ every time.
+                                 {"error", timestamps ? json::value(health.error)
+                                                      : json::value(!health.error.empty())}});
     } else if (r.destination == config_->domainID) {
       json::array revisions;
       int64_t last = 0;

@@ -117,12 +117,14 @@ class ControlPlane {
   // So the masters accept, and send, the same tokens, whichever of them negotiated.
   void shareTokens(const std::string& name);
   std::optional<bool> adoptSharedTokens();
-  // The routes' state for the master. With timestamps=false each time says only whether it is
-  // set: what changes when a route's state does, not with every heartbeat (see reportDue).
+  // The routes' state for the master. With timestamps=false each time (and the error) says only
+  // whether it is set: what changes when a route's state does, not with every heartbeat.
   std::string reportJson(bool timestamps = true) const;
   // A report is due every kReportEverySeconds, and at once when the state changed since the
   // last one (a token negotiated, a heartbeat failing or back): READY follows within a poll.
+  // reportFailed(): the master did not take it, so the next poll sends it again.
   bool reportDue(int64_t now);
+  void reportFailed() { lastReportState_.clear(); }
 
   int64_t lastReportAt_ = 0;
   std::string lastReportState_;

@@ -322,7 +322,8 @@ awaitable<void> ControlPlane::liteLoop() {
         report.url = peerUrl(routes_[masterRoute]) + "/api/v1/lite/report";
         report.headers.emplace_back("Content-Type", "application/json");
         report.body = reportJson();
-        (void)co_await httpRequestAsync(pool_, env_.sweeper, report);
+        auto answer = co_await httpRequestAsync(pool_, env_.sweeper, report);
+        if (!answer || answer->status / 100 != 2) reportFailed();
       }
     }
     co_await sleep(kPollEvery);

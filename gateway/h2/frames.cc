@@ -125,7 +125,10 @@ Violation parseSettings(std::string_view payload, Settings& out) {
                                         static_cast<unsigned char>(payload[at + 1]));
     uint32_t value = read32(payload, at + 2);
     switch (id) {
-      case kHeaderTableSize: out.headerTableSize = value; break;
+      case kHeaderTableSize:
+        out.headerTableSize = value;
+        out.lowestHeaderTableSize = std::min(out.lowestHeaderTableSize.value_or(value), value);
+        break;
       case kEnablePush:
         if (value > 1) return connectionError(ErrorCode::Protocol);
         out.enablePush = value;

@@ -106,6 +106,9 @@ uint32_t goAwayCode(std::string_view payload);
 struct Settings {
   std::optional<uint32_t> headerTableSize, enablePush, maxConcurrentStreams, initialWindowSize,
       maxFrameSize, maxHeaderListSize, noRfc7540Priorities;
+  // Entries apply in order (section 6.5.3): a HEADER_TABLE_SIZE of 0 then 4096 empties the
+  // peer's table on the way, which the encoder must announce. The smallest of the frame's.
+  std::optional<uint32_t> lowestHeaderTableSize;
 };
 // Reads a SETTINGS payload (checkClientFrame found its length sound); values out of range are a
 // connection error: ENABLE_PUSH or NO_RFC7540_PRIORITIES other than 0 or 1 and a

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <utility>
 
 #include "gateway/h2/huffman.h"
@@ -269,7 +270,6 @@ DecodeError Decoder::decode(std::string_view block, FieldSink& sink) {
 }
 
 void Encoder::setPeerLimit(uint32_t limit) {
-  peerLimit_ = limit;
   size_t size = std::min<size_t>(kTableSize, limit);
   if (size == maxSize_) return;
   lowestSince_ = std::min(lowestSince_.value_or(size), size);
@@ -278,16 +278,13 @@ void Encoder::setPeerLimit(uint32_t limit) {
 }
 
 void Encoder::startBlock(std::string& out) {
-  if (!started_) {
-    // The peer's decoder starts at its own limit (4096): it learns ours before any index.
-    writeInteger(out, 0x20, 5, maxSize_);
-    started_ = true;
-    lowestSince_.reset();
-    return;
-  }
-  if (!lowestSince_) return;
-  if (*lowestSince_ < maxSize_) writeInteger(out, 0x20, 5, *lowestSince_);
+  // The first block always says the size: the peer's decoder starts at its own limit (4096)
+  // and learns ours before any index. Any block after a limit went down and up again says the
+  // lowest first: the peer's decoder took it in between (section 4.2).
+  if (started_ && !lowestSince_) return;
+  if (lowestSince_ && *lowestSince_ < maxSize_) writeInteger(out, 0x20, 5, *lowestSince_);
   writeInteger(out, 0x20, 5, maxSize_);
+  started_ = true;
   lowestSince_.reset();
 }
 
@@ -300,7 +297,8 @@ void Encoder::evictTo(size_t size) {
 
 void Encoder::insert(std::string_view name, std::string_view value) {
   size_t size = name.size() + value.size() + kEntryOverhead;
-  evictTo(maxSize_ - size);  // worthIndexing() made sure it fits
+  assert(size <= maxSize_);  // field() adds only what fits
+  evictTo(maxSize_ - size);
   Entry entry{std::string(name), static_cast<uint32_t>(name.size())};
   entry.field.append(value);
   table_.push_front(std::move(entry));

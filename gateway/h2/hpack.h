@@ -107,7 +107,6 @@ class Encoder {
   std::deque<Entry> table_;  // newest first, as the peer's decoder numbers them
   size_t size_ = 0;
   size_t maxSize_ = kTableSize;           // the size the peer's decoder has been told
-  uint32_t peerLimit_ = 4096;
   std::optional<size_t> lowestSince_;     // the smallest size since the last block, if changed
   bool started_ = false;
 };

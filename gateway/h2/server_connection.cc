@@ -123,6 +123,13 @@ ServerConnection::Closed ServerConnection::closedBy(uint32_t id) const {
   return Closed::Unknown;
 }
 
+// One RST_STREAM STREAM_CLOSED per stream the client reset: the stream is forgotten with it, so
+// a client cannot have kgate answer frame after frame (an RST flood it does not pay for).
+void ServerConnection::answerOnce(uint32_t id) {
+  std::replace(remembered_.begin(), remembered_.end(), id | kResetMark, 0u);
+  streamError(id, ErrorCode::StreamClosed);
+}
+
 void ServerConnection::remember(uint32_t id, Closed how) {
   remembered_[rememberedNext_] = how == Closed::Reset ? id | kResetMark : id;
   rememberedNext_ = (rememberedNext_ + 1) % kRemembered;
@@ -205,7 +212,7 @@ void ServerConnection::onData(const frames::Header& h, std::string_view payload)
       return;
     }
     returnConnection(h.length);  // on a stream reset or refused: dropped
-    if (how == Closed::Reset) streamError(id, ErrorCode::StreamClosed);
+    if (how == Closed::Reset) answerOnce(id);
     return;
   }
   if (s->remoteEnded || h.length > s->recvWindow) {
@@ -297,7 +304,7 @@ void ServerConnection::onBlock(uint32_t id, bool endStream, std::string_view blo
   if (auto e = decoder_.decode(block, discard); e != hpack::DecodeError::None)
     fail(ErrorCode::Compression, hpack::describe(e));
   else if (how == Closed::Reset)
-    streamError(id, ErrorCode::StreamClosed);
+    answerOnce(id);
 }
 
 void ServerConnection::openStream(uint32_t id, bool endStream, std::string_view block) {
@@ -412,7 +419,10 @@ void ServerConnection::onSettings(const frames::Header& h, std::string_view payl
     noPriorities_ = value;
   }
   if (got.maxFrameSize) peerMaxFrame_ = *got.maxFrameSize;
-  if (got.headerTableSize) encoder_.setPeerLimit(*got.headerTableSize);
+  if (got.headerTableSize) {
+    encoder_.setPeerLimit(*got.lowestHeaderTableSize);
+    encoder_.setPeerLimit(*got.headerTableSize);
+  }
   bool opened = false;
   if (got.initialWindowSize) {
     int64_t delta = static_cast<int64_t>(*got.initialWindowSize) - peerInitialWindow_;

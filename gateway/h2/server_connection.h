@@ -10,8 +10,8 @@
 // the request's content-length against the DATA received. Closed streams are forgotten except
 // the last kRemembered that the client ended or reset, so DATA or HEADERS on one of those is
 // caught (RFC 9113 section 5.1: a connection error STREAM_CLOSED after its END_STREAM, a stream
-// error STREAM_CLOSED after its RST_STREAM); frames on any other closed stream are dropped, as
-// the RFC requires on a stream kgate reset.
+// error STREAM_CLOSED after its RST_STREAM, answered once); frames on any other closed stream
+// are dropped, as the RFC requires on a stream kgate reset.
 #pragma once
 
 #include <array>
@@ -149,6 +149,7 @@ class ServerConnection {
   enum class Closed { Unknown, Ended, Reset };
   Closed closedBy(uint32_t id) const;
   void remember(uint32_t id, Closed how);
+  void answerOnce(uint32_t id);  // STREAM_CLOSED for a frame on a stream the client reset
 
   void onFrame(const frames::Header& h, std::string_view payload);
   void onData(const frames::Header& h, std::string_view payload);

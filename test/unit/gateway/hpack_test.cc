@@ -443,6 +443,40 @@ TEST(Hpack, ALowerPeerLimitIsAnnouncedSmallestFirst) {
   EXPECT_EQ(enc.tableEntries(), 0u);
 }
 
+// Limits that go down and up again before a block, the first one too: the peer's decoder took
+// the lowest in between, so the block names it first, and nghttp2 (which checks that order) and
+// ours both follow.
+TEST(Hpack, LimitsThatDipBetweenBlocksAreAnnouncedInOrder) {
+  for (bool beforeTheFirst : {true, false}) {
+    Encoder enc;
+    Nghttp2Inflater theirs;
+    Decoder ours;
+    Fields got;
+    auto roundTrip = [&](const std::string& block) {
+      ASSERT_TRUE(theirs.inflate(block, got));
+      ASSERT_EQ(decodeInto(ours, block, got), DecodeError::None);
+      EXPECT_EQ(got, (Fields{{"server", "kgate"}}));
+      EXPECT_EQ(theirs.tableSize(), enc.tableSize());
+      EXPECT_EQ(ours.tableSize(), enc.tableSize());
+    };
+    std::string block;
+    if (!beforeTheFirst) {
+      enc.startBlock(block);
+      enc.field("server", "kgate", block);
+      roundTrip(block);
+    }
+    for (uint32_t limit : {100u, 0u, 4096u}) {
+      theirs.announce(limit);
+      enc.setPeerLimit(limit);
+    }
+    block.clear();
+    enc.startBlock(block);
+    EXPECT_EQ(block, unhex("20 3f e1 07")) << beforeTheFirst;  // 0, then 1024
+    enc.field("server", "kgate", block);
+    roundTrip(block);
+  }
+}
+
 TEST(Hpack, EncoderUsesTheStaticTable) {
   Encoder enc;
   std::string block;

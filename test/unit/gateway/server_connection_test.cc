@@ -172,6 +172,27 @@ TEST_F(ServerConnectionTest, ResponseClosesTheStreamOnceBothSidesEnded) {
   EXPECT_EQ(out[1].payload, "hello");
 }
 
+// RFC 9113 section 6.5.3: a SETTINGS frame's entries apply in order, so 0 then 4096 empties
+// the client's table on the way; the next response block says so before anything else.
+TEST_F(ServerConnectionTest, TheClientsHeaderTableSizeReachesTheEncoder) {
+  http::Headers fields;
+  fields.add("server", "kgate");
+  request(1, get());
+  ASSERT_TRUE(conn->sendResponse(1, 200, fields, "", true));
+  auto first = take();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].payload.substr(0, 3), std::string("\x3f\xe1\x07", 3));  // 1024
+  feed(raw::settingsFrame({{frames::kHeaderTableSize, 0}, {frames::kHeaderTableSize, 4096}}));
+  take();  // the ACK
+  request(3, get());
+  ASSERT_TRUE(conn->sendResponse(3, 200, fields, "", true));
+  auto second = take();
+  ASSERT_EQ(second.size(), 1u);
+  // 0, then 1024 again; server, evicted by the 0, is a literal once more.
+  EXPECT_EQ(second[0].payload.substr(0, 4), std::string("\x20\x3f\xe1\x07", 4));
+  EXPECT_EQ(second[0].payload.size(), first[0].payload.size() + 1);
+}
+
 // The last DATA frame closes the stream, and closing returns the unread request bytes to the
 // connection's window: that WINDOW_UPDATE goes after the frame, never inside it.
 TEST_F(ServerConnectionTest, FramesQueuedByACloseFollowTheLastData) {
@@ -360,24 +381,27 @@ TEST_F(ServerConnectionTest, ClientResetClosesTheStream) {
 
 TEST_F(ServerConnectionTest, FramesAfterTheClientResetAStreamAreStreamClosed) {
   request(1, raw::requestBlock("POST", "a.test", "/"), false);
-  feed(raw::rstStreamFrame(1, raw::kCancel));
+  request(3, raw::requestBlock("POST", "a.test", "/"), false);
+  feed(raw::rstStreamFrame(1, raw::kCancel) + raw::rstStreamFrame(3, raw::kCancel));
   EXPECT_TRUE(take().empty());
   // RFC 9113 section 5.1: any frame but PRIORITY after the client's own RST_STREAM.
   feed(raw::frame(raw::kData, 0, 1, "late"));
   EXPECT_EQ(answer(Type::RstStream, 1), raw::kStreamClosed);
-  // A header block on it is still decoded (HPACK stays in step) before the answer.
-  feed(raw::frame(raw::kHeaders, raw::kEndHeaders | raw::kEndStream, 1,
+  // Answered once per stream: more frames on it are dropped, as on a stream kgate reset.
+  feed(raw::frame(raw::kData, 0, 1, ""));
+  EXPECT_TRUE(take().empty());
+  // A header block on one is still decoded (HPACK stays in step) before the answer.
+  feed(raw::frame(raw::kHeaders, raw::kEndHeaders | raw::kEndStream, 3,
                   raw::hpackIndexedLiteral("x-kept", "v")));
-  EXPECT_EQ(answer(Type::RstStream, 1), raw::kStreamClosed);
-  request(3, get() + raw::hpackIndexed(62));
-  ASSERT_EQ(rec.order, (std::vector<uint32_t>{1, 3}));
-  EXPECT_EQ(rec.streams[3].head.headers.get("x-kept"), "v");
-  // Its DATA still counts against the connection's window: nothing was lost from it.
+  EXPECT_EQ(answer(Type::RstStream, 3), raw::kStreamClosed);
+  request(5, get() + raw::hpackIndexed(62));
+  ASSERT_EQ(rec.order, (std::vector<uint32_t>{1, 3, 5}));
+  EXPECT_EQ(rec.streams[5].head.headers.get("x-kept"), "v");
   EXPECT_FALSE(conn->failure());
   // A stream the client ended before resetting it stays an ended one: a connection error.
-  request(5, get());
-  feed(raw::rstStreamFrame(5, raw::kCancel));
-  feed(raw::frame(raw::kData, 0, 5, "x"));
+  request(7, get());
+  feed(raw::rstStreamFrame(7, raw::kCancel));
+  feed(raw::frame(raw::kData, 0, 7, "x"));
   EXPECT_EQ(goAway(), raw::kStreamClosed);
 }
 
