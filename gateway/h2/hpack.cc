@@ -289,10 +289,9 @@ void Encoder::startBlock(std::string& out) {
 }
 
 void Encoder::evictTo(size_t size) {
-  while (size_ > size && !table_.empty()) {
-    size_ -= table_.back().field.size() + kEntryOverhead;
-    table_.pop_back();
-  }
+  size_t gone = 0;
+  while (size_ > size && gone < table_.size()) size_ -= table_[gone++].field.size() + kEntryOverhead;
+  table_.erase(table_.begin(), table_.begin() + static_cast<std::ptrdiff_t>(gone));
 }
 
 void Encoder::insert(std::string_view name, std::string_view value) {
@@ -301,7 +300,7 @@ void Encoder::insert(std::string_view name, std::string_view value) {
   evictTo(maxSize_ - size);
   Entry entry{std::string(name), static_cast<uint32_t>(name.size())};
   entry.field.append(value);
-  table_.push_front(std::move(entry));
+  table_.push_back(std::move(entry));
   size_ += size;
 }
 
@@ -332,7 +331,7 @@ void Encoder::field(std::string_view name, std::string_view value, std::string& 
       const Entry& e = table_[i];
       if (e.field.size() == name.size() + value.size() && e.name() == name &&
           e.value() == value) {
-        writeInteger(out, 0x80, 7, kStatic.size() + 1 + i);
+        writeInteger(out, 0x80, 7, kStatic.size() + table_.size() - i);  // newest is 62
         return;
       }
     }

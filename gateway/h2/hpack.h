@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kgate::h2::hpack {
 
@@ -104,7 +105,9 @@ class Encoder {
   void insert(std::string_view name, std::string_view value);
   void evictTo(size_t size);
 
-  std::deque<Entry> table_;  // newest first, as the peer's decoder numbers them
+  // Oldest first: a few entries, so a vector (a deque's first block alone is 512 bytes, kept
+  // by every idle connection); inserting and evicting are rare next to lookups.
+  std::vector<Entry> table_;
   size_t size_ = 0;
   size_t maxSize_ = kTableSize;           // the size the peer's decoder has been told
   std::optional<size_t> lowestSince_;     // the smallest size since the last block, if changed
