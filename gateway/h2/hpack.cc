@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 #include <utility>
 
 #include "gateway/h2/huffman.h"
@@ -192,6 +191,38 @@ std::string_view describe(DecodeError e) {
 
 Decoder::Decoder(uint32_t sizeLimit) : maxSize_(sizeLimit), sizeLimit_(sizeLimit) {}
 
+void DynamicTable::evictTo(size_t size) {
+  while (size_ > size && count_ > 0) {
+    Entry& oldest = ring_[head_];
+    size_ -= oldest.field.size() + kEntryOverhead;
+    std::string().swap(oldest.field);  // its memory goes now, not when the slot is reused
+    head_ = (head_ + 1) & (ring_.size() - 1);
+    --count_;
+  }
+}
+
+void DynamicTable::insert(std::string_view name, std::string_view value, size_t max) {
+  size_t size = name.size() + value.size() + kEntryOverhead;
+  if (size > max) {
+    evictTo(0);
+    return;
+  }
+  // Copied before evicting: the name may be one of the entries about to go (section 4.4).
+  Entry entry{std::string(name), static_cast<uint32_t>(name.size())};
+  entry.field.append(value);
+  evictTo(max - size);
+  if (count_ == ring_.size()) {  // full: twice as long, the oldest first again
+    std::vector<Entry> longer(std::max<size_t>(4, ring_.size() * 2));
+    for (size_t i = 0; i < count_; ++i)
+      longer[i] = std::move(ring_[(head_ + i) & (ring_.size() - 1)]);
+    ring_ = std::move(longer);
+    head_ = 0;
+  }
+  ring_[(head_ + count_) & (ring_.size() - 1)] = std::move(entry);
+  ++count_;
+  size_ += size;
+}
+
 bool Decoder::lookup(uint64_t index, std::string_view& name, std::string_view& value) const {
   if (index == 0) return false;
   if (index <= kStatic.size()) {
@@ -200,30 +231,10 @@ bool Decoder::lookup(uint64_t index, std::string_view& name, std::string_view& v
     return true;
   }
   uint64_t dynamic = index - kStatic.size() - 1;
-  if (dynamic >= table_.size()) return false;
-  name = table_[dynamic].name;
-  value = table_[dynamic].value;
+  if (dynamic >= table_.entries()) return false;
+  name = table_.name(dynamic);
+  value = table_.value(dynamic);
   return true;
-}
-
-void Decoder::evictTo(size_t size) {
-  while (size_ > size && !table_.empty()) {
-    size_ -= table_.back().name.size() + table_.back().value.size() + kEntryOverhead;
-    table_.pop_back();
-  }
-}
-
-void Decoder::insert(std::string_view name, std::string_view value) {
-  size_t size = name.size() + value.size() + kEntryOverhead;
-  if (size > maxSize_) {  // section 4.4: not an error, the table just ends up empty
-    evictTo(0);
-    return;
-  }
-  // Copied before evicting: the name may be one of the entries about to go (section 4.4).
-  Entry entry{std::string(name), std::string(value)};
-  evictTo(maxSize_ - size);
-  table_.push_front(std::move(entry));
-  size_ += size;
 }
 
 DecodeError Decoder::decode(std::string_view block, FieldSink& sink) {
@@ -247,7 +258,7 @@ DecodeError Decoder::decode(std::string_view block, FieldSink& sink) {
       // Only at the start of a block (section 4.2), and within what this side announced.
       if (fieldSeen || size > sizeLimit_) return DecodeError::BadSizeUpdate;
       maxSize_ = static_cast<size_t>(size);
-      evictTo(maxSize_);
+      table_.evictTo(maxSize_);
       continue;
     }
     // A literal (section 6.2): with incremental indexing (01), without (0000), never (0001).
@@ -263,7 +274,7 @@ DecodeError Decoder::decode(std::string_view block, FieldSink& sink) {
     }
     if (auto e = readString(p, end, value_, value); e != DecodeError::None) return e;
     sink.onField(name, value, neverIndexed);
-    if (addToTable) insert(name, value);
+    if (addToTable) table_.insert(name, value, maxSize_);
     fieldSeen = true;
   }
   return DecodeError::None;
@@ -274,7 +285,7 @@ void Encoder::setPeerLimit(uint32_t limit) {
   if (size == maxSize_) return;
   lowestSince_ = std::min(lowestSince_.value_or(size), size);
   maxSize_ = size;
-  evictTo(maxSize_);
+  table_.evictTo(maxSize_);
 }
 
 void Encoder::startBlock(std::string& out) {
@@ -286,22 +297,6 @@ void Encoder::startBlock(std::string& out) {
   writeInteger(out, 0x20, 5, maxSize_);
   started_ = true;
   lowestSince_.reset();
-}
-
-void Encoder::evictTo(size_t size) {
-  size_t gone = 0;
-  while (size_ > size && gone < table_.size()) size_ -= table_[gone++].field.size() + kEntryOverhead;
-  table_.erase(table_.begin(), table_.begin() + static_cast<std::ptrdiff_t>(gone));
-}
-
-void Encoder::insert(std::string_view name, std::string_view value) {
-  size_t size = name.size() + value.size() + kEntryOverhead;
-  assert(size <= maxSize_);  // field() adds only what fits
-  evictTo(maxSize_ - size);
-  Entry entry{std::string(name), static_cast<uint32_t>(name.size())};
-  entry.field.append(value);
-  table_.push_back(std::move(entry));
-  size_ += size;
 }
 
 namespace {
@@ -327,11 +322,9 @@ void Encoder::field(std::string_view name, std::string_view value, std::string& 
     return;
   }
   if (!sensitive) {
-    for (size_t i = 0; i < table_.size(); ++i) {
-      const Entry& e = table_[i];
-      if (e.field.size() == name.size() + value.size() && e.name() == name &&
-          e.value() == value) {
-        writeInteger(out, 0x80, 7, kStatic.size() + table_.size() - i);  // newest is 62
+    for (size_t i = 0; i < table_.entries(); ++i) {
+      if (table_.value(i) == value && table_.name(i) == name) {
+        writeInteger(out, 0x80, 7, kStatic.size() + 1 + i);
         return;
       }
     }
@@ -344,7 +337,7 @@ void Encoder::field(std::string_view name, std::string_view value, std::string& 
   else writeInteger(out, sensitive ? 0x10 : 0x00, 4, nameIndex);
   if (!nameIndex) writeString(out, name);
   writeString(out, value);
-  if (add) insert(name, value);
+  if (add) table_.insert(name, value, maxSize_);
 }
 
 }  // namespace kgate::h2::hpack

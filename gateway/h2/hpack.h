@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +40,38 @@ class FieldSink {
   virtual void onField(std::string_view name, std::string_view value, bool neverIndexed) = 0;
 };
 
+// The dynamic table as both ends keep it (RFC 7541 section 2.3): numbered newest first, each
+// entry counted as name + value + 32 bytes, the oldest evicted first. A ring of entries, one
+// string each, that grows as needed: an idle connection keeps no fixed block (a deque's first
+// was 512 bytes) and an insertion costs one allocation, not two.
+class DynamicTable {
+ public:
+  size_t size() const { return size_; }
+  size_t entries() const { return count_; }
+  // i = 0 is the newest entry (HPACK index 62).
+  std::string_view name(size_t i) const {
+    return std::string_view(at(i).field).substr(0, at(i).nameSize);
+  }
+  std::string_view value(size_t i) const {
+    return std::string_view(at(i).field).substr(at(i).nameSize);
+  }
+  // Evicts the oldest entries until size() <= size.
+  void evictTo(size_t size);
+  // Adds a field, evicting what it must to stay within max; one larger than max leaves the
+  // table empty (section 4.4). The name and value may view an entry that goes.
+  void insert(std::string_view name, std::string_view value, size_t max);
+
+ private:
+  struct Entry {
+    std::string field;  // name then value
+    uint32_t nameSize = 0;
+  };
+  const Entry& at(size_t i) const { return ring_[(head_ + count_ - 1 - i) & (ring_.size() - 1)]; }
+
+  std::vector<Entry> ring_;  // a power of two long, the oldest at head_
+  size_t head_ = 0, count_ = 0, size_ = 0;
+};
+
 class Decoder {
  public:
   // sizeLimit: the SETTINGS_HEADER_TABLE_SIZE this side announced (the protocol's default is
@@ -54,21 +85,15 @@ class Decoder {
   DecodeError decode(std::string_view block, FieldSink& sink);
 
   // The dynamic table's size as RFC 7541 section 4.1 counts it, its most, its entries.
-  size_t tableSize() const { return size_; }
+  size_t tableSize() const { return table_.size(); }
   size_t tableMaxSize() const { return maxSize_; }
-  size_t tableEntries() const { return table_.size(); }
+  size_t tableEntries() const { return table_.entries(); }
 
  private:
-  struct Entry {
-    std::string name, value;
-  };
   // The field at an HPACK index (1-61 static, then the dynamic table newest first), or false.
   bool lookup(uint64_t index, std::string_view& name, std::string_view& value) const;
-  void insert(std::string_view name, std::string_view value);
-  void evictTo(size_t size);
 
-  std::deque<Entry> table_;  // newest first
-  size_t size_ = 0;
+  DynamicTable table_;
   size_t maxSize_;
   uint32_t sizeLimit_;
   std::string name_, value_;  // Huffman-decoded literals of the current field
@@ -92,23 +117,11 @@ class Encoder {
   void field(std::string_view name, std::string_view value, std::string& out,
              bool sensitive = false);
 
-  size_t tableSize() const { return size_; }
-  size_t tableEntries() const { return table_.size(); }
+  size_t tableSize() const { return table_.size(); }
+  size_t tableEntries() const { return table_.entries(); }
 
  private:
-  struct Entry {
-    std::string field;  // name then value, one allocation
-    uint32_t nameSize;
-    std::string_view name() const { return std::string_view(field).substr(0, nameSize); }
-    std::string_view value() const { return std::string_view(field).substr(nameSize); }
-  };
-  void insert(std::string_view name, std::string_view value);
-  void evictTo(size_t size);
-
-  // Oldest first: a few entries, so a vector (a deque's first block alone is 512 bytes, kept
-  // by every idle connection); inserting and evicting are rare next to lookups.
-  std::vector<Entry> table_;
-  size_t size_ = 0;
+  DynamicTable table_;
   size_t maxSize_ = kTableSize;           // the size the peer's decoder has been told
   std::optional<size_t> lowestSince_;     // the smallest size since the last block, if changed
   bool started_ = false;

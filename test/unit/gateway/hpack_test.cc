@@ -361,6 +361,32 @@ TEST(Hpack, SizeUpdatesAtTheStartOfABlockAreTaken) {
   EXPECT_EQ(ours.tableMaxSize(), 4096u);
 }
 
+// The ring under both tables: wrapped round and grown, it keeps the newest-first order, its
+// size, and what an insertion naming an entry that goes still needs (section 4.4).
+TEST(Hpack, TheDynamicTableKeepsItsOrderAsItWrapsAndGrows) {
+  DynamicTable t;
+  auto entry = [](int i) { return "n" + std::to_string(i); };  // 32 + 2 or 3 + 1 bytes
+  const size_t max = 4 * (32 + 3 + 1);
+  for (int i = 10; i < 14; ++i) t.insert(entry(i), "v", max);  // fills the first 4 slots
+  for (int i = 14; i < 17; ++i) t.insert(entry(i), "v", max);  // each evicts the oldest
+  ASSERT_EQ(t.entries(), 4u);
+  EXPECT_EQ(t.name(0), "n16");
+  EXPECT_EQ(t.name(3), "n13");
+  // A larger limit: the full ring, its oldest no longer at the front, grows.
+  for (int i = 17; i < 23; ++i) t.insert(entry(i), "v", 100 * max);
+  ASSERT_EQ(t.entries(), 10u);
+  for (size_t i = 0; i < t.entries(); ++i) EXPECT_EQ(t.name(i), entry(22 - int(i))) << i;
+  EXPECT_EQ(t.size(), 10 * (32 + 3 + 1));
+  // The oldest entry's own name, inserted where it must go to make room.
+  std::string_view oldest = t.name(9);
+  t.insert(oldest, std::string(100 * max - t.size() - 32 - 3 + 1, 'x'), 100 * max);
+  EXPECT_EQ(t.name(0), "n13");
+  EXPECT_EQ(t.name(1), "n22");
+  t.insert("big", std::string(100 * max, 'x'), 100 * max);  // larger than the table
+  EXPECT_EQ(t.entries(), 0u);
+  EXPECT_EQ(t.size(), 0u);
+}
+
 // --- Our encoder, read by nghttp2 ---
 
 TEST(Hpack, EncodedBlocksDecodeInNghttp2AndOurs) {
