@@ -199,6 +199,11 @@ void DynamicTable::evictTo(size_t size) {
     head_ = (head_ + 1) & (ring_.size() - 1);
     --count_;
   }
+  // Emptied (a size update to 0, a field larger than the table): the slots go too.
+  if (count_ == 0 && !ring_.empty()) {
+    std::vector<Entry>().swap(ring_);
+    head_ = 0;
+  }
 }
 
 void DynamicTable::insert(std::string_view name, std::string_view value, size_t max) {

@@ -365,7 +365,7 @@ TEST(Hpack, SizeUpdatesAtTheStartOfABlockAreTaken) {
 // size, and what an insertion naming an entry that goes still needs (section 4.4).
 TEST(Hpack, TheDynamicTableKeepsItsOrderAsItWrapsAndGrows) {
   DynamicTable t;
-  auto entry = [](int i) { return "n" + std::to_string(i); };  // 32 + 2 or 3 + 1 bytes
+  auto entry = [](int i) { return "n" + std::to_string(i); };  // with "v": 32 + 3 + 1 bytes
   const size_t max = 4 * (32 + 3 + 1);
   for (int i = 10; i < 14; ++i) t.insert(entry(i), "v", max);  // fills the first 4 slots
   for (int i = 14; i < 17; ++i) t.insert(entry(i), "v", max);  // each evicts the oldest
@@ -376,7 +376,7 @@ TEST(Hpack, TheDynamicTableKeepsItsOrderAsItWrapsAndGrows) {
   for (int i = 17; i < 23; ++i) t.insert(entry(i), "v", 100 * max);
   ASSERT_EQ(t.entries(), 10u);
   for (size_t i = 0; i < t.entries(); ++i) EXPECT_EQ(t.name(i), entry(22 - int(i))) << i;
-  EXPECT_EQ(t.size(), 10 * (32 + 3 + 1));
+  EXPECT_EQ(t.size(), 10u * (32 + 3 + 1));
   // The oldest entry's own name, inserted where it must go to make room.
   std::string_view oldest = t.name(9);
   t.insert(oldest, std::string(100 * max - t.size() - 32 - 3 + 1, 'x'), 100 * max);
