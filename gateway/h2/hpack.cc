@@ -294,13 +294,11 @@ void Encoder::setPeerLimit(uint32_t limit) {
 }
 
 void Encoder::startBlock(std::string& out) {
-  // The first block always says the size: the peer's decoder starts at its own limit (4096)
-  // and learns ours before any index. Any block after a limit went down and up again says the
-  // lowest first: the peer's decoder took it in between (section 4.2).
-  if (started_ && !lowestSince_) return;
-  if (lowestSince_ && *lowestSince_ < maxSize_) writeInteger(out, 0x20, 5, *lowestSince_);
+  // After a limit went down and up again the lowest goes first: the peer's decoder took it in
+  // between (section 4.2).
+  if (!lowestSince_) return;
+  if (*lowestSince_ < maxSize_) writeInteger(out, 0x20, 5, *lowestSince_);
   writeInteger(out, 0x20, 5, maxSize_);
-  started_ = true;
   lowestSince_.reset();
 }
 

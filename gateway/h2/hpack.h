@@ -66,7 +66,9 @@ class DynamicTable {
     std::string field;  // name then value
     uint32_t nameSize = 0;
   };
-  const Entry& at(size_t i) const { return ring_[(head_ + count_ - 1 - i) & (ring_.size() - 1)]; }
+  const Entry& at(size_t i) const {
+    return ring_[(head_ + count_ - 1 - i) & (ring_.size() - 1)];
+  }
 
   std::vector<Entry> ring_;  // a power of two long, the oldest at head_
   size_t head_ = 0, count_ = 0, size_ = 0;
@@ -122,9 +124,10 @@ class Encoder {
 
  private:
   DynamicTable table_;
-  size_t maxSize_ = kTableSize;           // the size the peer's decoder has been told
-  std::optional<size_t> lowestSince_;     // the smallest size since the last block, if changed
-  bool started_ = false;
+  size_t maxSize_ = kTableSize;  // the size the peer's decoder is told
+  // The smallest size since the last block, while the peer's decoder is owed an update; owed
+  // from the start: it begins at its own limit (4096) and must learn ours before any index.
+  std::optional<size_t> lowestSince_ = kTableSize;
 };
 
 }  // namespace kgate::h2::hpack
